@@ -1,0 +1,3 @@
+from rtmm_opt.cli.main import main
+
+raise SystemExit(main())

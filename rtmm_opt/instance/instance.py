@@ -1,0 +1,480 @@
+"""The Instance: the one solver-agnostic problem that the engine, the oracle and metrics share.
+
+An instance is columnar. Jobs and operations are rows of numpy arrays, and graph edges are
+stored CSR-style (``offsets``/``indices``). This keeps 100k-operation traces small and gives the
+engine and the oracle direct array access. Time is an integer number of ``time_unit_ns``.
+Energy is an integer number of nanojoules. Both are rounded once, when the instance is built
+(SPEC §2).
+
+Jobs
+    ``job_task``, ``job_frame``, ``job_release``, ``job_deadline``, ``job_weight`` (the
+    objective weight of missing the job), ``job_exit_op`` (the realised early exit: the job
+    completes when this op and its ancestors are done; -1 if none), the upstream jobs that
+    must complete before it is released (``job_upstream_offsets``/``job_upstream``, for
+    cascaded tasks), and its ops (``job_op_offsets``: the ops of job j are the contiguous
+    range ``job_op_offsets[j]:job_op_offsets[j+1]``, in topological order).
+Operations
+    ``op_segment`` (the segment index inside the model), ``op_variant`` (which model variant
+    the op belongs to), ``op_context`` (the weight set it needs, for context-switch costs),
+    ``op_duration[o, a]`` (the realised duration on accelerator a, -1 where a is not
+    eligible), ``op_predicted`` (what an online scheduler is told before the op has run),
+    ``op_energy`` (nJ), ``op_dram_bytes`` (for bandwidth contention), ``op_sparsity``
+    (realised, measured when the op runs; NaN if unknown), ``op_sparsity_mean`` (the static
+    expectation), and precedence inside the job (``op_pred_offsets``/``op_preds``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rtmm_opt.errors import InputError
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+FORMAT = "rtmm-instance"
+VERSION = 1
+DROP_MODES = ("allowed", "never")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A model variant (e.g. a supernet sub-network) with its own costs and an accuracy value."""
+
+    name: str
+    accuracy: float = 1.0
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What the instance keeps of a scenario task."""
+
+    name: str
+    model: str
+    period: int | None = None  # in time units; None for aperiodic (e.g. Poisson) tasks
+    priority: int = 1
+    depends_on: tuple[str, ...] = ()
+    variants: tuple[Variant, ...] = (Variant("default"),)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Problem settings shared by the engine, the oracle and the validator.
+
+    ``drops``: ``allowed`` lets schedulers and the oracle drop jobs; ``never`` forces every job
+    to complete. ``context_switch``: a change of ``op_context`` on an accelerator costs
+    ``context_reload_time``/``_energy``. ``contention``: running ops share
+    ``dram_bandwidth`` (bytes per time unit) in proportion to their demand.
+    """
+
+    drops: str = "allowed"
+    context_switch: bool = False
+    contention: bool = False
+    dram_bandwidth: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.drops not in DROP_MODES:
+            raise InputError(f"must be one of {', '.join(DROP_MODES)}, got {self.drops!r}", field="settings.drops")
+        if self.contention and not (self.dram_bandwidth > 0 and math.isfinite(self.dram_bandwidth)):
+            raise InputError(
+                "contention needs a positive dram_bandwidth", field="settings.dram_bandwidth"
+            )
+
+
+_JOB_COLUMNS = ("job_task", "job_frame", "job_release", "job_deadline", "job_weight", "job_exit_op")
+_OP_VECTORS = ("op_segment", "op_variant", "op_context")
+_OP_MATRICES = ("op_duration", "op_predicted", "op_energy", "op_dram_bytes")
+_OP_FLOATS = ("op_sparsity", "op_sparsity_mean")
+_CSR = (
+    ("job_upstream_offsets", "job_upstream"),
+    ("job_op_offsets", None),
+    ("op_pred_offsets", "op_preds"),
+)
+
+
+def _as_int(values: Any, name: str, ndim: int = 1) -> IntArray:
+    try:
+        array = np.asarray(values, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError("expected integers", field=name) from None
+    if array.ndim != ndim and not (array.size == 0 and ndim == 2):
+        raise InputError(f"expected a {ndim}-d array, got shape {array.shape}", field=name)
+    return array
+
+
+def _as_float(values: Any, name: str) -> FloatArray:
+    try:
+        return np.asarray([math.nan if v is None else v for v in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError("expected numbers or null", field=name) from None
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """System + jobs + operations with integer times and energies (see the module docstring)."""
+
+    name: str
+    accelerators: tuple[str, ...]
+    tasks: tuple[TaskInfo, ...]
+    job_task: IntArray
+    job_frame: IntArray
+    job_release: IntArray
+    job_deadline: IntArray
+    job_weight: IntArray
+    job_exit_op: IntArray
+    job_upstream_offsets: IntArray
+    job_upstream: IntArray
+    job_op_offsets: IntArray
+    op_segment: IntArray
+    op_variant: IntArray
+    op_context: IntArray
+    op_duration: IntArray
+    op_predicted: IntArray
+    op_energy: IntArray
+    op_dram_bytes: IntArray
+    op_sparsity: FloatArray
+    op_sparsity_mean: FloatArray
+    op_pred_offsets: IntArray
+    op_preds: IntArray
+    contexts: tuple[str, ...] = ()
+    context_reload_time: IntArray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    context_reload_energy: IntArray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    settings: Settings = Settings()
+    time_unit_ns: int = 1
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._check()
+        for name in (*_JOB_COLUMNS, *_OP_VECTORS, *_OP_MATRICES, *_OP_FLOATS) + tuple(
+            n for pair in _CSR for n in pair if n
+        ) + ("context_reload_time", "context_reload_energy"):
+            getattr(self, name).setflags(write=False)
+
+    # -- sizes ------------------------------------------------------------------------------------
+    @property
+    def n_jobs(self) -> int:
+        return len(self.job_task)
+
+    @property
+    def n_ops(self) -> int:
+        return len(self.op_segment)
+
+    @property
+    def n_accelerators(self) -> int:
+        return len(self.accelerators)
+
+    def ops_of(self, job: int) -> range:
+        return range(int(self.job_op_offsets[job]), int(self.job_op_offsets[job + 1]))
+
+    def preds_of(self, op: int) -> IntArray:
+        return self.op_preds[self.op_pred_offsets[op] : self.op_pred_offsets[op + 1]]
+
+    def upstream_of(self, job: int) -> IntArray:
+        return self.job_upstream[self.job_upstream_offsets[job] : self.job_upstream_offsets[job + 1]]
+
+    def eligible(self, op: int) -> IntArray:
+        return np.flatnonzero(self.op_duration[op] >= 0)
+
+    @cached_property
+    def op_job(self) -> IntArray:
+        """The job of every op (derived from ``job_op_offsets``)."""
+        counts = np.diff(self.job_op_offsets)
+        job_of = np.repeat(np.arange(self.n_jobs, dtype=np.int64), counts)
+        job_of.setflags(write=False)
+        return job_of
+
+    @cached_property
+    def job_downstream(self) -> tuple[tuple[int, ...], ...]:
+        """For every job, the jobs released by its completion (inverse of ``job_upstream``)."""
+        down: list[list[int]] = [[] for _ in range(self.n_jobs)]
+        for job in range(self.n_jobs):
+            for up in self.upstream_of(job):
+                down[int(up)].append(job)
+        return tuple(tuple(d) for d in down)
+
+    def required_ops(self, job: int, variant: int = 0) -> list[int]:
+        """The ops that must run for ``job`` to complete with ``variant``.
+
+        All ops of that variant, or, with a realised early exit inside it, the exit op and its
+        ancestors only.
+        """
+        ops = [o for o in self.ops_of(job) if self.op_variant[o] == variant]
+        exit_op = int(self.job_exit_op[job])
+        if exit_op < 0 or self.op_variant[exit_op] != variant:
+            return ops
+        needed = {exit_op}
+        stack = [exit_op]
+        while stack:
+            for pred in self.preds_of(stack.pop()):
+                if int(pred) not in needed:
+                    needed.add(int(pred))
+                    stack.append(int(pred))
+        return [o for o in ops if o in needed]
+
+    def isolated_latency(self, job: int, variant: int = 0) -> int:
+        """The job's best possible latency alone on the system.
+
+        The critical path of its required ops, each on its fastest eligible accelerator (realised
+        durations; ops may migrate between accelerators at op boundaries). For chains this is
+        exact. For DAGs it is exact whenever the system has enough accelerators for the DAG's
+        width, and a lower bound otherwise.
+        """
+        finish: dict[int, int] = {}
+        for op in self.required_ops(job, variant):
+            row = self.op_duration[op]
+            fastest = int(row[row >= 0].min())
+            start = max((finish[int(p)] for p in self.preds_of(op) if int(p) in finish), default=0)
+            finish[op] = start + fastest
+        return max(finish.values(), default=0)
+
+    @cached_property
+    def job_isolated_latency(self) -> IntArray:
+        """:meth:`isolated_latency` of every job with its first variant."""
+        values = np.array([self.isolated_latency(j) for j in range(self.n_jobs)], dtype=np.int64)
+        values.setflags(write=False)
+        return values
+
+    # -- checks -----------------------------------------------------------------------------------
+    def _check(self) -> None:
+        n_jobs, n_ops, n_acc = len(self.job_task), len(self.op_segment), len(self.accelerators)
+        if n_acc == 0:
+            raise InputError("an instance needs at least one accelerator", field="accelerators")
+        for name in _JOB_COLUMNS:
+            if len(getattr(self, name)) != n_jobs:
+                raise InputError(f"has {len(getattr(self, name))} entries for {n_jobs} jobs", field=name)
+        for name in (*_OP_VECTORS, *_OP_FLOATS):
+            if len(getattr(self, name)) != n_ops:
+                raise InputError(f"has {len(getattr(self, name))} entries for {n_ops} ops", field=name)
+        for name in _OP_MATRICES:
+            if getattr(self, name).shape != (n_ops, n_acc):
+                raise InputError(
+                    f"has shape {getattr(self, name).shape}, expected ({n_ops}, {n_acc})", field=name
+                )
+        for offsets_name, target_name, size, count in (
+            ("job_upstream_offsets", "job_upstream", n_jobs, len(self.job_upstream)),
+            ("job_op_offsets", None, n_jobs, n_ops),
+            ("op_pred_offsets", "op_preds", n_ops, len(self.op_preds)),
+        ):
+            offsets = getattr(self, offsets_name)
+            if len(offsets) != size + 1 or offsets[0] != 0 or offsets[-1] != count or np.any(np.diff(offsets) < 0):
+                raise InputError(
+                    f"must be {size + 1} non-decreasing offsets from 0 to {count}", field=offsets_name
+                )
+        if n_jobs and (self.job_task.min() < 0 or self.job_task.max() >= len(self.tasks)):
+            raise InputError("names a task that does not exist", field="job_task")
+        if np.any(self.job_release < 0):
+            raise InputError("releases must be >= 0", field="job_release")
+        if np.any(self.job_deadline <= self.job_release):
+            bad = int(np.flatnonzero(self.job_deadline <= self.job_release)[0])
+            raise InputError(f"job {bad}: deadline must be after release", field="job_deadline")
+        if np.any(self.job_weight < 0):
+            raise InputError("weights must be >= 0", field="job_weight")
+        if np.any(np.diff(self.job_op_offsets) == 0):
+            bad = int(np.flatnonzero(np.diff(self.job_op_offsets) == 0)[0])
+            raise InputError(f"job {bad} has no operations", field="job_op_offsets")
+        for job in range(n_jobs):
+            for up in self.upstream_of(job):
+                if not 0 <= up < job:
+                    raise InputError(
+                        f"job {job}: upstream job {int(up)} must come earlier in the job list",
+                        field="job_upstream",
+                    )
+        op_job = self.op_job
+        for op in range(n_ops):
+            for pred in self.preds_of(op):
+                if not (self.job_op_offsets[op_job[op]] <= pred < op):
+                    raise InputError(
+                        f"op {op}: predecessor {int(pred)} must be an earlier op of the same job",
+                        field="op_preds",
+                    )
+        exits = self.job_exit_op
+        for job in np.flatnonzero(exits >= 0):
+            if exits[job] >= n_ops or op_job[exits[job]] != job:
+                raise InputError(f"job {int(job)}: exit op is not one of its ops", field="job_exit_op")
+        if np.any(self.op_duration < -1) or np.any(self.op_duration == 0):
+            raise InputError("durations must be >= 1 time unit, or -1 for ineligible", field="op_duration")
+        if np.any((self.op_duration >= 0).sum(axis=1) == 0):
+            bad = int(np.flatnonzero((self.op_duration >= 0).sum(axis=1) == 0)[0])
+            raise InputError(f"op {bad} has no eligible accelerator", field="op_duration")
+        eligible = self.op_duration >= 0
+        if np.any(eligible != (self.op_predicted >= 0)) or np.any(self.op_predicted == 0):
+            raise InputError(
+                "predicted durations must be >= 1 exactly where op_duration is eligible",
+                field="op_predicted",
+            )
+        if np.any(self.op_energy[eligible] < 0) or np.any(self.op_dram_bytes[eligible] < 0):
+            raise InputError("energies and DRAM bytes must be >= 0", field="op_energy")
+        n_variants = np.array([len(self.tasks[t].variants) for t in self.job_task[op_job]], dtype=np.int64) if n_ops else np.zeros(0, np.int64)
+        if np.any(self.op_variant < 0) or np.any(self.op_variant >= n_variants):
+            raise InputError("names a variant its task does not have", field="op_variant")
+        n_ctx = len(self.contexts)
+        if n_ops and (self.op_context.min() < 0 or (n_ctx and self.op_context.max() >= n_ctx)):
+            raise InputError("names a context that does not exist", field="op_context")
+        if self.settings.context_switch:
+            for name in ("context_reload_time", "context_reload_energy"):
+                if getattr(self, name).shape != (n_ctx, n_acc) or np.any(getattr(self, name) < 0):
+                    raise InputError(f"must be a non-negative ({n_ctx}, {n_acc}) array", field=name)
+        if self.time_unit_ns < 1:
+            raise InputError("must be a positive integer", field="time_unit_ns")
+
+    # -- serialisation ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        def floats(array: FloatArray) -> list[float | None]:
+            return [None if math.isnan(v) else float(v) for v in array.tolist()]
+
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "time_unit_ns": self.time_unit_ns,
+            "accelerators": list(self.accelerators),
+            "settings": asdict(self.settings),
+            "tasks": [
+                {
+                    "name": t.name,
+                    "model": t.model,
+                    "period": t.period,
+                    "priority": t.priority,
+                    "depends_on": list(t.depends_on),
+                    "variants": [asdict(v) for v in t.variants],
+                }
+                for t in self.tasks
+            ],
+            "contexts": list(self.contexts),
+            "context_reload_time": self.context_reload_time.tolist(),
+            "context_reload_energy": self.context_reload_energy.tolist(),
+            "jobs": {
+                name: getattr(self, name).tolist()
+                for name in (*_JOB_COLUMNS, "job_upstream_offsets", "job_upstream", "job_op_offsets")
+            },
+            "ops": {
+                **{name: getattr(self, name).tolist() for name in (*_OP_VECTORS, *_OP_MATRICES)},
+                **{name: floats(getattr(self, name)) for name in _OP_FLOATS},
+                "op_pred_offsets": self.op_pred_offsets.tolist(),
+                "op_preds": self.op_preds.tolist(),
+            },
+            "metadata": dict(self.metadata),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, *, file: str | Path | None = None) -> Instance:
+        from rtmm_opt.io.strict import Fields
+
+        try:
+            top = Fields(data, file=file)
+            fmt = top.text("format")
+            if fmt != FORMAT:
+                raise top.error("format", f"expected '{FORMAT}', got {fmt!r}")
+            version = top.integer("version")
+            if version != VERSION:
+                raise top.error("version", f"unsupported version {version}; this reads {VERSION}")
+            tasks = []
+            for i, raw_task in enumerate(top.items("tasks")):
+                t = top.child(raw_task, f"tasks[{i}]")
+                variants = []
+                for k, raw_variant in enumerate(t.items("variants", [{"name": "default"}])):
+                    v = t.child(raw_variant, f"tasks[{i}].variants[{k}]")
+                    variants.append(Variant(v.text("name"), v.number("accuracy", 1.0)))
+                    v.done()
+                period = t.raw("period", None)
+                tasks.append(
+                    TaskInfo(
+                        name=t.text("name"),
+                        model=t.text("model"),
+                        period=None if period is None else t.integer("period", positive=True),
+                        priority=t.integer("priority", 1),
+                        depends_on=tuple(t.items("depends_on", [])),
+                        variants=tuple(variants),
+                    )
+                )
+                t.done()
+            settings_fields = top.mapping("settings", {})
+            assert settings_fields is not None
+            settings = Settings(
+                drops=settings_fields.text("drops", "allowed", choices=DROP_MODES),
+                context_switch=settings_fields.flag("context_switch", False),
+                contention=settings_fields.flag("contention", False),
+                dram_bandwidth=float(settings_fields.number("dram_bandwidth", 0.0, non_negative=True)),
+            )
+            settings_fields.done()
+            jobs = top.mapping("jobs")
+            ops = top.mapping("ops")
+            assert jobs is not None and ops is not None
+            arrays: dict[str, Any] = {}
+            for section, names in (
+                (jobs, (*_JOB_COLUMNS, "job_upstream_offsets", "job_upstream", "job_op_offsets")),
+                (ops, (*_OP_VECTORS, "op_pred_offsets", "op_preds")),
+            ):
+                for name in names:
+                    arrays[name] = _as_int(section.raw(name), section.field(name))
+            for name in _OP_MATRICES:
+                arrays[name] = _as_int(ops.raw(name), ops.field(name), ndim=2)
+            for name in _OP_FLOATS:
+                arrays[name] = _as_float(ops.items(name), ops.field(name))
+            jobs.done()
+            ops.done()
+            accelerators = tuple(top.items("accelerators"))
+            contexts = tuple(top.items("contexts", []))
+            reload = {
+                name: _as_int(top.raw(name, []), name, 2).reshape(len(contexts), len(accelerators))
+                for name in ("context_reload_time", "context_reload_energy")
+            }
+            instance = cls(
+                name=top.text("name"),
+                accelerators=accelerators,
+                tasks=tuple(tasks),
+                contexts=contexts,
+                **reload,
+                settings=settings,
+                time_unit_ns=top.integer("time_unit_ns", 1, positive=True),
+                metadata=dict(top.raw("metadata", {}) or {}),
+                **arrays,
+            )
+            top.done()
+        except InputError as exc:
+            raise exc.located(file) from None
+        except ValueError as exc:  # reshape of ragged arrays and the like
+            raise InputError(f"inconsistent array shapes: {exc}", file=file) from None
+        return instance
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        text = json.dumps(self.to_dict(), separators=(",", ":"))
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    @classmethod
+    def load(cls, path: str | Path) -> Instance:
+        from rtmm_opt.io.strict import load_json
+
+        return cls.from_dict(load_json(path), file=path)
+
+    @cached_property
+    def content_hash(self) -> str:
+        """SHA-256 of the problem itself: every field except ``name`` and ``metadata``."""
+        data = self.to_dict()
+        del data["name"], data["metadata"]
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def with_settings(self, **changes: Any) -> Instance:
+        """The same jobs and ops under other settings (e.g. ``drops="never"``)."""
+        from dataclasses import replace
+
+        return replace(self, settings=replace(self.settings, **changes))
+
+    def __repr__(self) -> str:
+        return (
+            f"Instance({self.name!r}, jobs={self.n_jobs}, ops={self.n_ops}, "
+            f"accelerators={self.n_accelerators}, hash={self.content_hash})"
+        )
