@@ -1,0 +1,37 @@
+"""Quantities typed by users: durations such as ``1s``, ``700ms``, ``250us``, ``5000ns``."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from rtmm_opt.errors import InputError
+
+_NS_PER = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+_DURATION = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(ns|us|µs|ms|s)?\s*")
+
+
+def parse_duration(text: str | float | int, *, field: str = "duration") -> int:
+    """A positive duration in integer nanoseconds. A bare number means seconds."""
+    if isinstance(text, bool):
+        raise InputError(f"expected a duration such as 1s or 700ms, got {text!r}", field=field)
+    if isinstance(text, int | float):
+        text = f"{text}s"
+    match = _DURATION.fullmatch(str(text))
+    if not match:
+        raise InputError(
+            f"expected a positive duration such as 1s, 700ms or 250us, got {text!r}", field=field
+        )
+    value = float(match.group(1)) * _NS_PER[match.group(2) or "s"]
+    if not math.isfinite(value) or value < 1:
+        raise InputError(f"duration must be at least 1 ns, got {text!r}", field=field)
+    if value > 1e15:
+        raise InputError(f"absurdly long duration {text!r}", field=field)
+    return round(value)
+
+
+def format_duration(ns: int) -> str:
+    for unit in ("s", "ms", "us"):
+        if ns % _NS_PER[unit] == 0:
+            return f"{ns // _NS_PER[unit]}{unit}"
+    return f"{ns}ns"
