@@ -28,7 +28,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from rtmm_opt.cli import models, systems, validate
+    from rtmm_opt.cli import build, models, systems, validate
 
     parser = Parser(
         prog="rtmm",
@@ -40,6 +40,7 @@ def build_parser() -> Parser:
     models.register(commands)
     systems.register(commands)
     validate.register(commands)
+    build.register(commands)
     return parser
 
 

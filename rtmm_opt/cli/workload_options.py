@@ -1,0 +1,86 @@
+"""The workload options that ``build`` (and later ``run``, ``solve``, ``compare``) share."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rtmm_opt.errors import InputError
+from rtmm_opt.io.units import parse_duration
+
+
+def add_workload_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("workload", help="scenario YAML, XRBench .m scenario, or instance JSON")
+    parser.add_argument("--system", default="xrb4k-J", help="preset, alias or system YAML (default xrb4k-J)")
+    parser.add_argument("--duration", default="1s", help="trace length, e.g. 1s, 700ms (default 1s)")
+    parser.add_argument("--seed", default="0", help="trace seed, a non-negative integer (default 0)")
+    parser.add_argument(
+        "--granularity", default="model", help="model | block:N | layer (default model)"
+    )
+    parser.add_argument(
+        "--cost", default="analytical", help="analytical (default) | table:FILE | table:xrbench"
+    )
+    parser.add_argument("--fps-scale", default="1.0", help="multiply every task's rate (default 1.0)")
+    parser.add_argument("--drops", default="allowed", help="allowed (default) | never")
+    parser.add_argument("--time-unit-ns", default="1", help="instance time unit in ns (default 1)")
+    parser.add_argument("--context-switch", action="store_true", help="model weight-reload costs")
+    parser.add_argument("--contention", action="store_true", help="model shared-DRAM contention")
+
+
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        raise InputError(f"expected a non-negative integer, got {text!r}", field="--seed") from None
+    if seed < 0 or seed >= 2**63:
+        raise InputError(f"expected a non-negative integer below 2^63, got {text!r}", field="--seed")
+    return seed
+
+
+def _positive_float(text: str, flag: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"expected a positive number, got {text!r}", field=flag) from None
+    if not (0 < value < 1e6):
+        raise InputError(f"expected a positive number below 1e6, got {text!r}", field=flag)
+    return value
+
+
+def workload_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Parse and check the shared options; every bad value is an InputError naming its flag."""
+    from rtmm_opt.instance.instance import DROP_MODES
+    from rtmm_opt.workload.graph import Granularity
+
+    if args.drops not in DROP_MODES:
+        raise InputError(f"expected one of {', '.join(DROP_MODES)}, got {args.drops!r}", field="--drops")
+    try:
+        granularity = Granularity.parse(args.granularity)
+    except InputError as exc:
+        raise InputError(exc.reason, field="--granularity") from None
+    try:
+        time_unit = int(args.time_unit_ns)
+        if time_unit < 1:
+            raise ValueError
+    except ValueError:
+        raise InputError(
+            f"expected a positive integer, got {args.time_unit_ns!r}", field="--time-unit-ns"
+        ) from None
+    return {
+        "duration_ns": parse_duration(args.duration, field="--duration"),
+        "seed": _seed(args.seed),
+        "granularity": str(granularity),
+        "fps_scale": _positive_float(args.fps_scale, "--fps-scale"),
+        "drops": args.drops,
+        "time_unit_ns": time_unit,
+        "context_switch": args.context_switch,
+        "contention": args.contention,
+    }
+
+
+def instance_from_args(args: argparse.Namespace) -> Any:
+    """Build (or load) the Instance the options describe."""
+    from rtmm_opt.instance.workload import load_workload
+
+    settings = workload_settings(args)
+    return load_workload(args.workload, system=args.system, cost=args.cost, **settings)
