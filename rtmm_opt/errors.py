@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 class InputError(Exception):
-    """Bad user input: ``file``, ``field`` (a dotted path such as ``tasks[2].fps``) and ``reason``."""
+    """Bad user input: ``file``, ``field`` (a path such as ``tasks[2].fps``) and ``reason``."""
 
     def __init__(
         self, reason: str, *, file: str | Path | None = None, field: str | None = None
@@ -29,8 +29,10 @@ class InputError(Exception):
         """The same error with a file filled in (if missing) and a field prefix prepended."""
         field = self.field
         if prefix:
-            field = f"{prefix}.{field}" if field and not field.startswith("[") else (
-                f"{prefix}{field}" if field else prefix
+            field = (
+                f"{prefix}.{field}"
+                if field and not field.startswith("[")
+                else (f"{prefix}{field}" if field else prefix)
             )
         return InputError(
             self.reason, file=self.file or (str(file) if file is not None else None), field=field

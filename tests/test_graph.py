@@ -39,7 +39,7 @@ def test_strided_and_depthwise_and_fc():
 
 
 def test_bad_layers_are_input_errors():
-    with pytest.raises(InputError, match="unknown layer type 'convv'.*did you mean 'conv'"):
+    with pytest.raises(InputError, match=r"unknown layer type 'convv'.*did you mean 'conv'"):
         LayerType.parse("convv")
     with pytest.raises(InputError, match="K"):
         conv("c", K=0)

@@ -21,7 +21,10 @@ def tiny(**settings):
     return assemble(
         "tiny",
         accelerators=("big", "little"),
-        tasks=[TaskInfo("seg", "m0", period=100), TaskInfo("gaze", "m1", period=100, depends_on=("seg",))],
+        tasks=[
+            TaskInfo("seg", "m0", period=100),
+            TaskInfo("gaze", "m1", period=100, depends_on=("seg",)),
+        ],
         jobs=[
             JobSpec(0, 0, 100, diamond),
             JobSpec(1, 0, 100, [OpSpec([2, 3])], upstream=[0]),

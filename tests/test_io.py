@@ -16,7 +16,9 @@ def test_fields_rejects_unknown_keys_with_suggestion():
     assert fields.number("fps", positive=True) == 30
     with pytest.raises(InputError) as err:
         fields.done()
-    assert str(err.value).startswith("s.yaml: tasks[0].fsp: unknown key 'fsp' (did you mean 'fps'?)")
+    assert str(err.value).startswith(
+        "s.yaml: tasks[0].fsp: unknown key 'fsp' (did you mean 'fps'?)"
+    )
 
 
 @pytest.mark.parametrize("value", [0, -1, math.nan, math.inf, "10", True, 1e300])
@@ -28,9 +30,9 @@ def test_check_number_rejects(value):
 
 def test_missing_and_typed_fields():
     fields = Fields({"name": ""}, file="f.yaml")
-    with pytest.raises(InputError, match="f.yaml: name: expected a non-empty string"):
+    with pytest.raises(InputError, match=r"f\.yaml: name: expected a non-empty string"):
         fields.text("name")
-    with pytest.raises(InputError, match="f.yaml: model: required field is missing"):
+    with pytest.raises(InputError, match=r"f\.yaml: model: required field is missing"):
         fields.text("model")
     with pytest.raises(InputError, match="expected a mapping"):
         Fields([1, 2], file="f.yaml")
@@ -51,7 +53,14 @@ def test_load_yaml_errors(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "ns"),
-    [("1s", 10**9), ("700ms", 7 * 10**8), ("250us", 250_000), ("5000ns", 5000), ("0.5", 5 * 10**8), (2, 2 * 10**9)],
+    [
+        ("1s", 10**9),
+        ("700ms", 7 * 10**8),
+        ("250us", 250_000),
+        ("5000ns", 5000),
+        ("0.5", 5 * 10**8),
+        (2, 2 * 10**9),
+    ],
 )
 def test_parse_duration(text, ns):
     assert parse_duration(text) == ns

@@ -63,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("RTMM_DEBUG"):
             traceback.print_exc()
         print(
-            f"rtmm: internal error: {type(exc).__name__}: {exc} (set RTMM_DEBUG=1 for the traceback)",
+            f"rtmm: internal error: {type(exc).__name__}: {exc} "
+            "(set RTMM_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )
         return 1

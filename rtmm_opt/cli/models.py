@@ -24,14 +24,20 @@ def register(commands: Any) -> None:
     show.add_argument("model", help="bundled model name, or a model YAML / .m / .onnx file")
     show.add_argument("--system", help="system preset, alias or YAML file: adds per-layer costs")
     show.add_argument(
-        "--cost", default="analytical", help="cost model: analytical (default), table:FILE, table:xrbench"
+        "--cost",
+        default="analytical",
+        help="cost model: analytical (default), table:FILE, table:xrbench",
     )
-    show.add_argument("--time-unit-ns", type=int, default=1, help="instance time unit in ns (default 1)")
+    show.add_argument(
+        "--time-unit-ns", type=int, default=1, help="instance time unit in ns (default 1)"
+    )
     show.add_argument("--json", action="store_true", help="print one JSON object")
     show.set_defaults(handler=show_model)
 
     imp = actions.add_parser("import", help="convert MAESTRO .m or ONNX files into model YAML")
-    imp.add_argument("files", nargs="+", metavar="FILE", help=".m (every Network block) or .onnx file")
+    imp.add_argument(
+        "files", nargs="+", metavar="FILE", help=".m (every Network block) or .onnx file"
+    )
     imp.add_argument("--out", required=True, help="directory for the model YAML files")
     imp.add_argument("--json", action="store_true", help="print what was written as JSON")
     imp.set_defaults(handler=import_models)
@@ -57,7 +63,13 @@ def list_models(args: argparse.Namespace) -> int:
     else:
         print_table(
             [
-                (s["name"], s["layers"], si(float(s["macs"])), si(float(s["params"])), si(float(s["weight_bytes"]), "B"))
+                (
+                    s["name"],
+                    s["layers"],
+                    si(float(s["macs"])),
+                    si(float(s["params"])),
+                    si(float(s["weight_bytes"]), "B"),
+                )
                 for s in summaries
             ],
             ["model", "layers", "MACs", "params", "weights"],
@@ -110,7 +122,9 @@ def show_model(args: argparse.Namespace) -> int:
                     "energy_nJ": cost.energy_nj,
                     "dram_bytes": cost.dram_bytes,
                 }
-                total = totals.setdefault(acc.name, {"cycles": 0.0, "latency_ns": 0.0, "energy_nJ": 0.0})
+                total = totals.setdefault(
+                    acc.name, {"cycles": 0.0, "latency_ns": 0.0, "energy_nJ": 0.0}
+                )
                 total["cycles"] += cost.cycles
                 total["latency_ns"] += latency_ns
                 total["energy_nJ"] += cost.energy_nj
@@ -123,7 +137,12 @@ def show_model(args: argparse.Namespace) -> int:
             cost=cost_model.name,
             time_unit_ns=time_unit,
             accelerators=[
-                {"name": acc.name, "dataflow": acc.dataflow.value, "pes": acc.pes, "clock_ghz": acc.clock_ghz}
+                {
+                    "name": acc.name,
+                    "dataflow": acc.dataflow.value,
+                    "pes": acc.pes,
+                    "clock_ghz": acc.clock_ghz,
+                }
                 for acc in system.accelerators
             ],
             totals=totals,
@@ -184,7 +203,9 @@ def import_models(args: argparse.Namespace) -> int:
         for graph in graphs:
             target = out / f"{graph.name}.yaml"
             dump_model(graph, target)
-            written.append({"name": graph.name, "layers": len(graph), "macs": graph.macs, "file": str(target)})
+            written.append(
+                {"name": graph.name, "layers": len(graph), "macs": graph.macs, "file": str(target)}
+            )
     if args.json:
         print_json({"written": written})
     else:

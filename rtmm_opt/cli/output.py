@@ -27,7 +27,9 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def print_table(rows: Iterable[Sequence[Any]], headers: Sequence[str], *, title: str | None = None) -> None:
+def print_table(
+    rows: Iterable[Sequence[Any]], headers: Sequence[str], *, title: str | None = None
+) -> None:
     if title:
         print(title)
     print(tabulate(list(rows), headers=list(headers), floatfmt=".4g", intfmt=","))

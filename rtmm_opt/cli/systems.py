@@ -27,7 +27,7 @@ def list_systems(args: argparse.Namespace) -> int:
     aliases: dict[str, list[str]] = {}
     for alias, target in list_aliases().items():
         aliases.setdefault(target, []).append(alias)
-    entries = []
+    entries: list[dict[str, Any]] = []
     for name in list_presets():
         system = get_system(name)
         entries.append(
@@ -45,7 +45,12 @@ def list_systems(args: argparse.Namespace) -> int:
     else:
         print_table(
             [
-                (e["name"], ", ".join(e["aliases"]), "+".join(e["dataflows"]), "+".join(map(str, e["pes"])))
+                (
+                    e["name"],
+                    ", ".join(e["aliases"]),
+                    "+".join(e["dataflows"]),
+                    "+".join(map(str, e["pes"])),
+                )
                 for e in entries
             ],
             ["system", "aliases", "dataflows", "PEs"],

@@ -18,7 +18,9 @@ YAML_KINDS = ("model", "scenario", "system")
 
 
 def register(commands: Any) -> None:
-    validate = commands.add_parser("validate", help="check input files (exit 2 with the reason if bad)")
+    validate = commands.add_parser(
+        "validate", help="check input files (exit 2 with the reason if bad)"
+    )
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.add_argument(
         "--schedule", help="with one instance JSON: also check this schedule JSON against it"
@@ -41,8 +43,17 @@ def check_file(path: str) -> dict[str, Any]:
             from rtmm_opt.scenario.scenario import load_scenario
 
             scenario = load_scenario(file)
-            return {"file": path, "kind": "maestro scenario", "name": scenario.name, "tasks": len(scenario.tasks)}
-        return {"file": path, "kind": "maestro models", "networks": [n.name for n in parsed.networks]}
+            return {
+                "file": path,
+                "kind": "maestro scenario",
+                "name": scenario.name,
+                "tasks": len(scenario.tasks),
+            }
+        return {
+            "file": path,
+            "kind": "maestro models",
+            "networks": [n.name for n in parsed.networks],
+        }
     if file.suffix in (".yaml", ".yml"):
         from rtmm_opt.io.strict import load_yaml
 
@@ -50,7 +61,9 @@ def check_file(path: str) -> dict[str, Any]:
         kind = data.get("kind") if isinstance(data, dict) else None
         if kind not in YAML_KINDS:
             reason = "missing" if kind is None else f"unknown kind {kind!r}"
-            raise InputError(f"{reason}; expected one of {', '.join(YAML_KINDS)}", file=path, field="kind")
+            raise InputError(
+                f"{reason}; expected one of {', '.join(YAML_KINDS)}", file=path, field="kind"
+            )
         if kind == "model":
             from rtmm_opt.workload.modelfile import load_model
 
@@ -60,7 +73,12 @@ def check_file(path: str) -> dict[str, Any]:
             from rtmm_opt.scenario.scenario import load_scenario
 
             scenario = load_scenario(file)
-            return {"file": path, "kind": "scenario", "name": scenario.name, "tasks": len(scenario.tasks)}
+            return {
+                "file": path,
+                "kind": "scenario",
+                "name": scenario.name,
+                "tasks": len(scenario.tasks),
+            }
         from rtmm_opt.hardware.systemfile import load_system
 
         system = load_system(file)
@@ -104,7 +122,9 @@ def check_schedule(instance_path: str, schedule_path: str) -> dict[str, Any]:
     if not report.ok:
         first = report.violations[0]
         more = f" (and {len(report.violations) - 1} more)" if len(report.violations) > 1 else ""
-        raise InputError(f"invalid schedule: {first.kind}: {first.message}{more}", file=schedule_path)
+        raise InputError(
+            f"invalid schedule: {first.kind}: {first.message}{more}", file=schedule_path
+        )
     return {"file": schedule_path, "kind": "schedule", "valid": True}
 
 

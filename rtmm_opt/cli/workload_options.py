@@ -11,16 +11,24 @@ from rtmm_opt.io.units import parse_duration
 
 def add_workload_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("workload", help="scenario YAML, XRBench .m scenario, or instance JSON")
-    parser.add_argument("--system", default="xrb4k-J", help="preset, alias or system YAML (default xrb4k-J)")
-    parser.add_argument("--duration", default="1s", help="trace length, e.g. 1s, 700ms (default 1s)")
-    parser.add_argument("--seed", default="0", help="trace seed, a non-negative integer (default 0)")
+    parser.add_argument(
+        "--system", default="xrb4k-J", help="preset, alias or system YAML (default xrb4k-J)"
+    )
+    parser.add_argument(
+        "--duration", default="1s", help="trace length, e.g. 1s, 700ms (default 1s)"
+    )
+    parser.add_argument(
+        "--seed", default="0", help="trace seed, a non-negative integer (default 0)"
+    )
     parser.add_argument(
         "--granularity", default="model", help="model | block:N | layer (default model)"
     )
     parser.add_argument(
         "--cost", default="analytical", help="analytical (default) | table:FILE | table:xrbench"
     )
-    parser.add_argument("--fps-scale", default="1.0", help="multiply every task's rate (default 1.0)")
+    parser.add_argument(
+        "--fps-scale", default="1.0", help="multiply every task's rate (default 1.0)"
+    )
     parser.add_argument("--drops", default="allowed", help="allowed (default) | never")
     parser.add_argument("--time-unit-ns", default="1", help="instance time unit in ns (default 1)")
     parser.add_argument("--context-switch", action="store_true", help="model weight-reload costs")
@@ -33,7 +41,9 @@ def _seed(text: str) -> int:
     except ValueError:
         raise InputError(f"expected a non-negative integer, got {text!r}", field="--seed") from None
     if seed < 0 or seed >= 2**63:
-        raise InputError(f"expected a non-negative integer below 2^63, got {text!r}", field="--seed")
+        raise InputError(
+            f"expected a non-negative integer below 2^63, got {text!r}", field="--seed"
+        )
     return seed
 
 
@@ -53,7 +63,9 @@ def workload_settings(args: argparse.Namespace) -> dict[str, Any]:
     from rtmm_opt.workload.graph import Granularity
 
     if args.drops not in DROP_MODES:
-        raise InputError(f"expected one of {', '.join(DROP_MODES)}, got {args.drops!r}", field="--drops")
+        raise InputError(
+            f"expected one of {', '.join(DROP_MODES)}, got {args.drops!r}", field="--drops"
+        )
     try:
         granularity = Granularity.parse(args.granularity)
     except InputError as exc:

@@ -2,9 +2,10 @@
 
 The instance builder uses this, and tests use it to write tiny hand-made instances::
 
+    ops = [OpSpec([3, 5]), OpSpec([2, -1], preds=[0])]
     inst = assemble(
         "two-jobs", accelerators=("npu0", "npu1"), tasks=[TaskInfo("t", "m")],
-        jobs=[JobSpec(task=0, release=0, deadline=10, ops=[OpSpec([3, 5]), OpSpec([2, -1], preds=[0])])],
+        jobs=[JobSpec(task=0, release=0, deadline=10, ops=ops)],
     )
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -102,7 +103,10 @@ def assemble(
         job_deadline=np.array([job.deadline for job in jobs], np.int64),
         job_weight=np.array([job.weight for job in jobs], np.int64),
         job_exit_op=np.array(
-            [-1 if job.exit_op is None else int(offsets[j]) + job.exit_op for j, job in enumerate(jobs)],
+            [
+                -1 if job.exit_op is None else int(offsets[j]) + job.exit_op
+                for j, job in enumerate(jobs)
+            ],
             np.int64,
         ),
         job_upstream_offsets=np.array(up_offsets, np.int64),
@@ -128,10 +132,14 @@ def assemble(
         op_preds=np.array(preds, np.int64),
         contexts=tuple(contexts),
         context_reload_time=np.asarray(
-            context_reload_time if context_reload_time is not None else np.zeros((n_ctx, n_acc)), np.int64
+            context_reload_time if context_reload_time is not None else np.zeros((n_ctx, n_acc)),
+            np.int64,
         ).reshape(n_ctx, n_acc),
         context_reload_energy=np.asarray(
-            context_reload_energy if context_reload_energy is not None else np.zeros((n_ctx, n_acc)), np.int64
+            context_reload_energy
+            if context_reload_energy is not None
+            else np.zeros((n_ctx, n_acc)),
+            np.int64,
         ).reshape(n_ctx, n_acc),
         settings=settings or Settings(),
         time_unit_ns=time_unit_ns,

@@ -84,7 +84,10 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.drops not in DROP_MODES:
-            raise InputError(f"must be one of {', '.join(DROP_MODES)}, got {self.drops!r}", field="settings.drops")
+            raise InputError(
+                f"must be one of {', '.join(DROP_MODES)}, got {self.drops!r}",
+                field="settings.drops",
+            )
         if self.contention and not (self.dram_bandwidth > 0 and math.isfinite(self.dram_bandwidth)):
             raise InputError(
                 "contention needs a positive dram_bandwidth", field="settings.dram_bandwidth"
@@ -95,10 +98,15 @@ _JOB_COLUMNS = ("job_task", "job_frame", "job_release", "job_deadline", "job_wei
 _OP_VECTORS = ("op_segment", "op_variant", "op_context")
 _OP_MATRICES = ("op_duration", "op_predicted", "op_energy", "op_dram_bytes")
 _OP_FLOATS = ("op_sparsity", "op_sparsity_mean")
-_CSR = (
-    ("job_upstream_offsets", "job_upstream"),
-    ("job_op_offsets", None),
-    ("op_pred_offsets", "op_preds"),
+_CSR = ("job_upstream_offsets", "job_upstream", "job_op_offsets", "op_pred_offsets", "op_preds")
+_ARRAYS = (
+    *_JOB_COLUMNS,
+    *_OP_VECTORS,
+    *_OP_MATRICES,
+    *_OP_FLOATS,
+    *_CSR,
+    "context_reload_time",
+    "context_reload_energy",
 )
 
 
@@ -155,9 +163,7 @@ class Instance:
 
     def __post_init__(self) -> None:
         self._check()
-        for name in (*_JOB_COLUMNS, *_OP_VECTORS, *_OP_MATRICES, *_OP_FLOATS) + tuple(
-            n for pair in _CSR for n in pair if n
-        ) + ("context_reload_time", "context_reload_energy"):
+        for name in _ARRAYS:
             getattr(self, name).setflags(write=False)
 
     # -- sizes ------------------------------------------------------------------------------------
@@ -180,7 +186,9 @@ class Instance:
         return self.op_preds[self.op_pred_offsets[op] : self.op_pred_offsets[op + 1]]
 
     def upstream_of(self, job: int) -> IntArray:
-        return self.job_upstream[self.job_upstream_offsets[job] : self.job_upstream_offsets[job + 1]]
+        return self.job_upstream[
+            self.job_upstream_offsets[job] : self.job_upstream_offsets[job + 1]
+        ]
 
     def eligible(self, op: int) -> IntArray:
         return np.flatnonzero(self.op_duration[op] >= 0)
@@ -251,24 +259,35 @@ class Instance:
             raise InputError("an instance needs at least one accelerator", field="accelerators")
         for name in _JOB_COLUMNS:
             if len(getattr(self, name)) != n_jobs:
-                raise InputError(f"has {len(getattr(self, name))} entries for {n_jobs} jobs", field=name)
+                raise InputError(
+                    f"has {len(getattr(self, name))} entries for {n_jobs} jobs", field=name
+                )
         for name in (*_OP_VECTORS, *_OP_FLOATS):
             if len(getattr(self, name)) != n_ops:
-                raise InputError(f"has {len(getattr(self, name))} entries for {n_ops} ops", field=name)
+                raise InputError(
+                    f"has {len(getattr(self, name))} entries for {n_ops} ops", field=name
+                )
         for name in _OP_MATRICES:
             if getattr(self, name).shape != (n_ops, n_acc):
                 raise InputError(
-                    f"has shape {getattr(self, name).shape}, expected ({n_ops}, {n_acc})", field=name
+                    f"has shape {getattr(self, name).shape}, expected ({n_ops}, {n_acc})",
+                    field=name,
                 )
-        for offsets_name, target_name, size, count in (
-            ("job_upstream_offsets", "job_upstream", n_jobs, len(self.job_upstream)),
-            ("job_op_offsets", None, n_jobs, n_ops),
-            ("op_pred_offsets", "op_preds", n_ops, len(self.op_preds)),
+        for offsets_name, size, count in (
+            ("job_upstream_offsets", n_jobs, len(self.job_upstream)),
+            ("job_op_offsets", n_jobs, n_ops),
+            ("op_pred_offsets", n_ops, len(self.op_preds)),
         ):
             offsets = getattr(self, offsets_name)
-            if len(offsets) != size + 1 or offsets[0] != 0 or offsets[-1] != count or np.any(np.diff(offsets) < 0):
+            if (
+                len(offsets) != size + 1
+                or offsets[0] != 0
+                or offsets[-1] != count
+                or np.any(np.diff(offsets) < 0)
+            ):
                 raise InputError(
-                    f"must be {size + 1} non-decreasing offsets from 0 to {count}", field=offsets_name
+                    f"must be {size + 1} non-decreasing offsets from 0 to {count}",
+                    field=offsets_name,
                 )
         if n_jobs and (self.job_task.min() < 0 or self.job_task.max() >= len(self.tasks)):
             raise InputError("names a task that does not exist", field="job_task")
@@ -283,7 +302,7 @@ class Instance:
             bad = int(np.flatnonzero(np.diff(self.job_op_offsets) == 0)[0])
             raise InputError(f"job {bad} has no operations", field="job_op_offsets")
         for job in range(n_jobs):
-            for up in self.upstream_of(job):
+            for up in self.upstream_of(job).tolist():
                 if not 0 <= up < job:
                     raise InputError(
                         f"job {job}: upstream job {int(up)} must come earlier in the job list",
@@ -298,11 +317,15 @@ class Instance:
                         field="op_preds",
                     )
         exits = self.job_exit_op
-        for job in np.flatnonzero(exits >= 0):
+        for job in np.flatnonzero(exits >= 0).tolist():
             if exits[job] >= n_ops or op_job[exits[job]] != job:
-                raise InputError(f"job {int(job)}: exit op is not one of its ops", field="job_exit_op")
+                raise InputError(
+                    f"job {int(job)}: exit op is not one of its ops", field="job_exit_op"
+                )
         if np.any(self.op_duration < -1) or np.any(self.op_duration == 0):
-            raise InputError("durations must be >= 1 time unit, or -1 for ineligible", field="op_duration")
+            raise InputError(
+                "durations must be >= 1 time unit, or -1 for ineligible", field="op_duration"
+            )
         if np.any((self.op_duration >= 0).sum(axis=1) == 0):
             bad = int(np.flatnonzero((self.op_duration >= 0).sum(axis=1) == 0)[0])
             raise InputError(f"op {bad} has no eligible accelerator", field="op_duration")
@@ -314,7 +337,11 @@ class Instance:
             )
         if np.any(self.op_energy[eligible] < 0) or np.any(self.op_dram_bytes[eligible] < 0):
             raise InputError("energies and DRAM bytes must be >= 0", field="op_energy")
-        n_variants = np.array([len(self.tasks[t].variants) for t in self.job_task[op_job]], dtype=np.int64) if n_ops else np.zeros(0, np.int64)
+        n_variants = (
+            np.array([len(self.tasks[t].variants) for t in self.job_task[op_job]], dtype=np.int64)
+            if n_ops
+            else np.zeros(0, np.int64)
+        )
         if np.any(self.op_variant < 0) or np.any(self.op_variant >= n_variants):
             raise InputError("names a variant its task does not have", field="op_variant")
         n_ctx = len(self.contexts)
@@ -355,7 +382,12 @@ class Instance:
             "context_reload_energy": self.context_reload_energy.tolist(),
             "jobs": {
                 name: getattr(self, name).tolist()
-                for name in (*_JOB_COLUMNS, "job_upstream_offsets", "job_upstream", "job_op_offsets")
+                for name in (
+                    *_JOB_COLUMNS,
+                    "job_upstream_offsets",
+                    "job_upstream",
+                    "job_op_offsets",
+                )
             },
             "ops": {
                 **{name: getattr(self, name).tolist() for name in (*_OP_VECTORS, *_OP_MATRICES)},
@@ -404,13 +436,15 @@ class Instance:
                 drops=settings_fields.text("drops", "allowed", choices=DROP_MODES),
                 context_switch=settings_fields.flag("context_switch", False),
                 contention=settings_fields.flag("contention", False),
-                dram_bandwidth=float(settings_fields.number("dram_bandwidth", 0.0, non_negative=True)),
+                dram_bandwidth=float(
+                    settings_fields.number("dram_bandwidth", 0.0, non_negative=True)
+                ),
             )
             settings_fields.done()
             jobs = top.mapping("jobs")
             ops = top.mapping("ops")
             assert jobs is not None and ops is not None
-            arrays: dict[str, Any] = {}
+            arrays: dict[str, Any] = {}  # int and float columns alike
             for section, names in (
                 (jobs, (*_JOB_COLUMNS, "job_upstream_offsets", "job_upstream", "job_op_offsets")),
                 (ops, (*_OP_VECTORS, "op_pred_offsets", "op_preds")),
@@ -425,7 +459,7 @@ class Instance:
             ops.done()
             accelerators = tuple(top.items("accelerators"))
             contexts = tuple(top.items("contexts", []))
-            reload = {
+            reload: dict[str, Any] = {
                 name: _as_int(top.raw(name, []), name, 2).reshape(len(contexts), len(accelerators))
                 for name in ("context_reload_time", "context_reload_energy")
             }

@@ -29,8 +29,15 @@ ABSURD = 1e15
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the nearest choice, or an empty string."""
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.5)
+    """`` (did you mean 'x'?)`` for the nearest choice, or an empty string.
+
+    A choice differing only in case wins (``k`` → ``K``); otherwise difflib's closest match.
+    """
+    choices = sorted(choices)
+    folded = [choice for choice in choices if choice.lower() == word.lower()]
+    if folded:
+        return f" (did you mean '{folded[0]}'?)"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
@@ -71,7 +78,9 @@ def load_json(path: str | Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON: {exc.msg}", file=path, field=f"line {exc.lineno}") from None
+        raise InputError(
+            f"malformed JSON: {exc.msg}", file=path, field=f"line {exc.lineno}"
+        ) from None
 
 
 def check_number(
@@ -139,7 +148,9 @@ class Fields:
             return default
         return self.data[key]
 
-    def text(self, key: str, default: Any = _MISSING, *, choices: Iterable[str] | None = None) -> Any:
+    def text(
+        self, key: str, default: Any = _MISSING, *, choices: Iterable[str] | None = None
+    ) -> Any:
         value = self.raw(key, default)
         if value is default and default is not _MISSING:
             return value
@@ -148,8 +159,9 @@ class Fields:
         if choices is not None:
             options = list(choices)
             if value not in options:
+                hint = suggest(value, options)
                 raise self.error(
-                    key, f"unknown value '{value}'{suggest(value, options)}; valid: {', '.join(options)}"
+                    key, f"unknown value '{value}'{hint}; valid: {', '.join(options)}"
                 )
         return value
 

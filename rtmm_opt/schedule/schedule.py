@@ -73,23 +73,29 @@ class Schedule:
         """One row per executed op, ordered by start time, then by accelerator and op index."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["op", "job", "task", "frame", "segment", "variant", "accelerator", "start", "end"])
+        writer.writerow(
+            ["op", "job", "task", "frame", "segment", "variant", "accelerator", "start", "end"]
+        )
         executed = self.executed
-        order = executed[np.lexsort((executed, self.op_accelerator[executed], self.op_start[executed]))]
+        order = executed[
+            np.lexsort((executed, self.op_accelerator[executed], self.op_start[executed]))
+        ]
         op_job = instance.op_job
         for op in order:
             job = int(op_job[op])
-            writer.writerow([
-                int(op),
-                job,
-                instance.tasks[int(instance.job_task[job])].name,
-                int(instance.job_frame[job]),
-                int(instance.op_segment[op]),
-                int(instance.op_variant[op]),
-                instance.accelerators[int(self.op_accelerator[op])],
-                int(self.op_start[op]),
-                int(self.op_end[op]),
-            ])
+            writer.writerow(
+                [
+                    int(op),
+                    job,
+                    instance.tasks[int(instance.job_task[job])].name,
+                    int(instance.job_frame[job]),
+                    int(instance.op_segment[op]),
+                    int(instance.op_variant[op]),
+                    instance.accelerators[int(self.op_accelerator[op])],
+                    int(self.op_start[op]),
+                    int(self.op_end[op]),
+                ]
+            )
         text = buffer.getvalue()
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
@@ -113,13 +119,24 @@ class Schedule:
 
         top = Fields(data, file=file)
         arrays = {}
-        for name in ("op_accelerator", "op_start", "op_end", "job_status", "job_variant", "job_drop_time"):
+        for name in (
+            "op_accelerator",
+            "op_start",
+            "op_end",
+            "job_status",
+            "job_variant",
+            "job_drop_time",
+        ):
             try:
                 arrays[name] = np.asarray(top.items(name), dtype=np.int64)
             except (TypeError, ValueError, OverflowError):
                 raise top.error(name, "expected a list of integers") from None
-        schedule = cls(producer=top.text("producer", ""), info=dict(top.raw("info", {}) or {}), **arrays)
+        schedule = cls(
+            producer=top.text("producer", ""), info=dict(top.raw("info", {}) or {}), **arrays
+        )
         top.done()
-        if len(schedule.op_start) != len(schedule.op_accelerator) or len(schedule.op_end) != len(schedule.op_accelerator):
+        if len(schedule.op_start) != len(schedule.op_accelerator) or len(schedule.op_end) != len(
+            schedule.op_accelerator
+        ):
             raise InputError("op arrays differ in length", file=file, field="op_start")
         return schedule

@@ -67,7 +67,9 @@ class ModelGraph:
     @classmethod
     def chain(cls, name: str, layers: Sequence[Layer], *, source: str | None = None) -> ModelGraph:
         """A sequential model: layer i feeds layer i+1."""
-        return cls.from_edges(name, layers, [(i, i + 1) for i in range(len(layers) - 1)], source=source)
+        return cls.from_edges(
+            name, layers, [(i, i + 1) for i in range(len(layers) - 1)], source=source
+        )
 
     @classmethod
     def from_edges(
@@ -83,7 +85,11 @@ class ModelGraph:
             graph.add_node(index, layer=layer)
         for u, v in edges:
             if u not in graph or v not in graph:
-                raise InputError(f"edge ({u}, {v}) names a layer that does not exist", file=source, field=f"models.{name}.edges")
+                raise InputError(
+                    f"edge ({u}, {v}) names a layer that does not exist",
+                    file=source,
+                    field=f"models.{name}.edges",
+                )
             graph.add_edge(u, v)
         return cls(name, graph, source=source)
 
@@ -96,12 +102,14 @@ class ModelGraph:
             raise InputError("layer nodes must be numbered 0..n-1", file=self.source, field=where)
         if not nx.is_directed_acyclic_graph(self.graph):
             cycle = nx.find_cycle(self.graph)
-            names = " -> ".join(self.layer(u).name for u, _ in cycle)
-            raise InputError(f"layer graph has a cycle: {names}", file=self.source, field=where)
+            path = " -> ".join(self.layer(u).name for u, _ in cycle)
+            raise InputError(f"layer graph has a cycle: {path}", file=self.source, field=where)
         if not nx.is_weakly_connected(self.graph):
             parts = nx.number_weakly_connected_components(self.graph)
             raise InputError(
-                f"layer graph is not connected ({parts} separate parts)", file=self.source, field=where
+                f"layer graph is not connected ({parts} separate parts)",
+                file=self.source,
+                field=where,
             )
         names = [self.layer(i).name for i in range(n)]
         if len(set(names)) != n:
@@ -190,16 +198,12 @@ class ModelGraph:
             best = min(range(lo, hi + 1), key=lambda b: (abs(prefix[b] - target), b))
             cuts.append(best)
         cuts.append(len(order))
-        return tuple(
-            Segment(i, tuple(order[cuts[i] : cuts[i + 1]])) for i in range(len(cuts) - 1)
-        )
+        return tuple(Segment(i, tuple(order[cuts[i] : cuts[i + 1]])) for i in range(len(cuts) - 1))
 
     def segment_edges(self, segments: Sequence[Segment]) -> list[tuple[int, int]]:
         """Edges between segments induced by layer edges (always forward, hence acyclic)."""
         owner = {node: seg.index for seg in segments for node in seg.layers}
-        edges = {
-            (owner[u], owner[v]) for u, v in self.graph.edges if owner[u] != owner[v]
-        }
+        edges = {(owner[u], owner[v]) for u, v in self.graph.edges if owner[u] != owner[v]}
         return sorted(edges)
 
     def __repr__(self) -> str:
