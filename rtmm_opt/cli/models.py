@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,11 @@ def load_any_model(spec: str) -> Any:
     from rtmm_opt.workload.library import get_model
 
     return get_model(spec)
+
+
+def safe_file_name(name: str) -> str:
+    """A model name as a file name: anything but letters, digits, ``._-`` becomes ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".") or "model"
 
 
 def list_models(args: argparse.Namespace) -> int:
@@ -201,7 +207,7 @@ def import_models(args: argparse.Namespace) -> int:
 
             graphs = [network.graph(source=file) for network in parse_maestro(file).networks]
         for graph in graphs:
-            target = out / f"{graph.name}.yaml"
+            target = out / f"{safe_file_name(graph.name)}.yaml"
             dump_model(graph, target)
             written.append(
                 {"name": graph.name, "layers": len(graph), "macs": graph.macs, "file": str(target)}

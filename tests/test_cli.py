@@ -1,0 +1,93 @@
+"""The rtmm command line: JSON outputs, exit codes and one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rtmm_opt.cli.main import main
+
+XRBENCH_MODELS = {
+    "ASR_EM_24L", "AS_ED_TCN", "D2go_FastRCNN", "DE_midas_v21_small", "DR_RGBd_200", "ES_RITNet",
+    "GE_FBNet_C", "HT_hand_graph_cnn_half", "KD_res8_narrow", "OD_D2go_FasterRCNN",
+    "PD_Plane_RCNN_Quarter", "SS_HRViT_b1",
+}  # fmt: skip
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_models_list_json(capsys):
+    status, out, _ = run(capsys, "models", "list", "--json")
+    assert status == 0
+    models = {entry["name"]: entry for entry in json.loads(out)}
+    assert set(models) == XRBENCH_MODELS
+    # ES_RITNet: 42 layers; MACs summed by hand from the .m file's MAESTRO convention
+    assert models["ES_RITNet"]["layers"] == 42
+    assert models["ES_RITNet"]["macs"] == 1_040_138_240
+    assert models["D2go_FastRCNN"]["macs"] == models["OD_D2go_FasterRCNN"]["macs"]
+
+
+def test_models_show_json_without_system(capsys):
+    status, out, _ = run(capsys, "models", "show", "AS_ED_TCN", "--json")
+    assert status == 0
+    data = json.loads(out)
+    assert data["name"] == "AS_ED_TCN" and len(data["layers"]) == 4
+    assert sum(layer["macs"] for layer in data["layers"]) == data["macs"]
+
+
+def test_models_import_round_trip(tmp_path, capsys):
+    source = tmp_path / "two.m"
+    source.write_text(
+        "Network a/b { Layer c1 { Type: CONV Dimensions: { N: 1, K: 4, C: 3, Y: 8, X: 8, R: 3, S: 3 } } }\n"
+    )
+    status, out, _ = run(
+        capsys, "models", "import", str(source), "--out", str(tmp_path / "m"), "--json"
+    )
+    assert status == 0
+    written = json.loads(out)["written"]
+    assert written[0]["macs"] == 4 * 3 * 9 * 6 * 6
+    assert (tmp_path / "m" / "a_b.yaml").exists()  # no directory escape from the model name
+    status, out, _ = run(capsys, "models", "show", written[0]["file"], "--json")
+    assert status == 0 and json.loads(out)["macs"] == 4 * 3 * 9 * 6 * 6
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["models", "show", "ES_RITnet"], "did you mean 'ES_RITNet'"),
+        (["models", "frobnicate"], "invalid choice"),
+        (["validate", "missing.yaml"], "missing.yaml: no such file"),
+        (["nonsense"], "invalid choice"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    assert status == 2
+    assert out == ""
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_validate_reports_kinds(tmp_path, capsys):
+    status, out, _ = run(capsys, "validate", "models/ES_RITNet.yaml", "--json")
+    assert status == 0
+    assert json.loads(out)["files"][0]["kind"] == "model"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: modle\nname: x\n")
+    status, _, err = run(capsys, "validate", str(bad))
+    assert status == 2 and "kind: unknown kind 'modle'" in err
+
+
+def test_python_dash_m_entry_point():
+    done = subprocess.run(
+        [sys.executable, "-m", "rtmm_opt", "models", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert len(json.loads(done.stdout)) == 12
