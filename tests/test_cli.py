@@ -42,9 +42,8 @@ def test_models_show_json_without_system(capsys):
 
 def test_models_import_round_trip(tmp_path, capsys):
     source = tmp_path / "two.m"
-    source.write_text(
-        "Network a/b { Layer c1 { Type: CONV Dimensions: { N: 1, K: 4, C: 3, Y: 8, X: 8, R: 3, S: 3 } } }\n"
-    )
+    layer = "Layer c1 { Type: CONV Dimensions: { N: 1, K: 4, C: 3, Y: 8, X: 8, R: 3, S: 3 } }"
+    source.write_text(f"Network a/b {{ {layer} }}\n")
     status, out, _ = run(
         capsys, "models", "import", str(source), "--out", str(tmp_path / "m"), "--json"
     )
