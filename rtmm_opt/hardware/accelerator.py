@@ -13,7 +13,8 @@ class Dataflow(StrEnum):
 
     * ``WS``: weight stationary, NVDLA-like (spatial over output channels K and input channels C).
     * ``OS``: output stationary, ShiDianNao-like (spatial over output rows/columns Y', X').
-    * ``RS``: row stationary, Eyeriss-like (spatial over filter rows R and output rows Y').
+    * ``RS``: row stationary, Eyeriss-like. XRBench's RS mapping puts output columns X' and
+      filter rows on the PE array and walks output rows Y' in time (see docs/hardware.md).
     """
 
     WS = "WS"
