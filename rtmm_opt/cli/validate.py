@@ -121,7 +121,7 @@ def check_schedule(instance_path: str, schedule_path: str) -> dict[str, Any]:
     report = validate(instance, schedule)
     if not report.ok:
         first = report.violations[0]
-        more = f" (and {len(report.violations) - 1} more)" if len(report.violations) > 1 else ""
+        more = f" (and {report.total - 1} more)" if report.total > 1 else ""
         raise InputError(
             f"invalid schedule: {first.kind}: {first.message}{more}", file=schedule_path
         )

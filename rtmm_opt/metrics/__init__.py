@@ -1,0 +1,19 @@
+"""The one metrics module (SPEC §3): every figure from (Instance, Schedule) only."""
+
+from rtmm_opt.metrics.metrics import (
+    Metrics,
+    TaskMetrics,
+    completion_times,
+    compute_metrics,
+    isolated_latencies,
+    job_energy_nj,
+)
+
+__all__ = [
+    "Metrics",
+    "TaskMetrics",
+    "completion_times",
+    "compute_metrics",
+    "isolated_latencies",
+    "job_energy_nj",
+]

@@ -1,0 +1,286 @@
+"""The one metrics module (SPEC §3): every figure, computed from (Instance, Schedule) only.
+
+Definitions (``docs/metrics.md`` has the same with more words). For job ``j``: ``r_j`` is its
+release, ``d_j`` its deadline, ``C_j`` its completion (the end of its last required op,
+:func:`~rtmm_opt.schedule.validator.required_op_mask`), and ``R_j`` its effective release:
+``r_j``, or for a cascaded job the latest of ``r_j`` and its upstream jobs' completions (SPEC §2:
+a dependent is released when its upstream completes). ``T_iso,j`` is
+:meth:`Instance.isolated_latency` of the job with the variant it ran. A completed job is
+*late* when ``C_j > d_j`` (strictly); it is *on time* otherwise.
+
+* ``miss_rate`` = (dropped + late) / jobs; ``drop_rate``, ``late_rate``: the two parts;
+  ``sla_rate`` = on-time jobs / jobs (RELMAS's SLA satisfaction, higher is better).
+* ``tardiness`` = Σ_completed max(0, C_j − d_j), in time units (``tardiness_ms`` in ms).
+* ``energy_mJ`` = Σ energy of the executed ops on the accelerator each ran on, plus
+  ``context_reload_energy`` for every context reload when ``settings.context_switch`` is on (the
+  first op on an accelerator loads for free, as in the validator). Integer nJ are summed exactly
+  and divided by 1e6 once.
+* ``makespan`` = max_completed C_j − min_all r_j (0 if nothing completed); ``makespan_ms`` too.
+* ``antt`` = mean_completed (C_j − R_j) / T_iso,j (Dysta's and PREMA's ANTT; lower is better).
+* ``stp`` = Σ_completed T_iso,j / (C_j − R_j) (multi-program system throughput, higher is better).
+* ``throughput`` = completed jobs per second of makespan (Dysta's "STP"; 0 if the makespan is 0).
+* ``xrbench_score`` (XRBench, Kwon et al., MLSys'23; constants of ``XRBench-MAESTRO.cpp`` as
+  documented in ``shared/xrbench/README.md``): per completed job
+  RT_j = 1 / (1 + exp(15 (C_j − d_j) / 1 ms)) and EN_j = (1500 mJ − E_j) / 1500 mJ, where E_j is
+  the energy of the job's executed ops (context reloads included, charged to the job whose op
+  needed the reload; EN is not clamped and may go negative). Per task (XRBench's "model") m with
+  N_m jobs, D_m of them dropped: UX_m = 1 − D_m/N_m, S_m = (Σ_completed RT_j·EN_j / N_m)·UX_m;
+  score = 100 × mean over tasks that have jobs of S_m. XRBench's per-model report lists
+  RT_m and EN_m as the means over the completed jobs (0 when none completed) and UX_m.
+* ``uxcost`` = ``energy_mJ × miss_rate`` (DREAM's EDP-like cost; the paper's normalisation is not
+  public, this is the project's definition, SPEC §3); both factors are reported next to it.
+
+Metrics assume a schedule that passes :func:`~rtmm_opt.schedule.validator.validate`. Floating-point
+sums use ``math.fsum`` (exactly rounded, independent of order), so equal inputs give equal bits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from rtmm_opt.instance.instance import FloatArray, Instance, IntArray
+from rtmm_opt.schedule.schedule import JobStatus, Schedule
+from rtmm_opt.schedule.validator import AcceleratorSequence, context_reloads, required_op_mask
+
+# XRBench scoring constants (XRBench-MAESTRO.cpp, see shared/xrbench/README.md).
+XRBENCH_RT_SLOPE_PER_MS = 15.0
+XRBENCH_ENERGY_BUDGET_MJ = 1500.0
+
+NS_PER_MS = 1_000_000
+NS_PER_S = 1_000_000_000
+NJ_PER_MJ = 1_000_000
+
+
+@dataclass(frozen=True)
+class TaskMetrics:
+    """The per-task (XRBench: per-model) breakdown; the same definitions as :class:`Metrics`."""
+
+    jobs: int
+    completed: int
+    dropped: int
+    late: int
+    miss_rate: float
+    drop_rate: float
+    late_rate: float
+    sla_rate: float
+    tardiness: int
+    tardiness_ms: float
+    energy_mJ: float
+    antt: float
+    stp: float
+    xrbench_rt: float  # mean RT over completed jobs
+    xrbench_en: float  # mean EN over completed jobs
+    xrbench_ux: float  # 1 - dropped / jobs
+    xrbench_score: float  # 100 * S_m
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Every SPEC §3 metric of one schedule (see the module docstring for the definitions)."""
+
+    jobs: int
+    completed: int
+    dropped: int
+    late: int
+    miss_rate: float
+    drop_rate: float
+    late_rate: float
+    tardiness: int
+    tardiness_ms: float
+    energy_mJ: float
+    makespan: int
+    makespan_ms: float
+    antt: float
+    throughput: float
+    stp: float
+    sla_rate: float
+    xrbench_score: float
+    uxcost: float
+    per_task: Mapping[str, TaskMetrics]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A flat JSON-able dict: the scalar metrics plus ``per_task: {task: {...}}``."""
+        data: dict[str, Any] = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name != "per_task"
+        }
+        data["per_task"] = {name: asdict(task) for name, task in self.per_task.items()}
+        return data
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return float(numerator) / denominator if denominator else 0.0
+
+
+def isolated_latencies(instance: Instance, job_variant: IntArray) -> IntArray:
+    """:meth:`Instance.isolated_latency` of every job with its variant, vectorised.
+
+    The critical path of the job's required ops, each on its fastest eligible accelerator.
+    """
+    required = required_op_mask(instance, job_variant)
+    durations = instance.op_duration
+    fastest = np.where(durations >= 0, durations, np.iinfo(np.int64).max).min(axis=1)
+    finish = fastest.copy()
+    has_preds = np.diff(instance.op_pred_offsets) > 0
+    chained = np.flatnonzero(required & has_preds)
+    if len(chained):
+        # Preds come earlier in the op order, so one forward sweep sees every pred's finish first.
+        finish_list, fastest_list = finish.tolist(), fastest.tolist()
+        required_list = required.tolist()
+        offsets, preds = instance.op_pred_offsets.tolist(), instance.op_preds.tolist()
+        for op in chained.tolist():
+            ready = max(
+                (finish_list[p] for p in preds[offsets[op] : offsets[op + 1]] if required_list[p]),
+                default=0,
+            )
+            finish_list[op] = fastest_list[op] + ready
+        finish = np.asarray(finish_list, dtype=np.int64)
+    latency = np.zeros(instance.n_jobs, dtype=np.int64)
+    np.maximum.at(latency, instance.op_job[required], finish[required])
+    return latency
+
+
+def job_energy_nj(instance: Instance, schedule: Schedule) -> IntArray:
+    """Per job: energy (nJ) of its executed ops, plus the context reloads its ops needed."""
+    accelerator = schedule.op_accelerator
+    executed = np.flatnonzero(accelerator >= 0)
+    op_energy = np.zeros(instance.n_ops, dtype=np.int64)
+    op_energy[executed] = instance.op_energy[executed, accelerator[executed]]
+    if instance.settings.context_switch and len(executed):
+        sequence = AcceleratorSequence.of(accelerator, schedule.op_start, schedule.op_end)
+        reloading = sequence.ops[context_reloads(instance, sequence)]
+        op_energy[reloading] += instance.context_reload_energy[
+            instance.op_context[reloading], accelerator[reloading]
+        ]
+    energy = np.zeros(instance.n_jobs, dtype=np.int64)
+    np.add.at(energy, instance.op_job[executed], op_energy[executed])
+    return energy
+
+
+def completion_times(instance: Instance, schedule: Schedule) -> IntArray:
+    """Per job: the end of its last required op if completed, else -1 (vectorised)."""
+    completed = schedule.job_status == JobStatus.COMPLETED
+    required = required_op_mask(instance, schedule.job_variant)
+    counted = (schedule.op_accelerator >= 0) & required & completed[instance.op_job]
+    times = np.full(instance.n_jobs, -1, dtype=np.int64)
+    np.maximum.at(times, instance.op_job[counted], schedule.op_end[counted])
+    return times
+
+
+@dataclass(frozen=True)
+class _JobTable:
+    """Per-job columns that the totals and the per-task breakdown are both summed from."""
+
+    completed: np.ndarray
+    dropped: np.ndarray
+    late: np.ndarray
+    tardiness: IntArray
+    energy_nj: IntArray
+    normalized_turnaround: FloatArray  # (C - R) / T_iso, completed jobs only
+    normalized_progress: FloatArray  # T_iso / (C - R), completed jobs only
+    xrbench_rt: FloatArray
+    xrbench_en: FloatArray
+
+
+def _job_table(instance: Instance, schedule: Schedule, completion: IntArray) -> _JobTable:
+    completed = schedule.job_status == JobStatus.COMPLETED
+    dropped = ~completed
+    deadline = instance.job_deadline
+    late = completed & (completion > deadline)
+    tardiness = np.where(completed, np.maximum(0, completion - deadline), 0)
+    effective_release = instance.job_release.copy()
+    downstream = np.repeat(
+        np.arange(instance.n_jobs, dtype=np.int64), np.diff(instance.job_upstream_offsets)
+    )
+    np.maximum.at(effective_release, downstream, completion[instance.job_upstream])
+    isolated = isolated_latencies(instance, schedule.job_variant)
+    turnaround = np.maximum(completion - effective_release, 1)
+    normalized = np.where(completed, turnaround / np.maximum(isolated, 1), 0.0)
+    progress = np.where(completed, isolated / turnaround, 0.0)
+    energy = job_energy_nj(instance, schedule)
+    lateness_ms = (completion - deadline) * instance.time_unit_ns / NS_PER_MS
+    # expit(-x) = 1/(1+exp(x)) without overflow for very late jobs.
+    rt = np.where(completed, expit(-XRBENCH_RT_SLOPE_PER_MS * lateness_ms), 0.0)
+    en = np.where(
+        completed, (XRBENCH_ENERGY_BUDGET_MJ - energy / NJ_PER_MJ) / XRBENCH_ENERGY_BUDGET_MJ, 0.0
+    )
+    return _JobTable(completed, dropped, late, tardiness, energy, normalized, progress, rt, en)
+
+
+def _fsum(values: np.ndarray) -> float:
+    return math.fsum(values.tolist())
+
+
+def _task_metrics(table: _JobTable, mask: np.ndarray, time_unit_ns: int) -> TaskMetrics:
+    jobs = int(mask.sum())
+    completed_mask = mask & table.completed
+    completed = int(completed_mask.sum())
+    dropped = int((mask & table.dropped).sum())
+    late = int((mask & table.late).sum())
+    tardiness = int(table.tardiness[mask].sum())
+    normalized = table.normalized_turnaround[completed_mask]
+    rt, en = table.xrbench_rt[completed_mask], table.xrbench_en[completed_mask]
+    ux = 1.0 - _ratio(dropped, jobs) if jobs else 0.0
+    return TaskMetrics(
+        jobs=jobs,
+        completed=completed,
+        dropped=dropped,
+        late=late,
+        miss_rate=_ratio(dropped + late, jobs),
+        drop_rate=_ratio(dropped, jobs),
+        late_rate=_ratio(late, jobs),
+        sla_rate=_ratio(completed - late, jobs),
+        tardiness=tardiness,
+        tardiness_ms=tardiness * time_unit_ns / NS_PER_MS,
+        energy_mJ=int(table.energy_nj[mask].sum()) / NJ_PER_MJ,
+        antt=_ratio(_fsum(normalized), completed),
+        stp=_fsum(table.normalized_progress[completed_mask]),
+        xrbench_rt=_ratio(_fsum(rt), completed),
+        xrbench_en=_ratio(_fsum(en), completed),
+        xrbench_ux=ux,
+        xrbench_score=100.0 * _ratio(_fsum(rt * en), jobs) * ux,
+    )
+
+
+def compute_metrics(instance: Instance, schedule: Schedule) -> Metrics:
+    """All SPEC §3 metrics of ``schedule`` on ``instance`` (definitions: module docstring)."""
+    completion = completion_times(instance, schedule)
+    table = _job_table(instance, schedule, completion)
+    unit_ns = instance.time_unit_ns
+    everything = _task_metrics(table, np.ones(instance.n_jobs, dtype=bool), unit_ns)
+    per_task = {
+        task.name: _task_metrics(table, instance.job_task == index, unit_ns)
+        for index, task in enumerate(instance.tasks)
+    }
+    scored = [task.xrbench_score for task in per_task.values() if task.jobs]
+    makespan = 0
+    if everything.completed:
+        makespan = int(completion[table.completed].max() - instance.job_release.min())
+    makespan_ms = makespan * unit_ns / NS_PER_MS
+    energy_mj = int(table.energy_nj.sum()) / NJ_PER_MJ
+    return Metrics(
+        jobs=everything.jobs,
+        completed=everything.completed,
+        dropped=everything.dropped,
+        late=everything.late,
+        miss_rate=everything.miss_rate,
+        drop_rate=everything.drop_rate,
+        late_rate=everything.late_rate,
+        tardiness=everything.tardiness,
+        tardiness_ms=everything.tardiness_ms,
+        energy_mJ=energy_mj,
+        makespan=makespan,
+        makespan_ms=makespan_ms,
+        antt=everything.antt,
+        throughput=_ratio(everything.completed * NS_PER_S, makespan * unit_ns),
+        stp=everything.stp,
+        sla_rate=everything.sla_rate,
+        xrbench_score=_ratio(math.fsum(scored), len(scored)),
+        uxcost=energy_mj * everything.miss_rate,
+        per_task=per_task,
+    )

@@ -1,0 +1,1029 @@
+"""The schedule validator and the contention model.
+
+Hand-made valid schedules on small instances (chains, a DAG, cascades, variants, early exit,
+context switches, contention, drops) must pass; a table of mutators injects one violation each,
+which must be caught with the expected kind(s) and nothing else. A seeded list-scheduling
+builder makes valid schedules for random small instances, and generic mutators break them.
+Contention ends are checked against hand-computed values and an exact rational re-simulation.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rtmm_opt.errors import InputError
+from rtmm_opt.instance import Instance, Settings, TaskInfo, Variant
+from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
+from rtmm_opt.schedule import (
+    BandwidthShare,
+    JobStatus,
+    Schedule,
+    ScheduleError,
+    ViolationKind,
+    required_op_mask,
+    stretched_ends,
+    validate,
+)
+
+ACCELERATORS = ("npu0", "npu1")
+DROPPED, COMPLETED = int(JobStatus.DROPPED), int(JobStatus.COMPLETED)
+
+
+def build(name, jobs, tasks=None, **options) -> Instance:
+    return assemble(
+        name,
+        accelerators=options.pop("accelerators", ACCELERATORS),
+        tasks=tasks or [TaskInfo("t", "m")],
+        jobs=jobs,
+        **options,
+    )
+
+
+def make(instance: Instance, runs, status, variant=None, drop_time=None) -> Schedule:
+    """``runs``: {op: (accelerator, start, end)}; every other op did not run."""
+    accelerator = np.full(instance.n_ops, -1, np.int64)
+    start = np.full(instance.n_ops, -1, np.int64)
+    end = np.full(instance.n_ops, -1, np.int64)
+    for op, (acc, begin, finish) in runs.items():
+        accelerator[op], start[op], end[op] = acc, begin, finish
+    return Schedule(
+        op_accelerator=accelerator,
+        op_start=start,
+        op_end=end,
+        job_status=np.asarray(status, np.int64),
+        job_variant=np.asarray(variant if variant is not None else [0] * instance.n_jobs, np.int64),
+        job_drop_time=np.asarray(
+            drop_time if drop_time is not None else [0] * instance.n_jobs, np.int64
+        ),
+    )
+
+
+def edit(schedule: Schedule, *, run=None, unrun=(), status=None, variant=None, drop_time=None):
+    """A copy of ``schedule`` with some ops (re)placed or removed and some job fields changed."""
+    arrays = {
+        name: getattr(schedule, name).copy()
+        for name in (
+            "op_accelerator",
+            "op_start",
+            "op_end",
+            "job_status",
+            "job_variant",
+            "job_drop_time",
+        )
+    }
+    for op, (acc, begin, finish) in (run or {}).items():
+        arrays["op_accelerator"][op], arrays["op_start"][op], arrays["op_end"][op] = (
+            acc,
+            begin,
+            finish,
+        )
+    for op in unrun:
+        arrays["op_accelerator"][op] = arrays["op_start"][op] = arrays["op_end"][op] = -1
+    for name, changes in (
+        ("job_status", status),
+        ("job_variant", variant),
+        ("job_drop_time", drop_time),
+    ):
+        for job, value in (changes or {}).items():
+            arrays[name][job] = value
+    return Schedule(**arrays)
+
+
+# -- hand-made valid cases ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    instance: Instance
+    schedule: Schedule
+
+
+def chain() -> Case:
+    # o0 -> o1 -> o2, migrating npu1 -> npu0 -> npu1; o1 is not eligible on npu1.
+    ops = [OpSpec([3, 4]), OpSpec([2, -1], preds=[0]), OpSpec([4, 2], preds=[1])]
+    inst = build("chain", [JobSpec(0, 2, 30, ops)])
+    return Case(inst, make(inst, {0: (1, 2, 6), 1: (0, 6, 8), 2: (1, 8, 10)}, [COMPLETED]))
+
+
+def chain_dropped() -> Case:
+    # The same job dropped at 9 after two of its three ops.
+    case = chain()
+    return Case(
+        case.instance, edit(case.schedule, unrun=[2], status={0: DROPPED}, drop_time={0: 9})
+    )
+
+
+def two_jobs() -> Case:
+    inst = build(
+        "two", [JobSpec(0, 0, 20, [OpSpec([3, -1])]), JobSpec(0, 0, 20, [OpSpec([2, -1])])]
+    )
+    return Case(inst, make(inst, {0: (0, 0, 3), 1: (0, 3, 5)}, [COMPLETED, COMPLETED]))  # touching
+
+
+def diamond() -> Case:
+    ops = [
+        OpSpec([2, 2]),
+        OpSpec([3, 3], preds=[0]),
+        OpSpec([4, 4], preds=[0]),
+        OpSpec([1, 1], preds=[1, 2]),
+    ]
+    inst = build("diamond", [JobSpec(0, 0, 30, ops)])
+    return Case(
+        inst, make(inst, {0: (0, 0, 2), 1: (0, 2, 5), 2: (1, 2, 6), 3: (0, 6, 7)}, [COMPLETED])
+    )
+
+
+def cascade() -> Case:
+    # Job 1 (task "down") is released when job 0 (task "up") completes.
+    tasks = [TaskInfo("up", "m0"), TaskInfo("down", "m1", depends_on=("up",))]
+    jobs = [
+        JobSpec(0, 0, 20, [OpSpec([3, 3])]),
+        JobSpec(1, 0, 20, [OpSpec([2, 2]), OpSpec([1, 1], preds=[0])], upstream=[0]),
+    ]
+    inst = build("cascade", jobs, tasks)
+    return Case(
+        inst, make(inst, {0: (0, 0, 3), 1: (1, 3, 5), 2: (1, 5, 6)}, [COMPLETED, COMPLETED])
+    )
+
+
+def cascade_dropped() -> Case:
+    case = cascade()
+    schedule = make(case.instance, {}, [DROPPED, DROPPED], drop_time=[0, 0])
+    return Case(case.instance, schedule)
+
+
+def variants() -> Case:
+    tasks = [TaskInfo("t", "m", variants=(Variant("big", 0.9), Variant("small", 0.7)))]
+    ops = [
+        OpSpec([5, 5], variant=0),
+        OpSpec([5, 5], variant=0, preds=[0]),
+        OpSpec([2, 2], variant=1),
+    ]
+    inst = build("variants", [JobSpec(0, 0, 20, ops)], tasks)
+    return Case(inst, make(inst, {2: (0, 0, 2)}, [COMPLETED], variant=[1]))
+
+
+def early_exit() -> Case:
+    ops = [
+        OpSpec([2, 2]),
+        OpSpec([2, 2], preds=[0]),
+        OpSpec([3, 3], preds=[1]),
+        OpSpec([3, 3], preds=[2]),
+    ]
+    inst = build("exit", [JobSpec(0, 0, 30, ops, exit_op=1)])
+    return Case(inst, make(inst, {0: (0, 0, 2), 1: (0, 2, 4)}, [COMPLETED]))
+
+
+def early_exit_dag() -> Case:
+    # o1 is the exit head; o2 (main path, not an ancestor of o1) started before the exit was known.
+    ops = [OpSpec([2, 2]), OpSpec([2, 2], preds=[0]), OpSpec([3, 3], preds=[0])]
+    inst = build("exit-dag", [JobSpec(0, 0, 30, ops, exit_op=1)])
+    return Case(inst, make(inst, {0: (0, 0, 2), 1: (0, 2, 4), 2: (1, 3, 6)}, [COMPLETED]))
+
+
+def context_switch() -> Case:
+    jobs = [JobSpec(0, 0, 40, [OpSpec([2, 2], context=c)]) for c in (0, 1, 1)]
+    inst = build(
+        "contexts",
+        jobs,
+        contexts=("w0", "w1"),
+        context_reload_time=[[3, 3], [3, 3]],
+        context_reload_energy=[[7, 7], [11, 11]],
+        settings=Settings(context_switch=True),
+    )
+    # The first op loads for free; 0 -> 1 needs a gap of 3; 1 -> 1 needs none.
+    return Case(inst, make(inst, {0: (0, 0, 2), 1: (0, 5, 7), 2: (0, 7, 9)}, [COMPLETED] * 3))
+
+
+def contention() -> Case:
+    # Both ops demand 100 bytes / 10 units = the whole bandwidth (10): together they run at half
+    # speed, so both take 20 instead of 10.
+    jobs = [JobSpec(0, 0, 40, [OpSpec([10, 10], dram_bytes=[100, 100])]) for _ in range(2)]
+    inst = build("contention", jobs, settings=Settings(contention=True, dram_bandwidth=10.0))
+    return Case(inst, make(inst, {0: (0, 0, 20), 1: (1, 0, 20)}, [COMPLETED, COMPLETED]))
+
+
+VALID_CASES: dict[str, Callable[[], Case]] = {
+    f.__name__: f
+    for f in (
+        chain,
+        chain_dropped,
+        two_jobs,
+        diamond,
+        cascade,
+        cascade_dropped,
+        variants,
+        early_exit,
+        early_exit_dag,
+        context_switch,
+        contention,
+    )
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALID_CASES))
+def test_hand_made_schedules_are_valid(name):
+    case = VALID_CASES[name]()
+    report = validate(case.instance, case.schedule)
+    assert report.ok, report.summary()
+    report.raise_if_invalid()
+
+
+# -- the mutator table ----------------------------------------------------------------------------
+R, DEP, PREC, ELIG, OVER, DUR, DROP, SHAPE = (
+    ViolationKind.RELEASE,
+    ViolationKind.DEPENDENCY,
+    ViolationKind.PRECEDENCE,
+    ViolationKind.ELIGIBILITY,
+    ViolationKind.OVERLAP,
+    ViolationKind.DURATION,
+    ViolationKind.DROP,
+    ViolationKind.SHAPE,
+)
+
+
+def never_drop(case: Case, schedule: Schedule) -> tuple[Instance, Schedule]:
+    return case.instance.with_settings(drops="never"), schedule
+
+
+def no_contention(case: Case, schedule: Schedule) -> tuple[Instance, Schedule]:
+    return case.instance.with_settings(contention=False), schedule
+
+
+def empty_second_variant(case: Case, schedule: Schedule) -> tuple[Instance, Schedule]:
+    """The same jobs under a task with a second variant that has no ops in them."""
+    tasks = (TaskInfo("t", "m", variants=(Variant("big"), Variant("empty"))),)
+    return replace(case.instance, tasks=tasks), schedule
+
+
+# (case, what is wrong, mutated schedule, optional instance change, the exact kinds expected)
+MUTATIONS: list[tuple[str, str, Callable[[Schedule], Schedule], Callable | None, set]] = [
+    (
+        "chain",
+        "first op starts before the release",
+        lambda s: edit(s, run={0: (1, 1, 5)}),
+        None,
+        {R},
+    ),
+    (
+        "chain",
+        "op starts before its predecessor ends",
+        lambda s: edit(s, run={1: (0, 5, 7)}),
+        None,
+        {PREC},
+    ),
+    (
+        "chain",
+        "op runs without its predecessor (job completed)",
+        lambda s: edit(s, unrun=[1]),
+        None,
+        {PREC, DROP},
+    ),
+    (
+        "chain",
+        "op on an ineligible accelerator",
+        lambda s: edit(s, run={1: (1, 6, 8)}),
+        None,
+        {ELIG},
+    ),
+    ("chain", "duration one too long", lambda s: edit(s, run={2: (1, 8, 11)}), None, {DUR}),
+    ("chain", "duration one too short", lambda s: edit(s, run={2: (1, 8, 9)}), None, {DUR}),
+    (
+        "chain",
+        "duration of the other accelerator",
+        lambda s: edit(s, run={0: (0, 2, 6)}),
+        None,
+        {DUR},
+    ),
+    ("chain", "completed job misses an op", lambda s: edit(s, unrun=[2]), None, {DROP}),
+    (
+        "chain",
+        "dropped job that ran everything",
+        lambda s: edit(s, status={0: DROPPED}, drop_time={0: 10}),
+        None,
+        {DROP},
+    ),
+    (
+        "chain_dropped",
+        "op starts at the drop time",
+        lambda s: edit(s, drop_time={0: 6}),
+        None,
+        {DROP},
+    ),
+    ("chain_dropped", "drop with drops=never", lambda s: s, never_drop, {DROP}),
+    (
+        "chain_dropped",
+        "drop before the release",
+        lambda s: edit(s, unrun=[0, 1], drop_time={0: 1}),
+        None,
+        {DROP},
+    ),
+    (
+        "chain",
+        "accelerator index out of range",
+        lambda s: edit(s, run={0: (2, 2, 5)}),
+        None,
+        {SHAPE},
+    ),
+    (
+        "chain",
+        "status neither dropped nor completed",
+        lambda s: edit(s, status={0: 2}),
+        None,
+        {SHAPE},
+    ),
+    ("chain", "variant the task does not have", lambda s: edit(s, variant={0: 1}), None, {SHAPE}),
+    (
+        "chain_dropped",
+        "op that did not run has a start time",
+        lambda s: replace(s, op_start=np.array([2, 6, 8])),
+        None,
+        {SHAPE},
+    ),
+    (
+        "chain",
+        "op arrays too short",
+        lambda s: replace(s, op_end=s.op_end[:2]),
+        None,
+        {SHAPE},
+    ),
+    (
+        "chain",
+        "chosen variant has no ops in the job",
+        lambda s: edit(s, variant={0: 1}),
+        empty_second_variant,
+        {SHAPE},
+    ),
+    (
+        "chain",
+        "float times",
+        lambda s: replace(s, op_start=s.op_start.astype(float)),
+        None,
+        {SHAPE},
+    ),
+    ("two_jobs", "overlap on one accelerator", lambda s: edit(s, run={1: (0, 2, 4)}), None, {OVER}),
+    (
+        "two_jobs",
+        "op nested inside another",
+        lambda s: edit(s, run={0: (0, 0, 3), 1: (0, 1, 3)}),
+        None,
+        {OVER},
+    ),
+    (
+        "diamond",
+        "join starts before its slower branch ends",
+        lambda s: edit(s, run={3: (0, 5, 6)}),
+        None,
+        {PREC},
+    ),
+    (
+        "diamond",
+        "branches overlap on npu0",
+        lambda s: edit(s, run={2: (0, 2, 6), 3: (1, 6, 7)}),
+        None,
+        {OVER},
+    ),
+    (
+        "cascade",
+        "dependent starts before its upstream completes",
+        lambda s: edit(s, run={1: (1, 2, 4), 2: (1, 4, 5)}),
+        None,
+        {R},
+    ),
+    (
+        "cascade_dropped",
+        "dependent of a dropped job completes",
+        lambda s: edit(s, run={1: (1, 0, 2), 2: (1, 2, 3)}, status={1: COMPLETED}),
+        None,
+        {DEP},
+    ),
+    (
+        "cascade_dropped",
+        "dependent of a dropped job runs an op",
+        lambda s: edit(s, run={1: (1, 0, 2)}, drop_time={1: 4}),
+        None,
+        {DEP},
+    ),
+    (
+        "variants",
+        "an op of the non-chosen variant runs",
+        lambda s: edit(s, run={0: (1, 0, 5)}),
+        None,
+        {ELIG},
+    ),
+    (
+        "variants",
+        "the job claims the other variant",
+        lambda s: edit(s, variant={0: 0}),
+        None,
+        {ELIG, DROP},
+    ),
+    ("early_exit", "op past the exit runs", lambda s: edit(s, run={2: (0, 4, 7)}), None, {DROP}),
+    ("early_exit", "completed without its exit op", lambda s: edit(s, unrun=[1]), None, {DROP}),
+    (
+        "early_exit_dag",
+        "non-required op starts once the exit is known",
+        lambda s: edit(s, run={2: (1, 4, 7)}),
+        None,
+        {DROP},
+    ),
+    (
+        "context_switch",
+        "gap too short for the reload",
+        lambda s: edit(s, run={1: (0, 4, 6), 2: (0, 6, 8)}),
+        None,
+        {OVER},
+    ),
+    (
+        "context_switch",
+        "no gap at all for the reload",
+        lambda s: edit(s, run={1: (0, 2, 4), 2: (0, 4, 6)}),
+        None,
+        {OVER},
+    ),
+    (
+        "contention",
+        "nominal duration despite contention",
+        lambda s: edit(s, run={0: (0, 0, 10)}),
+        None,
+        {DUR},
+    ),
+    (
+        "contention",
+        "stretched one unit too far",
+        lambda s: edit(s, run={1: (1, 0, 21)}),
+        None,
+        {DUR},
+    ),
+    ("contention", "stretched duration without contention", lambda s: s, no_contention, {DUR}),
+]
+
+
+@pytest.mark.parametrize(
+    ("case_name", "mutate", "change_instance", "expected"),
+    [pytest.param(c, m, i, e, id=f"{c}: {what}") for c, what, m, i, e in MUTATIONS],
+)
+def test_every_mutation_is_caught_with_its_kind(case_name, mutate, change_instance, expected):
+    case = VALID_CASES[case_name]()
+    schedule = mutate(case.schedule)
+    instance = case.instance
+    if change_instance is not None:
+        instance, schedule = change_instance(case, schedule)
+    report = validate(instance, schedule)
+    assert report.kinds == {str(kind) for kind in expected}, report.summary()
+    assert all(v.message for v in report.violations)
+    with pytest.raises(ScheduleError) as raised:
+        report.raise_if_invalid()
+    assert not isinstance(raised.value, InputError)
+    assert raised.value.report is report
+
+
+def test_every_kind_is_exercised_by_the_table():
+    assert {str(k) for _, _, _, _, kinds in MUTATIONS for k in kinds} == {
+        str(k) for k in ViolationKind
+    }
+
+
+def test_drops_never_accepts_a_schedule_without_drops():
+    case = chain()
+    assert validate(case.instance.with_settings(drops="never"), case.schedule).ok
+
+
+def test_violation_records_job_and_op():
+    case = chain()
+    report = validate(case.instance, edit(case.schedule, run={2: (1, 8, 11)}))
+    (violation,) = report.violations
+    assert (violation.kind, violation.job, violation.op) == (ViolationKind.DURATION, 0, 2)
+    assert "op 2" in violation.message and "11" in violation.message
+
+
+def test_messages_are_capped_per_kind_but_all_counted():
+    jobs = [JobSpec(0, 0, 100, [OpSpec([2])]) for _ in range(30)]
+    inst = build("many", jobs, accelerators=("a",))
+    schedule = make(inst, {j: (0, 0, 3) for j in range(30)}, [COMPLETED] * 30)  # all one too long
+    report = validate(inst, schedule, max_per_kind=5)
+    assert report.counts == {"duration": 30, "overlap": 29}
+    assert len(report.violations) == 10
+    assert report.total == 59
+    assert "duration: 30" in report.summary()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_validator_never_raises_on_garbage(data):
+    case = VALID_CASES[data.draw(st.sampled_from(sorted(VALID_CASES)))]()
+    n_ops, n_jobs = case.instance.n_ops, case.instance.n_jobs
+    ints = st.integers(-3, 25)
+
+    def column(size):
+        return np.asarray(data.draw(st.lists(ints, min_size=size, max_size=size)), np.int64)
+
+    schedule = Schedule(
+        op_accelerator=column(n_ops),
+        op_start=column(n_ops),
+        op_end=column(n_ops),
+        job_status=column(n_jobs),
+        job_variant=column(n_jobs),
+        job_drop_time=column(n_jobs),
+    )
+    report = validate(case.instance, schedule)
+    assert report.ok == (report.total == 0)
+
+
+# -- required ops ---------------------------------------------------------------------------------
+
+
+def test_required_op_mask_matches_instance_required_ops():
+    for seed in range(30):
+        inst = random_instance(random.Random(seed))
+        rng = np.random.default_rng(seed)
+        variants = np.array(
+            [rng.integers(len(inst.tasks[t].variants)) for t in inst.job_task], np.int64
+        )
+        mask = required_op_mask(inst, variants)
+        for job in range(inst.n_jobs):
+            expected = set(inst.required_ops(job, int(variants[job])))
+            assert {o for o in inst.ops_of(job) if mask[o]} == expected
+
+
+# -- random instances and a list-scheduling builder -----------------------------------------------
+
+
+def random_instance(rng: random.Random, *, contention_on: bool = False) -> Instance:
+    """Small random instance: DAG jobs, a cascaded second task, variants, exits, contexts."""
+    n_acc = rng.choice([1, 2, 3])
+    tasks = [
+        TaskInfo("a", "ma", variants=(Variant("full"), Variant("lite"))),
+        TaskInfo("b", "mb", depends_on=("a",)),
+    ]
+    jobs: list[JobSpec] = []
+    last_a: int | None = None
+    for _ in range(rng.randint(1, 6)):
+        task = 1 if last_a is not None and rng.random() < 0.4 else 0
+        n_variants = len(tasks[task].variants)
+        ops: list[OpSpec] = []
+        for variant in range(n_variants):
+            base = len(ops)
+            for k in range(rng.randint(1, 4)):
+                durations = [rng.randint(1, 6) if rng.random() < 0.7 else -1 for _ in range(n_acc)]
+                if all(d < 0 for d in durations):
+                    durations[rng.randrange(n_acc)] = rng.randint(1, 6)
+                preds = [base + p for p in range(k) if rng.random() < 0.6]
+                ops.append(
+                    OpSpec(
+                        durations,
+                        energies=[rng.randint(0, 900) if d > 0 else -1 for d in durations],
+                        dram_bytes=[rng.randint(0, 60) if d > 0 else -1 for d in durations],
+                        preds=preds,
+                        variant=variant,
+                        context=rng.randrange(2),
+                    )
+                )
+        release = rng.randint(0, 10)
+        exit_op = rng.randrange(len(ops)) if rng.random() < 0.3 else None
+        upstream = [last_a] if task == 1 else []
+        jobs.append(
+            JobSpec(
+                task, release, release + rng.randint(5, 40), ops, upstream=upstream, exit_op=exit_op
+            )
+        )
+        if task == 0:
+            last_a = len(jobs) - 1
+    return build(
+        "random",
+        jobs,
+        tasks,
+        accelerators=tuple(f"acc{i}" for i in range(n_acc)),
+        contexts=("c0", "c1"),
+        context_reload_time=[[rng.randint(0, 3) for _ in range(n_acc)] for _ in range(2)],
+        context_reload_energy=[[rng.randint(0, 50) for _ in range(n_acc)] for _ in range(2)],
+        settings=Settings(
+            context_switch=rng.random() < 0.5,
+            contention=contention_on,
+            dram_bandwidth=float(rng.randint(5, 30)) if contention_on else 0.0,
+        ),
+    )
+
+
+def list_schedule(instance: Instance, rng: random.Random) -> Schedule:
+    """A valid schedule by construction: jobs in order, each accelerator's timeline only grows.
+
+    Some jobs are dropped part-way (their dependents with them). Under contention every op gets a
+    slot long enough for the worst possible stretch, and its real end comes from
+    :func:`stretched_ends`, which can only be earlier than the slot's end.
+    """
+    n_acc = instance.n_accelerators
+    settings_ = instance.settings
+    free = [0] * n_acc
+    context_on = [-1] * n_acc
+    accelerator = np.full(instance.n_ops, -1, np.int64)
+    start = np.full(instance.n_ops, -1, np.int64)
+    end = np.full(instance.n_ops, -1, np.int64)
+    status = np.full(instance.n_jobs, COMPLETED, np.int64)
+    variant = np.zeros(instance.n_jobs, np.int64)
+    drop_time = np.zeros(instance.n_jobs, np.int64)
+    worst_factor = 1.0
+    if settings_.contention:
+        demand = np.where(
+            instance.op_duration > 0,
+            instance.op_dram_bytes / np.maximum(instance.op_duration, 1),
+            0,
+        )
+        worst_factor = max(1.0, n_acc * float(demand.max()) / settings_.dram_bandwidth)
+    for job in range(instance.n_jobs):
+        variant[job] = rng.randrange(len(instance.tasks[instance.job_task[job]].variants))
+        ready = int(instance.job_release[job])
+        upstream = [int(u) for u in instance.upstream_of(job)]
+        if any(status[u] == DROPPED for u in upstream):
+            status[job], drop_time[job] = DROPPED, ready
+            continue
+        for u in upstream:
+            ready = max(ready, int(end[instance.required_ops(u, int(variant[u]))].max()))
+        required = instance.required_ops(job, int(variant[job]))
+        dropped = rng.random() < 0.25
+        runs = required[: rng.randrange(len(required))] if dropped else required
+        for op in runs:
+            eligible = [int(a) for a in instance.eligible(op)]
+            acc = rng.choice(eligible)
+            begin = max([ready, free[acc]] + [int(end[p]) for p in instance.preds_of(op)])
+            if settings_.context_switch and context_on[acc] not in (-1, instance.op_context[op]):
+                begin = max(
+                    begin,
+                    free[acc] + int(instance.context_reload_time[instance.op_context[op], acc]),
+                )
+            begin += rng.choice([0, 0, 1, 3])
+            length = int(instance.op_duration[op, acc])
+            slot = math.ceil(length * worst_factor) + 1 if settings_.contention else length
+            accelerator[op], start[op], end[op] = acc, begin, begin + slot
+            free[acc], context_on[acc] = begin + slot, int(instance.op_context[op])
+        if dropped:
+            status[job] = DROPPED
+            last_start = max([int(start[o]) for o in runs], default=-1)
+            drop_time[job] = max(ready, last_start + 1) + rng.randint(0, 4)
+    if settings_.contention:
+        end = stretched_ends(instance, accelerator, start)
+    return Schedule(accelerator, start, end, status, variant, drop_time)
+
+
+RANDOM_SEEDS = range(60)
+
+
+def random_case(seed: int) -> Case:
+    rng = random.Random(seed)
+    instance = random_instance(rng, contention_on=seed % 3 == 0)
+    return Case(instance, list_schedule(instance, rng))
+
+
+@pytest.mark.parametrize("seed", RANDOM_SEEDS)
+def test_random_list_schedules_are_valid(seed):
+    case = random_case(seed)
+    report = validate(case.instance, case.schedule)
+    assert report.ok, report.summary()
+
+
+def _mutate_release(case: Case, rng: random.Random) -> Schedule | None:
+    ran = case.schedule.executed
+    if len(ran) == 0:
+        return None
+    op = int(rng.choice(list(ran)))
+    shift = (
+        int(case.schedule.op_start[op] - case.instance.job_release[case.instance.op_job[op]]) + 1
+    )
+    s = case.schedule
+    return edit(
+        s,
+        run={
+            op: (int(s.op_accelerator[op]), int(s.op_start[op]) - shift, int(s.op_end[op]) - shift)
+        },
+    )
+
+
+def _mutate_precedence(case: Case, rng: random.Random) -> Schedule | None:
+    s, inst = case.schedule, case.instance
+    pairs = [
+        (o, int(p)) for o in s.executed for p in inst.preds_of(int(o)) if s.op_accelerator[p] >= 0
+    ]
+    if not pairs:
+        return None
+    op, pred = rng.choice(pairs)
+    shift = int(s.op_start[op] - s.op_end[pred]) + 1
+    return edit(
+        s,
+        run={
+            int(op): (
+                int(s.op_accelerator[op]),
+                int(s.op_start[op]) - shift,
+                int(s.op_end[op]) - shift,
+            )
+        },
+    )
+
+
+def _mutate_eligibility(case: Case, rng: random.Random) -> Schedule | None:
+    s, inst = case.schedule, case.instance
+    options = [
+        (int(o), a)
+        for o in s.executed
+        for a in range(inst.n_accelerators)
+        if inst.op_duration[o, a] < 0
+    ]
+    if not options:
+        return None
+    op, acc = rng.choice(options)
+    return edit(s, run={op: (acc, int(s.op_start[op]), int(s.op_end[op]))})
+
+
+def _mutate_overlap(case: Case, rng: random.Random) -> Schedule | None:
+    s = case.schedule
+    ran = [int(o) for o in s.executed]
+    if len(ran) < 2:
+        return None
+    host, guest = rng.sample(ran, 2)
+    length = int(s.op_end[guest] - s.op_start[guest])
+    begin = int(s.op_start[host])
+    return edit(s, run={guest: (int(s.op_accelerator[host]), begin, begin + length)})
+
+
+def _mutate_duration(case: Case, rng: random.Random) -> Schedule | None:
+    s = case.schedule
+    if len(s.executed) == 0:
+        return None
+    op = int(rng.choice(list(s.executed)))
+    delta = rng.choice([-1, 1])
+    return edit(
+        s, run={op: (int(s.op_accelerator[op]), int(s.op_start[op]), int(s.op_end[op]) + delta)}
+    )
+
+
+def _mutate_missing_op(case: Case, rng: random.Random) -> Schedule | None:
+    s, inst = case.schedule, case.instance
+    done = [j for j in range(inst.n_jobs) if s.job_status[j] == COMPLETED]
+    if not done:
+        return None
+    job = rng.choice(done)
+    return edit(s, unrun=[rng.choice(inst.required_ops(job, int(s.job_variant[job])))])
+
+
+def _mutate_drop_time(case: Case, rng: random.Random) -> Schedule | None:
+    s, inst = case.schedule, case.instance
+    jobs = [
+        j
+        for j in range(inst.n_jobs)
+        if s.job_status[j] == DROPPED and any(s.op_accelerator[o] >= 0 for o in inst.ops_of(j))
+    ]
+    if not jobs:
+        return None
+    job = rng.choice(jobs)
+    latest = max(int(s.op_start[o]) for o in inst.ops_of(job) if s.op_accelerator[o] >= 0)
+    return edit(s, drop_time={job: latest})
+
+
+RANDOM_MUTATORS = {
+    "release": (_mutate_release, R),
+    "precedence": (_mutate_precedence, PREC),
+    "eligibility": (_mutate_eligibility, ELIG),
+    "overlap": (_mutate_overlap, OVER),
+    "duration": (_mutate_duration, DUR),
+    "missing op": (_mutate_missing_op, DROP),
+    "op after drop": (_mutate_drop_time, DROP),
+}
+
+
+@pytest.mark.parametrize("mutator", sorted(RANDOM_MUTATORS))
+def test_random_mutations_are_caught(mutator):
+    mutate, kind = RANDOM_MUTATORS[mutator]
+    applied = 0
+    for seed in RANDOM_SEEDS:
+        case = random_case(seed)
+        mutated = mutate(case, random.Random(1000 + seed))
+        if mutated is None:
+            continue
+        applied += 1
+        report = validate(case.instance, mutated)
+        assert str(kind) in report.kinds, f"seed {seed}: {report.summary()}"
+    assert applied >= 10  # the generator gives every mutator enough material
+
+
+def test_random_drops_never_is_caught():
+    caught = 0
+    for seed in RANDOM_SEEDS:
+        case = random_case(seed)
+        if np.any(case.schedule.job_status == DROPPED):
+            report = validate(case.instance.with_settings(drops="never"), case.schedule)
+            assert report.kinds == {"drop"}, report.summary()
+            caught += 1
+    assert caught >= 10
+
+
+# -- contention -----------------------------------------------------------------------------------
+
+
+def contention_instance(specs, bandwidth, accelerators=3):
+    """One single-op job per (duration, dram_bytes) spec, eligible on every accelerator."""
+    jobs = [
+        JobSpec(
+            0, 0, 10_000, [OpSpec([duration] * accelerators, dram_bytes=[volume] * accelerators)]
+        )
+        for duration, volume in specs
+    ]
+    return build(
+        "bw",
+        jobs,
+        accelerators=tuple(f"a{i}" for i in range(accelerators)),
+        settings=Settings(contention=True, dram_bandwidth=bandwidth),
+    )
+
+
+def ends_of(instance, starts):
+    n = instance.n_ops
+    return stretched_ends(
+        instance, np.arange(n) % instance.n_accelerators, np.asarray(starts)
+    ).tolist()
+
+
+def test_two_ops_at_twice_the_bandwidth_both_stretch_by_two():
+    # Each demands 100/10 = 10 = the bandwidth: total 2x, each runs at 1/2 speed: 10 -> 20.
+    inst = contention_instance([(10, 100), (10, 100)], bandwidth=10.0)
+    assert ends_of(inst, [0, 0]) == [20, 20]
+
+
+def test_unequal_demands_share_in_proportion():
+    # Demands 3 and 1 against bandwidth 2: each op gets half its demand, so both run at 1/2 speed.
+    inst = contention_instance([(10, 30), (10, 10)], bandwidth=2.0)
+    assert ends_of(inst, [0, 0]) == [20, 20]
+
+
+def test_op_starting_halfway_through_another():
+    # A alone 0..5 (half done). Then both at 1/2 speed: A's other half takes 10 -> ends 15; B has
+    # done 5 of 10 by then, and finishes alone at full speed -> ends 20.
+    inst = contention_instance([(10, 100), (10, 100)], bandwidth=10.0)
+    assert ends_of(inst, [0, 5]) == [15, 20]
+
+
+def test_no_contention_below_the_bandwidth():
+    # Demands 4 + 5 = 9 <= 10: nominal durations.
+    inst = contention_instance([(10, 40), (8, 40)], bandwidth=10.0)
+    assert ends_of(inst, [0, 3]) == [10, 11]
+
+
+def test_ops_without_dram_traffic_are_not_slowed():
+    # A demands 20 against 10 (rate 1/2: 10 -> 20); B moves no bytes and keeps its speed.
+    inst = contention_instance([(10, 200), (10, 0)], bandwidth=10.0)
+    assert ends_of(inst, [0, 0]) == [20, 10]
+
+
+def test_fractional_end_rounds_up():
+    # Demand 4 against 3: rate 3/4, exact end 40/3 = 13.33 -> 14.
+    inst = contention_instance([(10, 40)], bandwidth=3.0)
+    assert ends_of(inst, [0]) == [14]
+
+
+def test_integer_end_is_not_pushed_by_float_noise():
+    # Three ops, demand 1 each, bandwidth 1: rate exactly 1/3 in theory; exact ends 30.
+    inst = contention_instance([(10, 10)] * 3, bandwidth=1.0)
+    assert ends_of(inst, [0, 0, 0]) == [30, 30, 30]
+
+
+def test_without_contention_setting_ends_are_nominal():
+    inst = contention_instance([(10, 100), (10, 100)], bandwidth=10.0).with_settings(
+        contention=False
+    )
+    assert ends_of(inst, [0, 0]) == [10, 10]
+
+
+def exact_ends(durations, volumes, starts, bandwidth) -> list[int]:
+    """Independent reference: the same fluid model in exact rational arithmetic."""
+    bw = Fraction(bandwidth)
+    remaining = {i: Fraction(d) for i, d in enumerate(durations)}
+    demand = {i: Fraction(v, d) for i, (d, v) in enumerate(zip(durations, volumes, strict=True))}
+    pending = sorted(range(len(durations)), key=lambda i: (starts[i], i))
+    running: set[int] = set()
+    now = Fraction(0)
+    result: dict[int, Fraction] = {}
+    while pending or running:
+        total = sum((demand[i] for i in running), Fraction(0))
+        factor = Fraction(1) if total <= bw else bw / total
+        rate = {i: (factor if demand[i] > 0 else Fraction(1)) for i in running}
+        next_end = min((now + remaining[i] / rate[i] for i in running), default=None)
+        next_start = Fraction(starts[pending[0]]) if pending else None
+        step_to = (
+            next_end
+            if next_start is None or (next_end is not None and next_end <= next_start)
+            else next_start
+        )
+        for i in running:
+            remaining[i] -= rate[i] * (step_to - now)
+        now = step_to
+        for i in [i for i in running if remaining[i] == 0]:
+            running.remove(i)
+            result[i] = now
+        while pending and starts[pending[0]] == now:
+            running.add(pending.pop(0))
+    return [max(starts[i] + durations[i], math.ceil(result[i])) for i in range(len(durations))]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 40), st.integers(0, 400), st.integers(0, 60)),
+        min_size=1,
+        max_size=7,
+    ),
+    st.integers(1, 40),
+)
+def test_stretched_ends_match_an_exact_rational_simulation(ops, bandwidth):
+    durations, volumes, starts = (list(column) for column in zip(*ops, strict=True))
+    inst = contention_instance(
+        list(zip(durations, volumes, strict=True)), bandwidth=float(bandwidth), accelerators=1
+    )
+    got = stretched_ends(inst, np.zeros(len(ops), np.int64), np.asarray(starts)).tolist()
+    assert got == exact_ends(durations, volumes, starts, bandwidth)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 30), st.integers(0, 300), st.integers(0, 50)),
+        min_size=1,
+        max_size=8,
+    ),
+    st.lists(st.integers(0, 80), max_size=6),
+)
+def test_incremental_use_gives_the_batch_result(ops, probes):
+    """An engine starting ops in time order, probing in between, sees the same ends."""
+    durations, volumes, starts = (list(column) for column in zip(*ops, strict=True))
+    inst = contention_instance(
+        list(zip(durations, volumes, strict=True)), bandwidth=7.0, accelerators=1
+    )
+    batch = stretched_ends(inst, np.zeros(len(ops), np.int64), np.asarray(starts)).tolist()
+    share = BandwidthShare(7.0)
+    ends: dict[int, int] = {}
+    events = sorted([(s, 1, i) for i, s in enumerate(starts)] + [(p, 0, -1) for p in probes])
+    for at, is_start, op in events:
+        ends.update(share.finish_until(at))
+        if is_start:
+            share.start(op, at, durations[op], volumes[op])
+    ends.update(share.finish_all())
+    assert [ends[i] for i in range(len(ops))] == batch
+
+
+def test_bandwidth_share_rejects_misuse():
+    share = BandwidthShare(5.0)
+    share.start(0, 10, 4, 0)
+    with pytest.raises(ValueError, match="before the last event"):
+        share.start(1, 5, 4, 0)
+    with pytest.raises(ValueError, match="finish_until"):
+        share.start(1, 20, 4, 0)
+    with pytest.raises(ValueError):
+        BandwidthShare(0.0)
+
+
+# -- speed ----------------------------------------------------------------------------------------
+
+
+def serial_instance(n_jobs: int, ops_per_job: int) -> tuple[Instance, Schedule]:
+    """Chains on two accelerators, jobs alternating, back to back: a large valid schedule."""
+    jobs = [
+        JobSpec(
+            0, 0, 10**12, [OpSpec([2, 3], preds=[k - 1] if k else []) for k in range(ops_per_job)]
+        )
+        for _ in range(n_jobs)
+    ]
+    inst = build("large", jobs)
+    n = inst.n_ops
+    acc = np.zeros(n, np.int64)
+    start = 2 * np.arange(n, dtype=np.int64)
+    schedule = Schedule(
+        acc,
+        start,
+        start + 2,
+        np.ones(n_jobs, np.int64),
+        np.zeros(n_jobs, np.int64),
+        np.zeros(n_jobs, np.int64),
+    )
+    return inst, schedule
+
+
+def test_validation_is_fast_on_20k_ops():
+    inst, schedule = serial_instance(5_000, 4)
+    began = time.perf_counter()
+    assert validate(inst, schedule).ok
+    assert time.perf_counter() - began < 2.0
+
+
+@pytest.mark.slow
+def test_validation_is_fast_on_200k_ops():
+    inst, schedule = serial_instance(50_000, 4)
+    began = time.perf_counter()
+    assert validate(inst, schedule).ok
+    assert time.perf_counter() - began < 10.0
