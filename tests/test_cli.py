@@ -90,3 +90,38 @@ def test_python_dash_m_entry_point():
     )
     assert done.returncode == 0
     assert len(json.loads(done.stdout)) == 12
+
+
+def test_build_uses_scenario_duration_and_overrides_drops(tmp_path, capsys):
+    out_file = tmp_path / "vr.json"
+    status, out, _ = run(
+        capsys, "build", "instances/xrbench/VR_gaming.yaml", "--system", "xrb4k-J",
+        "--cost", "table:xrbench", "--out", str(out_file), "--json",
+    )  # fmt: skip
+    assert status == 0
+    jobs = {task["task"]: task["jobs"] for task in json.loads(out)["tasks"]}
+    # 700 ms window, periods 16 ms and 22 ms (XRBench truncates 1000/FPS): 44, 44 and 32 frames
+    assert jobs == {"ES_RITNet": 44, "GE_FBNet_C": 44, "HT_hand_graph_cnn_half": 32}
+    status, out, _ = run(capsys, "build", str(out_file), "--drops", "never", "--json")
+    assert status == 0 and json.loads(out)["settings"]["drops"] == "never"
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "field"),
+    [
+        ("--seed", "-3", "--seed"),
+        ("--seed", "x", "--seed"),
+        ("--duration", "=abc", "--duration"),
+        ("--granularity", "block:0", "--granularity"),
+        ("--fps-scale", "0", "--fps-scale"),
+        ("--drops", "sometimes", "--drops"),
+        ("--system", "xrb4k-Z", "xrb4k"),
+        ("--cost", "tabel:x", "cost"),
+    ],
+)
+def test_build_rejects_bad_options(capsys, flag, value, field):
+    argv = ["build", "instances/examples/ar_headset.yaml"]
+    argv += [f"{flag}{value}"] if value.startswith("=") else [flag, value]
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and field in err

@@ -15,7 +15,8 @@ def add_workload_options(parser: argparse.ArgumentParser) -> None:
         "--system", default="xrb4k-J", help="preset, alias or system YAML (default xrb4k-J)"
     )
     parser.add_argument(
-        "--duration", default="1s", help="trace length, e.g. 1s, 700ms (default 1s)"
+        "--duration",
+        help="trace length, e.g. 1s, 700ms (default: the scenario's own duration, else 1s)",
     )
     parser.add_argument(
         "--seed", default="0", help="trace seed, a non-negative integer (default 0)"
@@ -29,7 +30,9 @@ def add_workload_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fps-scale", default="1.0", help="multiply every task's rate (default 1.0)"
     )
-    parser.add_argument("--drops", default="allowed", help="allowed (default) | never")
+    parser.add_argument(
+        "--drops", help="allowed | never (default: allowed, or what an instance file says)"
+    )
     parser.add_argument("--time-unit-ns", default="1", help="instance time unit in ns (default 1)")
     parser.add_argument("--context-switch", action="store_true", help="model weight-reload costs")
     parser.add_argument("--contention", action="store_true", help="model shared-DRAM contention")
@@ -62,7 +65,7 @@ def workload_settings(args: argparse.Namespace) -> dict[str, Any]:
     from rtmm_opt.instance.instance import DROP_MODES
     from rtmm_opt.workload.graph import Granularity
 
-    if args.drops not in DROP_MODES:
+    if args.drops is not None and args.drops not in DROP_MODES:
         raise InputError(
             f"expected one of {', '.join(DROP_MODES)}, got {args.drops!r}", field="--drops"
         )
@@ -79,7 +82,9 @@ def workload_settings(args: argparse.Namespace) -> dict[str, Any]:
             f"expected a positive integer, got {args.time_unit_ns!r}", field="--time-unit-ns"
         ) from None
     return {
-        "duration_ns": parse_duration(args.duration, field="--duration"),
+        "duration_ns": (
+            None if args.duration is None else parse_duration(args.duration, field="--duration")
+        ),
         "seed": _seed(args.seed),
         "granularity": str(granularity),
         "fps_scale": _positive_float(args.fps_scale, "--fps-scale"),
@@ -91,8 +96,17 @@ def workload_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def instance_from_args(args: argparse.Namespace) -> Any:
-    """Build (or load) the Instance the options describe."""
+    """Build (or load) the Instance the options describe.
+
+    An instance file keeps its own settings, except ``--drops`` when it is given.
+    """
     from rtmm_opt.instance.workload import load_workload
 
     settings = workload_settings(args)
-    return load_workload(args.workload, system=args.system, cost=args.cost, **settings)
+    drops = settings.pop("drops")
+    instance = load_workload(
+        args.workload, system=args.system, cost=args.cost, drops=drops or "allowed", **settings
+    )
+    if drops is not None and instance.settings.drops != drops:
+        instance = instance.with_settings(drops=drops)
+    return instance
