@@ -1,0 +1,6 @@
+"""Online schedulers (SPEC §4), registered by name."""
+
+from rtmm_opt.schedulers import classic
+from rtmm_opt.schedulers.registry import make_scheduler, parse_params, scheduler_names
+
+__all__ = ["classic", "make_scheduler", "parse_params", "scheduler_names"]
