@@ -125,3 +125,41 @@ def test_build_rejects_bad_options(capsys, flag, value, field):
     status, out, err = run(capsys, *argv)
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and field in err
+
+
+def run_json(capsys, *argv):
+    status, out, err = run(capsys, *argv, "--json")
+    assert status == 0, err
+    return out
+
+
+def test_run_json_follows_the_contract_and_is_reproducible(capsys):
+    argv = ("run", "instances/examples/ar_headset.yaml", "--scheduler", "edf", "--duration", "300ms",
+            "--granularity", "block:2", "--seed", "3")  # fmt: skip
+    first = run_json(capsys, *argv)
+    data = json.loads(first)
+    assert {"scheduler", "instance_hash", "valid", "metrics"} <= set(data)
+    assert data["valid"] is True and data["scheduler"] == "edf"
+    for key in ("miss_rate", "drop_rate", "late_rate", "tardiness", "energy_mJ", "makespan", "antt",
+                "throughput", "stp", "sla_rate", "xrbench_score", "uxcost"):  # fmt: skip
+        assert key in data["metrics"]
+    assert run_json(capsys, *argv) == first  # byte-identical
+    other_seed = json.loads(run_json(capsys, *argv[:-1], "4"))
+    assert other_seed["instance_hash"] != data["instance_hash"]  # triggers, sparsity, exits differ
+
+
+def test_run_rejects_unknown_scheduler_listing_valid_names(capsys):
+    status, _, err = run(capsys, "run", "instances/examples/ar_headset.yaml", "--scheduler", "edff")
+    assert status == 2 and "did you mean 'edf'" in err and "fcfs" in err
+
+
+def test_run_writes_schedule_csv(tmp_path, capsys):
+    target = tmp_path / "out" / "s.csv"
+    status, _, err = run(
+        capsys, "run", "instances/xrbench/VR_gaming.yaml", "--scheduler", "fcfs", "--cost",
+        "table:xrbench", "--duration", "100ms", "--schedule", str(target),
+    )  # fmt: skip
+    assert status == 0, err
+    lines = target.read_text().splitlines()
+    assert lines[0] == "op,job,task,frame,segment,variant,accelerator,start,end"
+    assert len(lines) > 1

@@ -28,7 +28,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from rtmm_opt.cli import build, models, systems, validate
+    from rtmm_opt.cli import build, models, run, systems, validate
 
     parser = Parser(
         prog="rtmm",
@@ -41,6 +41,7 @@ def build_parser() -> Parser:
     systems.register(commands)
     validate.register(commands)
     build.register(commands)
+    run.register(commands)
     return parser
 
 

@@ -20,16 +20,21 @@ def choose_accelerator(
     the lowest energy, then the shortest duration. ``first_idle``: the lowest index. Ties go
     to the lowest index.
     """
-    row = static.op_predicted[op]
+    row = static.predicted_rows[op]
+    if rule == "earliest_finish":  # the common case, kept lean
+        best, best_duration = -1, 0
+        for acc in idle:
+            duration = row[acc]
+            if duration >= 0 and (best < 0 or duration < best_duration):
+                best, best_duration = acc, duration
+        return best
     best, best_key = -1, None
     for acc in idle:
-        duration = int(row[acc])
+        duration = row[acc]
         if duration < 0:
             continue
-        if rule == "earliest_finish":
-            key: tuple[int, ...] = (duration,)
-        elif rule == "lowest_energy":
-            key = (int(static.op_energy[op, acc]), duration)
+        if rule == "lowest_energy":
+            key: tuple[int, ...] = (int(static.op_energy[op, acc]), duration)
         else:
             key = ()
         if best_key is None or key < best_key:
