@@ -2,6 +2,11 @@
 
 from rtmm_opt.schedulers import classic
 from rtmm_opt.schedulers import dysta as dysta  # registers dysta, dysta_naive, dysta_oracle
+from rtmm_opt.schedulers import herald as herald  # registers herald
+from rtmm_opt.schedulers import planaria as planaria  # registers planaria
+from rtmm_opt.schedulers import prema as prema  # registers prema
+from rtmm_opt.schedulers import sdrm3 as sdrm3  # registers sdrm3
+from rtmm_opt.schedulers import xrbench as xrbench  # registers xrbench
 from rtmm_opt.schedulers.registry import make_scheduler, parse_params, scheduler_names
 
 __all__ = ["classic", "make_scheduler", "parse_params", "scheduler_names"]
