@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from xrbench_facts import LAYER_COUNTS
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.workload.layer import Layer, LayerType
@@ -30,21 +31,6 @@ SCENARIOS = XRBENCH / "scenarios"
 needs_xrbench = pytest.mark.skipif(
     not SCENARIOS.is_dir(), reason=f"XRBench reference data not found at {XRBENCH}"
 )
-
-LAYER_COUNTS = {
-    "ES_RITNet": 42,
-    "GE_FBNet_C": 63,
-    "HT_hand_graph_cnn_half": 224,
-    "ASR_EM_24L": 120,
-    "SS_HRViT_b1": 423,
-    "DE_midas_v21_small": 92,
-    "PD_Plane_RCNN_Quarter": 153,
-    "OD_D2go_FasterRCNN": 138,
-    "D2go_FastRCNN": 138,
-    "DR_RGBd_200": 34,
-    "AS_ED_TCN": 4,
-    "KD_res8_narrow": 8,
-}
 
 
 def one_layer(text: str) -> Layer:

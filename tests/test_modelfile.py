@@ -9,6 +9,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from xrbench_facts import LAYER_COUNTS
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.workload.graph import ModelGraph
@@ -26,21 +27,6 @@ from rtmm_opt.workload.modelfile import (
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SCENARIOS = SHARED / "xrbench" / "scenarios"
-
-BUNDLED = {
-    "ES_RITNet": 42,
-    "GE_FBNet_C": 63,
-    "HT_hand_graph_cnn_half": 224,
-    "ASR_EM_24L": 120,
-    "SS_HRViT_b1": 423,
-    "DE_midas_v21_small": 92,
-    "PD_Plane_RCNN_Quarter": 153,
-    "OD_D2go_FasterRCNN": 138,
-    "D2go_FastRCNN": 138,
-    "DR_RGBd_200": 34,
-    "AS_ED_TCN": 4,
-    "KD_res8_narrow": 8,
-}
 
 
 def conv(name: str, **dims: Any) -> Layer:
@@ -257,10 +243,10 @@ def test_unreadable_model_files(text: str, reason: str, tmp_path: Path) -> None:
 
 def test_library_lists_the_twelve_xrbench_models() -> None:
     assert models_dir() == REPO / "models"
-    assert list_models() == sorted(BUNDLED)
+    assert list_models() == sorted(LAYER_COUNTS)
 
 
-@pytest.mark.parametrize(("name", "count"), sorted(BUNDLED.items()))
+@pytest.mark.parametrize(("name", "count"), sorted(LAYER_COUNTS.items()))
 def test_bundled_model_loads_as_chain_of_right_length(name: str, count: int) -> None:
     model = get_model(name)
     assert model.name == name and len(model) == count and model.is_chain

@@ -41,7 +41,8 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """A text file's content; missing, unreadable and empty files raise :class:`InputError`."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -58,7 +59,7 @@ def _read_text(path: Path) -> str:
 def load_yaml(path: str | Path) -> Any:
     """Parse a YAML file; malformed or empty files raise :class:`InputError`."""
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -74,7 +75,7 @@ def load_yaml(path: str | Path) -> Any:
 def load_json(path: str | Path) -> Any:
     """Parse a JSON file; malformed or empty files raise :class:`InputError`."""
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -42,7 +42,7 @@ from pathlib import Path
 import networkx as nx
 
 from rtmm_opt.errors import InputError
-from rtmm_opt.io.strict import ABSURD, suggest
+from rtmm_opt.io.strict import ABSURD, read_text, suggest
 from rtmm_opt.workload.graph import ModelGraph
 from rtmm_opt.workload.layer import DIMENSIONS, Layer, LayerType
 
@@ -468,15 +468,7 @@ def parse_maestro_text(text: str, *, source: str = "<string>") -> MaestroFile:
 def parse_maestro(path: str | Path) -> MaestroFile:
     """Parse a MAESTRO/XRBench ``.m`` file (model or scenario)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", file=path) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, expected a file", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", file=path) from None
-    return parse_maestro_text(text, source=str(path))
+    return parse_maestro_text(read_text(path), source=str(path))
 
 
 # -- printing ------------------------------------------------------------------------------------
