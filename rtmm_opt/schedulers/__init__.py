@@ -1,6 +1,7 @@
 """Online schedulers (SPEC §4), registered by name."""
 
 from rtmm_opt.schedulers import classic
+from rtmm_opt.schedulers import dream as dream  # registers dream
 from rtmm_opt.schedulers import dysta as dysta  # registers dysta, dysta_naive, dysta_oracle
 from rtmm_opt.schedulers import herald as herald  # registers herald
 from rtmm_opt.schedulers import planaria as planaria  # registers planaria

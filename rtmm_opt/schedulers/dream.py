@@ -1,0 +1,624 @@
+"""DREAM: a score-driven scheduler for dynamic RTMM workloads on multi-accelerator systems.
+
+Kim et al., "DREAM: A Dynamic Scheduler for Dynamic Real-time Multi-model ML Workloads",
+ASPLOS'23 (arXiv 2212.03414). The paper has no public code and its published text gives the
+ingredients (a per (job, accelerator) MapScore from urgency, fairness and accelerator
+preference; tunable weights adapted online against UXCost; proactive frame drop; supernet
+variant switching) rather than every formula. Each formula below is this project's
+reconstruction, starting from SPEC §4; ``docs/schedulers/dream.md`` says what the paper says,
+what is done here and why.
+
+Symbols (t = now, all times in the instance's time unit):
+
+* ``R_j(a)``: predicted remaining latency of job j if the rest of it ran on accelerator a
+  (ops of its variant not yet dispatched, plus what is left of its running ops);
+  ``R_j* = min_a R_j(a)``; ``E_j(a)``, ``E_j*`` likewise for the energy of the undispatched ops.
+* urgency ``U_j = R_j* / max(ε, d_j − t)``; starvation ``F_j = (t − last progress of j) / τ_j``
+  with τ_j the task period (the job's relative deadline for aperiodic tasks); preference
+  ``P_j(a) = R_j*/R_j(a) · (E_j*/E_j(a))^λ`` in (0, 1].
+* ``MapScore_j(a) = U_j + α·F_j + β·P_j(a)``; idle accelerators are filled greedily by
+  descending MapScore, one op per accelerator.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from rtmm_opt.engine.engine import Decision, Notice, StaticInfo, View
+from rtmm_opt.engine.policy import Policy
+from rtmm_opt.schedulers.registry import register
+
+FloatArray = npt.NDArray[np.float64]
+
+NS_PER_MS = 1_000_000
+NJ_PER_MJ = 1e6
+
+
+def map_scores(
+    remaining_latency: FloatArray,
+    remaining_energy: FloatArray,
+    slack: FloatArray,
+    waited: FloatArray,
+    period: FloatArray,
+    *,
+    alpha: float,
+    beta: float,
+    lam: float,
+    epsilon: float,
+) -> FloatArray:
+    """MapScore[j, a] = U_j + α·F_j + β·P_j(a) for jobs j (rows) and accelerators a (columns).
+
+    ``remaining_latency``/``remaining_energy``: R_j(a), E_j(a), shape (jobs, accelerators).
+    ``slack`` = d_j − t, ``waited`` = t − last progress, ``period`` = τ_j (one value per job).
+    Urgency U_j = R_j*/max(ε, slack); starvation F_j = waited/τ_j; preference
+    P_j(a) = (R_j*/R_j(a))·(E_j*/E_j(a))^λ, taken as 1 where R_j(a) (or E_j(a)) is 0.
+    DREAM §4 (MapScore); the exact terms are this project's reconstruction
+    (docs/schedulers/dream.md).
+    """
+    best_latency = remaining_latency.min(axis=1)
+    best_energy = remaining_energy.min(axis=1)
+    urgency = best_latency / np.maximum(epsilon, slack)
+    starvation = waited / period
+    latency_ratio = np.divide(
+        best_latency[:, None],
+        remaining_latency,
+        out=np.ones_like(remaining_latency),
+        where=remaining_latency > 0,
+    )
+    energy_ratio = np.divide(
+        best_energy[:, None],
+        remaining_energy,
+        out=np.ones_like(remaining_energy),
+        where=remaining_energy > 0,
+    )
+    preference = latency_ratio * energy_ratio**lam
+    result: FloatArray = (urgency + alpha * starvation)[:, None] + beta * preference
+    return result
+
+
+@dataclass(frozen=True)
+class AdaptationWindow:
+    """One closed adaptation window: the weights it ran with and the UXCost it measured.
+
+    ``phase``: ``base`` (the trial weights), ``probe_alpha`` / ``probe_beta`` (the trial weights
+    with α or β raised by the probe), or ``fixed`` (after convergence, or with ``adapt`` off).
+    ``uxcost`` = energy_mJ × missed/ended over the jobs that ended (completed or dropped) and
+    the ops that finished while the window was open.
+    """
+
+    start: int
+    end: int
+    phase: str
+    alpha: float
+    beta: float
+    energy_mJ: float
+    ended: int
+    missed: int
+    uxcost: float
+
+
+# One adaptation cycle: four windows around the trial weights (name, Δα, Δβ in probes).
+PROBES = (("alpha+", 1, 0), ("alpha-", -1, 0), ("beta+", 0, 1), ("beta-", 0, -1))
+
+
+@register("dream")
+@dataclass
+class Dream(Policy):
+    """DREAM (Kim et al., ASPLOS'23): MapScore dispatch, online (α, β) tuning, proactive drop,
+    variant selection under load. See the module docstring and ``docs/schedulers/dream.md``.
+
+    Parameters: ``alpha``, ``beta`` (initial weights of starvation and preference), ``lam``
+    (energy exponent of the preference), ``epsilon_ms`` (the smallest slack urgency divides
+    by), ``window_ms`` (adaptation window, simulated time), ``step`` (initial move of (α, β) per
+    adaptation cycle), ``probe`` (finite-difference perturbation), ``step_shrink`` and
+    ``min_step`` (backtracking: the step shrinks when the cost does not fall; adaptation stops
+    below ``min_step``), ``max_weight`` (α, β stay in [0, max_weight]), ``adapt``,
+    ``proactive_drop``, ``variant_slack_threshold`` (a variant fits when its predicted latency
+    plus its share of the backlog, times this margin, is within the slack) and
+    ``variant_utilisation_threshold`` (a variant fits when the predicted steady-state
+    utilisation stays at or below this). Defaults and how they were measured:
+    docs/schedulers/dream.md.
+
+    Read-outs after a replay: ``history`` (every adaptation window), ``weights``, ``converged``.
+    """
+
+    alpha: float = 1.0
+    beta: float = 3.0
+    lam: float = 0.5
+    epsilon_ms: float = 0.01
+    window_ms: float = 100.0
+    step: float = 1.0
+    probe: float = 0.5
+    step_shrink: float = 0.5
+    min_step: float = 0.1
+    max_weight: float = 8.0
+    adapt: bool = True
+    proactive_drop: bool = True
+    variant_slack_threshold: float = 1.2
+    variant_utilisation_threshold: float = 0.8
+
+    # -- per-replay state ---------------------------------------------------------------------
+    history: list[AdaptationWindow] = field(default_factory=list, init=False, repr=False)
+    _static: StaticInfo | None = field(default=None, init=False, repr=False)
+    _op_latency: FloatArray = field(
+        default_factory=lambda: np.zeros((0, 0)), init=False, repr=False
+    )
+    _op_energy: FloatArray = field(default_factory=lambda: np.zeros((0, 0)), init=False, repr=False)
+    _rest_latency: FloatArray = field(
+        default_factory=lambda: np.zeros((0, 0)), init=False, repr=False
+    )
+    _rest_energy: FloatArray = field(
+        default_factory=lambda: np.zeros((0, 0)), init=False, repr=False
+    )
+    _period: FloatArray = field(default_factory=lambda: np.zeros(0), init=False, repr=False)
+    _deadline: list[int] = field(default_factory=list, init=False, repr=False)
+    _op_job: list[int] = field(default_factory=list, init=False, repr=False)
+    _predicted: list[list[int]] = field(default_factory=list, init=False, repr=False)
+    _ready: dict[int, dict[int, None]] = field(default_factory=dict, init=False, repr=False)
+    _in_flight: dict[int, dict[int, int]] = field(default_factory=dict, init=False, repr=False)
+    _op_accelerator: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+    _last_end: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+    _variant_latency: dict[int, FloatArray] = field(default_factory=dict, init=False, repr=False)
+    _variant_energy: dict[int, FloatArray] = field(default_factory=dict, init=False, repr=False)
+    _variant_order: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False)
+    _task_work: dict[int, float] = field(default_factory=dict, init=False, repr=False)
+    _task_period_seen: dict[int, float] = field(default_factory=dict, init=False, repr=False)
+    _epsilon: float = field(default=1.0, init=False, repr=False)
+    # adaptation
+    _trial: tuple[float, float] = field(default=(0.0, 0.0), init=False, repr=False)
+    _weights: tuple[float, float] = field(default=(0.0, 0.0), init=False, repr=False)
+    _best: tuple[float, float] | None = field(default=None, init=False, repr=False)
+    _best_cost: float | None = field(default=None, init=False, repr=False)
+    _direction: tuple[float, float] | None = field(default=None, init=False, repr=False)
+    _step_now: float = field(default=0.0, init=False, repr=False)
+    _phase: int = field(default=0, init=False, repr=False)
+    _cycle_costs: list[float] = field(default_factory=list, init=False, repr=False)
+    _cycle_weights: list[tuple[float, float]] = field(default_factory=list, init=False, repr=False)
+    _converged: bool = field(default=False, init=False, repr=False)
+    _window_len: int = field(default=1, init=False, repr=False)
+    _window_start: int = field(default=0, init=False, repr=False)
+    _window_energy_nj: int = field(default=0, init=False, repr=False)
+    _window_ended: int = field(default=0, init=False, repr=False)
+    _window_missed: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("alpha", "beta", "lam", "probe", "min_step"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        for name in ("epsilon_ms", "window_ms", "max_weight", "variant_slack_threshold"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        if not (math.isfinite(self.step) and self.step >= 0):
+            raise ValueError(f"step must be a finite number >= 0, got {self.step!r}")
+        if not 0 < self.step_shrink < 1:
+            raise ValueError(f"step_shrink must be in (0, 1), got {self.step_shrink!r}")
+        if not (
+            math.isfinite(self.variant_utilisation_threshold)
+            and self.variant_utilisation_threshold > 0
+        ):
+            raise ValueError(
+                "variant_utilisation_threshold must be a finite number > 0, "
+                f"got {self.variant_utilisation_threshold!r}"
+            )
+        if self.alpha > self.max_weight or self.beta > self.max_weight:
+            raise ValueError(f"alpha and beta must not exceed max_weight ({self.max_weight})")
+
+    # -- public read-outs ------------------------------------------------------------------------
+    @property
+    def weights(self) -> tuple[float, float]:
+        """The (α, β) the next decision uses (after adaptation, probes included)."""
+        return self._weights
+
+    @property
+    def converged(self) -> bool:
+        """True once the adaptation step fell below ``min_step`` (the weights are then fixed)."""
+        return self._converged
+
+    # -- setup -----------------------------------------------------------------------------------
+    def reset(self, static: StaticInfo) -> None:
+        self._static = static
+        n_jobs, n_acc = len(static.job_task), len(static.accelerators)
+        self._op_latency = _eligible_or_best(static.op_predicted)
+        self._op_energy = _eligible_or_best(static.op_energy, static.op_predicted)
+        self._rest_latency = np.zeros((n_jobs, n_acc))
+        self._rest_energy = np.zeros((n_jobs, n_acc))
+        relative_deadline = (static.job_deadline - static.job_release).astype(np.float64)
+        task_period = np.array(
+            [float(task.period) if task.period else 0.0 for task in static.tasks], np.float64
+        )
+        period = task_period[static.job_task] if len(static.tasks) else np.zeros(n_jobs)
+        # aperiodic tasks: the job's relative deadline stands in for τ_j (docs/schedulers/dream.md)
+        period = np.where(period > 0, period, relative_deadline)
+        self._period = np.maximum(period, 1.0)
+        self._deadline = static.job_deadline.tolist()
+        self._op_job = static.op_job.tolist()
+        self._predicted = static.op_predicted.tolist()
+        self._ready = {}
+        self._in_flight = {}
+        self._op_accelerator = {}
+        self._last_end = {}
+        self._variant_latency = {}
+        self._variant_energy = {}
+        self._variant_order = {}
+        self._task_work = {}
+        self._task_period_seen = {}
+        self._epsilon = max(self.epsilon_ms * NS_PER_MS / static.time_unit_ns, 1e-9)
+        self._window_len = max(1, round(self.window_ms * NS_PER_MS / static.time_unit_ns))
+        self._window_start = 0
+        self._window_energy_nj = self._window_ended = self._window_missed = 0
+        self.history = []
+        self._trial = self._weights = (self.alpha, self.beta)
+        self._best = None
+        self._best_cost = None
+        self._direction = None
+        self._step_now = self.step
+        self._phase = 0
+        self._cycle_costs = []
+        self._cycle_weights = []
+        self._converged = not self.adapt or self.step < self.min_step
+        if not self._converged:
+            self._weights = self._probe_weights()
+
+    # -- the decision ----------------------------------------------------------------------------
+    def decide(self, view: View) -> Decision | None:
+        static = self._static
+        assert static is not None
+        now = view.now
+        self._observe(view)
+        self._account_window(now)
+        decision = Decision()
+        candidates = self._candidates(view)
+        if not candidates:
+            return None
+        for job in candidates:
+            if job in self._variant_order and not view.job_started(job):
+                self._choose_variant(view, job, decision)
+        if self.proactive_drop and static.drops_allowed:
+            kept = []
+            for job in candidates:
+                if self._deadline[job] - now < self._best_remaining(job, now):
+                    decision.drops.append(job)
+                    self._forget(job)
+                else:
+                    kept.append(job)
+            candidates = kept
+        idle = view.idle_accelerators
+        if idle and candidates:
+            self._dispatch(view, candidates, idle, decision)
+        if not (decision.dispatches or decision.drops or decision.variants):
+            return None
+        return decision
+
+    def _candidates(self, view: View) -> list[int]:
+        """Jobs with a ready op (stale entries pruned), in job order (= release order)."""
+        candidates = []
+        empty = []
+        for job, ops in self._ready.items():
+            for op in [op for op in ops if not view.is_ready(op)]:
+                del ops[op]
+            if ops:
+                candidates.append(job)
+            else:
+                empty.append(job)
+        for job in empty:
+            del self._ready[job]
+        candidates.sort()
+        return candidates
+
+    def _in_flight_latency(self, job: int, now: int) -> float:
+        """What is predicted to be left of the job's running ops (serially, like R_j)."""
+        running = self._in_flight.get(job)
+        if not running:
+            return 0.0
+        return float(sum(max(0, end - now) for end in running.values()))
+
+    def _best_remaining(self, job: int, now: int) -> float:
+        return float(self._rest_latency[job].min()) + self._in_flight_latency(job, now)
+
+    def _dispatch(
+        self, view: View, candidates: list[int], idle: list[int], decision: Decision
+    ) -> None:
+        now = view.now
+        n_acc = view.n_accelerators
+        predicted = self._predicted
+        if len(candidates) == 1 and len(idle) == 1:
+            # one (job, accelerator) pair: its score cannot change the outcome
+            job, acc = candidates[0], idle[0]
+            op = next((op for op in self._ready[job] if predicted[op][acc] >= 0), -1)
+            if op >= 0:
+                self._start(job, op, acc, now, decision)
+            return
+        rows = np.array(candidates, np.int64)
+        in_flight = np.array([self._in_flight_latency(job, now) for job in candidates])
+        latency = self._rest_latency[rows] + in_flight[:, None]
+        energy = self._rest_energy[rows]
+        slack = np.array([self._deadline[job] - now for job in candidates], np.float64)
+        waited = np.array([now - view.job_last_progress(job) for job in candidates], np.float64)
+        alpha, beta = self._weights
+        scores = map_scores(
+            latency,
+            energy,
+            slack,
+            waited,
+            self._period[rows],
+            alpha=alpha,
+            beta=beta,
+            lam=self.lam,
+            epsilon=self._epsilon,
+        )
+        is_idle = np.zeros(n_acc, bool)
+        is_idle[idle] = True
+        ready_lists = [list(self._ready[job]) for job in candidates]
+        allowed = np.zeros((len(candidates), n_acc), bool)
+        for row, ops in enumerate(ready_lists):
+            allowed[row] = self._eligible(ops, is_idle)
+        scores = np.where(allowed, scores, -np.inf)
+        while True:
+            top = scores.max()
+            if top == -np.inf:
+                break
+            # equal scores (e.g. β = 0): the accelerator where the job's rest is fastest, then
+            # the lowest indices
+            _, row, acc = min(
+                (latency[row, acc], row, acc)
+                for row, acc in zip(*np.nonzero(scores == top), strict=True)
+            )
+            job = candidates[row]
+            ops = ready_lists[row]
+            op = next(op for op in ops if predicted[op][acc] >= 0)
+            ops.remove(op)
+            self._start(job, op, acc, now, decision)
+            is_idle[acc] = False
+            scores[:, acc] = -np.inf
+            if not ops:
+                scores[row] = -np.inf
+            else:
+                # a job with several ready ops (parallel branches) may take another accelerator
+                scores[row] = np.where(self._eligible(ops, is_idle), scores[row], -np.inf)
+
+    def _start(self, job: int, op: int, acc: int, now: int, decision: Decision) -> None:
+        """Dispatch ``op`` to ``acc``; its predicted cost moves from the rest to in flight."""
+        del self._ready[job][op]
+        decision.dispatches.append((op, acc))
+        self._rest_latency[job] -= self._op_latency[op]
+        self._rest_energy[job] -= self._op_energy[op]
+        self._in_flight.setdefault(job, {})[op] = now + self._predicted[op][acc]
+        self._op_accelerator[op] = acc
+
+    def _eligible(self, ops: list[int], is_idle: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        mask = np.zeros_like(is_idle)
+        for op in ops:
+            mask |= np.asarray(self._predicted[op]) >= 0
+        return mask & is_idle
+
+    # -- variants ----------------------------------------------------------------------------------
+    def _choose_variant(self, view: View, job: int, decision: Decision) -> None:
+        """The most accurate variant that fits; if none fits, the fastest.
+
+        See docs/schedulers/dream.md.
+
+        Variant v of job j (task k) fits when both hold:
+
+        * slack: ``variant_slack_threshold × (R_j*(v) + W_j / accelerators) ≤ d_j − t``, W_j
+          being the best remaining latency of the other active jobs due no later than j (the
+          job's own work plus its share of the backlog ahead of it, with a margin);
+        * utilisation: ``(Σ_{i≠k} w_i/τ_i + R_j*(v)/τ_k) / accelerators ≤
+          variant_utilisation_threshold``, w_i being the best latency of task i's latest job
+          (with its chosen variant) and τ_i the task period (the relative deadline for
+          aperiodic tasks): the steady-state load if every task keeps its current rate.
+
+        Without load the most accurate variant fits; "under load" means it does not.
+        """
+        now = view.now
+        static = self._static
+        assert static is not None
+        slack = self._deadline[job] - now
+        best = self._variant_latency[job].min(axis=1)
+        deadline = self._deadline[job]
+        backlog = 0.0
+        for other in view.active_jobs:
+            if other != job and self._deadline[other] <= deadline:
+                backlog += self._best_remaining(other, now)
+        n_acc = view.n_accelerators
+        task = int(static.job_task[job])
+        other_load = math.fsum(
+            work / self._task_period_seen[other_task]
+            for other_task, work in self._task_work.items()
+            if other_task != task
+        )
+        chosen = -1
+        for variant in self._variant_order[job]:  # most accurate first
+            demand = self.variant_slack_threshold * (best[variant] + backlog / n_acc)
+            utilisation = (other_load + best[variant] / self._task_period_seen[task]) / n_acc
+            if demand <= slack and utilisation <= self.variant_utilisation_threshold:
+                chosen = variant
+                break
+        if chosen < 0:
+            # nothing fits: the fastest variant (the most accurate among equally fast ones)
+            order = self._variant_order[job]
+            chosen = min(order, key=lambda v: (best[v], order.index(v)))
+        self._task_work[task] = float(best[chosen])
+        if chosen == view.job_variant(job):
+            return
+        decision.variants[job] = chosen
+        self._rest_latency[job] = self._variant_latency[job][chosen]
+        self._rest_energy[job] = self._variant_energy[job][chosen]
+        offsets = static.op_pred_offsets
+        # the engine re-opens the job with the new variant's source ops before dispatching
+        self._ready[job] = {
+            op: None
+            for op in static.ops_of(job)
+            if static.op_variant[op] == chosen and offsets[op + 1] == offsets[op]
+        }
+
+    # -- notices -----------------------------------------------------------------------------------
+    def _observe(self, view: View) -> None:
+        static = self._static
+        assert static is not None
+        for kind, item in view.notices:
+            if kind == Notice.OP_READY:
+                self._ready.setdefault(self._op_job[item], {})[item] = None
+            elif kind == Notice.RELEASED:
+                self._on_release(view, item)
+            elif kind == Notice.OP_DONE:
+                job = self._op_job[item]
+                running = self._in_flight.get(job)
+                if running is not None:
+                    running.pop(item, None)
+                acc = self._op_accelerator.pop(item, -1)
+                if acc >= 0:
+                    self._window_energy_nj += int(static.op_energy[item, acc])
+                end = view.op_start(item) + view.actual_duration(item)
+                self._last_end[job] = max(end, self._last_end.get(job, end))
+            elif kind == Notice.JOB_DONE:
+                completion = self._last_end.get(item, view.now)
+                self._window_ended += 1
+                self._window_missed += completion > self._deadline[item]
+                self._forget(item)
+            elif kind == Notice.JOB_DROPPED:
+                self._window_ended += 1
+                self._window_missed += 1
+                self._forget(item)
+
+    def _on_release(self, view: View, job: int) -> None:
+        static = self._static
+        assert static is not None
+        ops = static.ops_of(job)
+        variants = static.op_variant[ops.start : ops.stop]
+        latency = self._op_latency[ops.start : ops.stop]
+        energy = self._op_energy[ops.start : ops.stop]
+        task = static.tasks[int(static.job_task[job])]
+        if len(task.variants) > 1:
+            n_var = len(task.variants)
+            per_variant_latency = np.zeros((n_var, latency.shape[1]))
+            per_variant_energy = np.zeros((n_var, latency.shape[1]))
+            for variant in range(n_var):
+                mask = variants == variant
+                per_variant_latency[variant] = latency[mask].sum(axis=0)
+                per_variant_energy[variant] = energy[mask].sum(axis=0)
+            self._variant_latency[job] = per_variant_latency
+            self._variant_energy[job] = per_variant_energy
+            self._variant_order[job] = sorted(
+                range(n_var), key=lambda v: (-task.variants[v].accuracy, v)
+            )
+        current = variants == view.job_variant(job)
+        self._rest_latency[job] = latency[current].sum(axis=0)
+        self._rest_energy[job] = energy[current].sum(axis=0)
+        task_index = int(static.job_task[job])
+        self._task_work[task_index] = float(self._rest_latency[job].min())
+        self._task_period_seen[task_index] = float(self._period[job])
+
+    def _forget(self, job: int) -> None:
+        self._ready.pop(job, None)
+        self._in_flight.pop(job, None)
+        self._last_end.pop(job, None)
+        self._variant_latency.pop(job, None)
+        self._variant_energy.pop(job, None)
+        self._variant_order.pop(job, None)
+
+    # -- adaptation --------------------------------------------------------------------------------
+    def _account_window(self, now: int) -> None:
+        """Close the window once its time is up and a job ended in it; adapt (α, β)."""
+        if now < self._window_start + self._window_len or self._window_ended == 0:
+            return
+        energy_mj = self._window_energy_nj / NJ_PER_MJ
+        cost = energy_mj * self._window_missed / self._window_ended
+        phase = "fixed" if self._converged else PROBES[self._phase][0]
+        self.history.append(
+            AdaptationWindow(
+                start=self._window_start,
+                end=now,
+                phase=phase,
+                alpha=self._weights[0],
+                beta=self._weights[1],
+                energy_mJ=energy_mj,
+                ended=self._window_ended,
+                missed=self._window_missed,
+                uxcost=cost,
+            )
+        )
+        self._window_start = now
+        self._window_energy_nj = self._window_ended = self._window_missed = 0
+        if self._converged:
+            return
+        self._cycle_costs.append(cost)
+        self._cycle_weights.append(self._weights)
+        self._phase += 1
+        if self._phase == len(PROBES):
+            self._phase = 0
+            self._end_cycle()
+        self._weights = self._trial if self._converged else self._probe_weights()
+
+    def _probe_weights(self) -> tuple[float, float]:
+        _, d_alpha, d_beta = PROBES[self._phase]
+        return (
+            _clip(self._trial[0] + d_alpha * self.probe, self.max_weight),
+            _clip(self._trial[1] + d_beta * self.probe, self.max_weight),
+        )
+
+    def _end_cycle(self) -> None:
+        """One adaptation step: accept or backtrack, then move along the estimated gradient.
+
+        The cycle ran four windows around the trial weights θ: α ± probe, β ± probe. Their mean
+        UXCost estimates the cost at θ (four windows average out some of the window-to-window
+        noise); the central differences estimate the gradient. A trial whose mean cost is below
+        the best so far is accepted and sets the descent direction −∇/|∇|; otherwise the step
+        shrinks and the next trial backtracks from the best weights along the accepted
+        direction. Adaptation stops (the weights stay at the best ones) once the step is below
+        ``min_step``.
+        """
+        costs, used = self._cycle_costs, self._cycle_weights
+        self._cycle_costs, self._cycle_weights = [], []
+        mean_cost = math.fsum(costs) / len(costs)
+        if self._best_cost is None or mean_cost < self._best_cost:
+            self._best, self._best_cost = self._trial, mean_cost
+            gradient = []
+            for coordinate, (up, down) in enumerate(((0, 1), (2, 3))):
+                span = used[up][coordinate] - used[down][coordinate]  # less at a clipped bound
+                gradient.append((costs[up] - costs[down]) / span if span > 0 else 0.0)
+            norm = math.hypot(*gradient)
+            self._direction = (-gradient[0] / norm, -gradient[1] / norm) if norm > 0 else None
+            if self._direction is None:
+                self._step_now *= self.step_shrink  # flat here: nothing to follow
+        else:
+            self._step_now *= self.step_shrink
+        assert self._best is not None
+        if self._step_now < self.min_step:
+            self._converged = True
+            self._trial = self._best
+            return
+        if self._direction is None:
+            self._trial = self._best
+        else:
+            self._trial = (
+                _clip(self._best[0] + self._step_now * self._direction[0], self.max_weight),
+                _clip(self._best[1] + self._step_now * self._direction[1], self.max_weight),
+            )
+
+
+def _clip(value: float, upper: float) -> float:
+    return min(upper, max(0.0, value))
+
+
+def _eligible_or_best(
+    values: npt.NDArray[np.int64], eligibility: npt.NDArray[np.int64] | None = None
+) -> FloatArray:
+    """``values`` as floats, ineligible entries (-1) replaced by the op's best eligible value.
+
+    R_j(a) reads "the rest of j on a"; an op that cannot run on a would migrate, so it counts
+    at its best eligible cost (docs/schedulers/dream.md).
+    """
+    eligible = (values if eligibility is None else eligibility) >= 0
+    result = values.astype(np.float64)
+    if result.size == 0:
+        return result
+    best = np.where(eligible, result, np.inf).min(axis=1)
+    best = np.where(np.isfinite(best), best, 0.0)
+    result = np.where(eligible, result, best[:, None])
+    return result
