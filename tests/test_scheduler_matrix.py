@@ -1,0 +1,66 @@
+"""Every registered scheduler on every bundled scenario, preset kind and granularity.
+
+``replay`` validates each schedule, so a run that returns is a valid schedule. The default run
+covers every scheduler on a small grid; ``-m slow`` runs the full matrix of the engine issue:
+all XRBench scenarios and the Poisson example, single/dual/quad presets, model/block:4/layer.
+"""
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from rtmm_opt.engine import replay
+from rtmm_opt.instance.workload import load_workload
+from rtmm_opt.metrics.metrics import compute_metrics
+from rtmm_opt.schedulers import make_scheduler, scheduler_names
+
+ROOT = Path(__file__).resolve().parents[1]
+XRBENCH = sorted((ROOT / "instances" / "xrbench").glob("*.yaml"))
+POISSON = ROOT / "instances" / "examples" / "dysta_poisson.yaml"
+AR = ROOT / "instances" / "examples" / "ar_headset.yaml"
+PRESETS = ("xrb4k-A", "xrb4k-J", "xrb4k-M")  # single WS, dual WS+OS, quad WS+OS+WS+OS
+GRANULARITIES = ("model", "block:4", "layer")
+SCHEDULERS = scheduler_names()
+
+
+@cache
+def instance(path, preset, granularity, duration_ms, seed=0):
+    return load_workload(
+        path, system=preset, cost="table:xrbench" if "xrbench" in str(path) else "analytical",
+        duration_ns=duration_ms * 1_000_000, granularity=granularity, seed=seed,
+    )  # fmt: skip
+
+
+def test_all_spec_schedulers_are_registered():
+    expected = {"fcfs", "rr", "edf", "llf", "sjf", "prema", "planaria", "herald", "xrbench",
+                "sdrm3", "dream", "dysta", "dysta_naive", "dysta_oracle"}  # fmt: skip
+    assert expected <= set(SCHEDULERS)
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+@pytest.mark.parametrize("granularity", GRANULARITIES)
+def test_every_scheduler_on_vr_gaming(scheduler, granularity):
+    inst = instance(ROOT / "instances" / "xrbench" / "VR_gaming.yaml", "xrb4k-J", granularity, 100)
+    schedule = replay(inst, make_scheduler(scheduler))
+    metrics = compute_metrics(inst, schedule)
+    assert metrics.completed + metrics.dropped == inst.n_jobs
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_every_scheduler_on_dynamic_and_poisson_workloads(scheduler):
+    for path in (AR, POISSON):
+        inst = instance(path, "xrb4k-M", "block:4", 300, seed=1)
+        first = replay(inst, make_scheduler(scheduler))
+        again = replay(inst, make_scheduler(scheduler))
+        assert first.to_dict() == again.to_dict()  # deterministic
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("granularity", GRANULARITIES)
+def test_full_matrix(scheduler, preset, granularity):
+    for path in [*XRBENCH, POISSON]:
+        inst = instance(path, preset, granularity, 200)
+        replay(inst, make_scheduler(scheduler))
