@@ -1,0 +1,6 @@
+"""The offline oracle (SPEC §5): CP-SAT on exactly the Instance the engine replays."""
+
+from rtmm_opt.oracle.objectives import Objective, evaluate, parse_objective
+from rtmm_opt.oracle.solve import OracleResult, solve
+
+__all__ = ["Objective", "OracleResult", "evaluate", "parse_objective", "solve"]
