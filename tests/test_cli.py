@@ -163,3 +163,49 @@ def test_run_writes_schedule_csv(tmp_path, capsys):
     lines = target.read_text().splitlines()
     assert lines[0] == "op,job,task,frame,segment,variant,accelerator,start,end"
     assert len(lines) > 1
+
+
+def test_solve_json_contract_and_honest_status(capsys):
+    out = run_json(
+        capsys, "solve", "instances/xrbench/VR_gaming.yaml", "--cost", "table:xrbench",
+        "--duration", "100ms", "--granularity", "block:2", "--time-limit", "20", "--workers", "2",
+        "--hint", "edf",
+    )  # fmt: skip
+    data = json.loads(out)
+    assert {"status", "objective", "bound", "gap", "wall_s", "metrics"} <= set(data)
+    assert data["bound"] <= data["objective"]
+    if data["status"] == "optimal":
+        assert data["gap"] == 0 and data["bound"] == data["objective"]
+    # the reported objective is the metric recomputed from the schedule: misses = dropped + late
+    metrics = data["metrics"]
+    assert data["objective"] <= metrics["jobs"] * 3  # weighted by task priority (at most 3 here)
+    assert (metrics["dropped"] + metrics["late"] == 0) == (data["objective"] == 0)
+
+
+def test_compare_oracle_is_never_worse_than_a_scheduler(capsys):
+    out = run_json(
+        capsys, "compare", "instances/examples/ar_headset.yaml", "--cost", "table:xrbench",
+        "--duration", "200ms", "--granularity", "block:4", "--time-limit", "20", "--workers", "2",
+        "--schedulers", "edf,fcfs",
+    )  # fmt: skip
+    data = json.loads(out)
+    oracle = data["oracle"]
+    assert [row["name"] for row in data["schedulers"]] == ["edf", "fcfs"]
+    for row in data["schedulers"]:
+        assert oracle["objective"] <= row["objective"]
+        assert row["gap"] is None or 0 <= row["gap"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (["--objective", "misess"], "did you mean 'misses'"),
+        (["--objective", "energy"], "drops never"),
+        (["--time-limit", "-1"], "--time-limit"),
+        (["--workers", "x"], "--workers"),
+        (["--hint", "edf,nope"], "--hint"),
+    ],
+)
+def test_solve_rejects_bad_options(capsys, argv, field):
+    status, out, err = run(capsys, "solve", "instances/examples/ar_headset.yaml", *argv)
+    assert status == 2 and out == "" and field in err and err.count("\n") == 1

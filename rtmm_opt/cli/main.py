@@ -28,7 +28,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from rtmm_opt.cli import build, models, run, systems, validate
+    from rtmm_opt.cli import build, models, run, solve, systems, validate
 
     parser = Parser(
         prog="rtmm",
@@ -42,6 +42,7 @@ def build_parser() -> Parser:
     validate.register(commands)
     build.register(commands)
     run.register(commands)
+    solve.register(commands)
     return parser
 
 

@@ -38,7 +38,7 @@ def register(commands: Any) -> None:
     run.set_defaults(handler=execute)
 
 
-def _writable(path: str, flag: str) -> Path:
+def writable(path: str, flag: str) -> Path:
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -52,16 +52,16 @@ def _writable(path: str, flag: str) -> Path:
 def write_outputs(args: argparse.Namespace, instance: Any, schedule: Any, metrics: Any) -> None:
     """The optional ``--gantt/--trace/--schedule`` files of run (and later compare)."""
     if getattr(args, "schedule", None):
-        schedule.to_csv(instance, _writable(args.schedule, "--schedule"))
+        schedule.to_csv(instance, writable(args.schedule, "--schedule"))
     if getattr(args, "trace", None):
         from rtmm_opt.viz.perfetto import write_trace
 
-        write_trace(_writable(args.trace, "--trace"), instance, schedule, metrics=metrics)
+        write_trace(writable(args.trace, "--trace"), instance, schedule, metrics=metrics)
     if getattr(args, "gantt", None):
         from rtmm_opt.viz.gantt import save_gantt
 
         save_gantt(
-            _writable(args.gantt, "--gantt"),
+            writable(args.gantt, "--gantt"),
             instance,
             schedule,
             title=f"{instance.name}: {schedule.producer}",
