@@ -464,3 +464,31 @@ def test_random_dynamic_scenarios_build_consistent_instances(
     assert all(
         np.array_equal(inst.op_predicted[o], inst.op_predicted[first_ops[0]]) for o in first_ops
     )
+
+
+def test_prediction_is_the_expected_latency_under_a_latency_factor():
+    from rtmm_opt.hardware.cost import make_cost_model
+    from rtmm_opt.hardware.presets import get_system
+    from rtmm_opt.instance.builder import build_instance
+    from rtmm_opt.scenario.scenario import scenario_from_dict
+
+    def scenario(dynamic):
+        task = {
+            "name": "t",
+            "model": "AS_ED_TCN",
+            "fps": 10,
+            **({"dynamic": dynamic} if dynamic else {}),
+        }
+        return scenario_from_dict({"kind": "scenario", "name": "s", "tasks": [task]})
+
+    system, cost = get_system("xrb4k-A"), make_cost_model("analytical")
+    plain = build_instance(scenario(None), system, cost, duration_ns=10**8, seed=0)
+    doubled = build_instance(
+        scenario({"latency_factor": {"mean": 2.0, "std": 0.1}}),
+        system,
+        cost,
+        duration_ns=10**8,
+        seed=0,
+    )
+    # the static cost is the same; the prediction doubles with the factor's mean (±1 unit of rounding)
+    assert abs(int(doubled.op_predicted[0, 0]) - 2 * int(plain.op_predicted[0, 0])) <= 1

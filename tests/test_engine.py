@@ -272,3 +272,48 @@ def test_same_instance_same_schedule():
     first = replay(inst, make_scheduler("edf"))
     second = replay(inst, make_scheduler("edf"))
     assert first.to_dict() == second.to_dict()
+
+
+def test_drop_while_the_last_op_runs_is_a_valid_drop():
+    # job0's only op runs on x over [0, 10); job1 (on y) is released at 5, where the policy
+    # drops job0. Ops are not preempted: it still ends at 10, and the job stays dropped.
+    inst = make(
+        [JobSpec(0, 0, 100, [OpSpec([10, -1])]), JobSpec(0, 5, 100, [OpSpec([-1, 1])])],
+        accelerators=("x", "y"),
+    )
+    schedule = replay(inst, Script(drop_at={5: [0]}))
+    assert schedule.job_status.tolist() == [JobStatus.DROPPED, JobStatus.COMPLETED]
+    assert schedule.op_end.tolist() == [10, 6]
+    assert schedule.job_drop_time.tolist()[0] == 5
+
+
+def test_edf_drop_expired_keeps_its_ready_ops():
+    # job1 (deadline 8) cannot start before job0 ends at 10: dropped at 10; job2 then runs.
+    inst = make(
+        [
+            JobSpec(0, 0, 50, [OpSpec([10])]),
+            JobSpec(0, 1, 8, [OpSpec([3])]),
+            JobSpec(0, 2, 60, [OpSpec([3])]),
+        ]
+    )
+    schedule = replay(inst, make_scheduler("edf", {"drop_expired": True}))
+    assert schedule.job_status.tolist() == [
+        JobStatus.COMPLETED,
+        JobStatus.DROPPED,
+        JobStatus.COMPLETED,
+    ]
+    assert schedule.op_start.tolist() == [0, -1, 10]
+
+
+def test_variant_change_notices_only_ops_still_ready():
+    tasks = [TaskInfo("a", "m", variants=(Variant("full"), Variant("lite")))]
+    ops = [OpSpec([10, 10], variant=0), OpSpec([6, 6], variant=1)]
+    other = [OpSpec([10, 10], variant=0), OpSpec([4, 4], variant=1)]
+    inst = make([JobSpec(0, 0, 100, ops), JobSpec(0, 0, 100, other)], tasks=tasks,
+                accelerators=("x", "y"))  # fmt: skip
+    engine = Engine(inst)
+    engine.reset()
+    # switch job 0 to its lite variant and dispatch that op at once; job 1 keeps variant 0
+    view = engine.step(Decision(variants={0: 1}, dispatches=[(1, 0)]))
+    ready_notices = [item for kind, item in view.notices if kind == Notice.OP_READY]
+    assert all(view.is_ready(op) for op in ready_notices)

@@ -136,3 +136,38 @@ def test_contention_needs_bandwidth():
     with pytest.raises(InputError, match="dram_bandwidth"):
         Settings(contention=True)
     assert np.isnan(tiny().op_sparsity).all()
+
+
+def test_structures_the_engine_cannot_finish_are_rejected():
+    two = (Variant("big"), Variant("lite"))
+    # a declared variant without ops in the job
+    with pytest.raises(InputError, match="no ops for one of its task's variants"):
+        assemble("v", accelerators=("a",), tasks=[TaskInfo("t", "m", variants=two)],
+                 jobs=[JobSpec(0, 0, 50, [OpSpec([5])])])  # fmt: skip
+    # a variant-1 op whose predecessor is a variant-0 op
+    ops = [OpSpec([5], variant=0), OpSpec([5], variant=1, preds=[0])]
+    with pytest.raises(InputError, match="another variant"):
+        assemble("v", accelerators=("a",), tasks=[TaskInfo("t", "m", variants=two)],
+                 jobs=[JobSpec(0, 0, 50, ops)])  # fmt: skip
+    # context switches with op contexts that are not declared
+    with pytest.raises(InputError, match="context"):
+        assemble("c", accelerators=("a",), tasks=[TaskInfo("t", "m")],
+                 jobs=[JobSpec(0, 0, 50, [OpSpec([5], context=2)])],
+                 settings=Settings(context_switch=True))  # fmt: skip
+
+
+def test_early_exit_on_a_dag_keeps_the_prefix_in_topological_order():
+    # diamond 0 -> {1, 2} -> 3 with the exit after op 1: ops 0, 1 are required, and so is op 2,
+    # which comes before the exit in topological (op) order; op 3 is not.
+    ops = [
+        OpSpec([10]),
+        OpSpec([10], preds=[0]),
+        OpSpec([100], preds=[0]),
+        OpSpec([10], preds=[1, 2]),
+    ]
+    inst = assemble("d", accelerators=("a",), tasks=[TaskInfo("t", "m")],
+                    jobs=[JobSpec(0, 0, 500, ops, exit_op=2)])  # fmt: skip
+    assert inst.required_ops(0) == [0, 1, 2]
+    inst1 = assemble("d", accelerators=("a",), tasks=[TaskInfo("t", "m")],
+                     jobs=[JobSpec(0, 0, 500, ops, exit_op=1)])  # fmt: skip
+    assert inst1.required_ops(0) == [0, 1]

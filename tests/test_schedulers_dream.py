@@ -344,8 +344,6 @@ def test_vr_gaming_valid_and_deterministic(granularity):
     first = replay(instance, make_scheduler("dream"))  # replay validates the schedule
     again = replay(instance, make_scheduler("dream"))
     assert first.to_dict() == again.to_dict()
-    metrics = compute_metrics(instance, first)
-    assert metrics.completed + metrics.dropped == instance.n_jobs
 
 
 def test_ar_headset_valid_with_variants_early_exits_and_cascades():

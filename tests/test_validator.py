@@ -25,11 +25,13 @@ from rtmm_opt.errors import InputError
 from rtmm_opt.instance import Instance, Settings, TaskInfo, Variant
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
 from rtmm_opt.schedule import (
+    AcceleratorSequence,
     BandwidthShare,
     JobStatus,
     Schedule,
     ScheduleError,
     ViolationKind,
+    context_reloads,
     required_op_mask,
     stretched_ends,
     validate,
@@ -260,12 +262,6 @@ def no_contention(case: Case, schedule: Schedule) -> tuple[Instance, Schedule]:
     return case.instance.with_settings(contention=False), schedule
 
 
-def empty_second_variant(case: Case, schedule: Schedule) -> tuple[Instance, Schedule]:
-    """The same jobs under a task with a second variant that has no ops in them."""
-    tasks = (TaskInfo("t", "m", variants=(Variant("big"), Variant("empty"))),)
-    return replace(case.instance, tasks=tasks), schedule
-
-
 # (case, what is wrong, mutated schedule, optional instance change, the exact kinds expected)
 MUTATIONS: list[tuple[str, str, Callable[[Schedule], Schedule], Callable | None, set]] = [
     (
@@ -355,13 +351,6 @@ MUTATIONS: list[tuple[str, str, Callable[[Schedule], Schedule], Callable | None,
         "op arrays too short",
         lambda s: replace(s, op_end=s.op_end[:2]),
         None,
-        {SHAPE},
-    ),
-    (
-        "chain",
-        "chosen variant has no ops in the job",
-        lambda s: edit(s, variant={0: 1}),
-        empty_second_variant,
         {SHAPE},
     ),
     (
@@ -784,8 +773,16 @@ def _mutate_drop_time(case: Case, rng: random.Random) -> Schedule | None:
     if not jobs:
         return None
     job = rng.choice(jobs)
-    latest = max(int(s.op_start[o]) for o in inst.ops_of(job) if s.op_accelerator[o] >= 0)
-    return edit(s, drop_time={job: latest})
+    # the latest commit: the start, or the start of the context reload before it
+    commit = s.op_start.copy()
+    if inst.settings.context_switch:
+        sequence = AcceleratorSequence.of(s.op_accelerator, s.op_start, s.op_end)
+        reloaded = sequence.ops[context_reloads(inst, sequence)]
+        commit[reloaded] -= inst.context_reload_time[
+            inst.op_context[reloaded], s.op_accelerator[reloaded]
+        ]
+    latest = max(int(commit[o]) for o in inst.ops_of(job) if s.op_accelerator[o] >= 0)
+    return edit(s, drop_time={job: max(latest, int(inst.job_release[job]))})
 
 
 RANDOM_MUTATORS = {

@@ -50,8 +50,9 @@ from typing import Any
 
 import numpy as np
 
+from rtmm_opt.errors import InputError
 from rtmm_opt.instance.instance import Instance, IntArray
-from rtmm_opt.schedule.contention import BandwidthShare
+from rtmm_opt.schedule.contention import BandwidthShare, check_time
 from rtmm_opt.schedule.schedule import JobStatus, Schedule
 
 
@@ -130,6 +131,12 @@ class Engine:
         self._reload_time: list[list[int]] = instance.context_reload_time.tolist()
         self._switching = instance.settings.context_switch
         self._contention = instance.settings.contention
+        if self._switching and self._contention:
+            raise InputError(
+                "the engine does not replay context switches together with bandwidth "
+                "contention yet; enable one of them",
+                field="settings",
+            )
         self.reset_state()
 
     # -- state --------------------------------------------------------------------------------
@@ -191,6 +198,14 @@ class Engine:
         self.notices = []
         # Drops and variant changes alter the ready set: decide again at the same time.
         changed = decision is not None and self._apply(decision)
+        if decision is not None and decision.variants:
+            # ops a variant change made ready may already have been dispatched by this decision
+            state = self.op_state
+            self.notices = [
+                (kind, item)
+                for kind, item in self.notices
+                if kind != Notice.OP_READY or state[item] == READY
+            ]
         if changed and self.active and -1 in self.running:
             return View(self)
         return self._advance()
@@ -338,7 +353,7 @@ class Engine:
         if exact is None:
             self._contention_check = -1
             return
-        check = _ceil(exact)
+        check = check_time(exact)
         if check != self._contention_check:
             self._contention_check = check
             self._push(check, EventClass.COMPLETION, check)
@@ -413,11 +428,6 @@ class Engine:
         self.job_started[self._op_job[op]] = True
         self.dispatches += 1
         if self._share is not None:
-            if start > now:
-                # the op occupies the accelerator from now but moves data only once loaded
-                raise SchedulingError(
-                    "context switches together with contention are not supported yet"
-                )
             self._share.start(op, start, duration, int(self.instance.op_dram_bytes[op, acc]))
         else:
             self._push(start + duration, EventClass.COMPLETION, op)
@@ -456,11 +466,6 @@ _OP_STATE = {
     FINISHED: "finished",
     SKIPPED: "skipped",
 }
-
-
-def _ceil(value: float) -> int:
-    whole = int(value)
-    return whole if whole == value else whole + (1 if value > 0 else 0)
 
 
 class View:

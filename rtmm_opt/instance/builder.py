@@ -213,7 +213,11 @@ def _task_ops(
             contexts.append((graph, scale))
         ineligible = np.logical_or.reduceat(layer.ineligible, starts, axis=1).T  # (S, A)
         static_ns = np.add.reduceat(layer.ns, starts, axis=1).T * scale  # (S, A)
-        predicted = np.where(ineligible, -1, to_units(static_ns, time_unit_ns))
+        # The prediction is the expected latency: the static cost times the mean latency factor
+        # (sparsity factors have mean 1 by construction; a latency factor may not).
+        factor_model = task.dynamic.latency_factor
+        expected_ns = static_ns * (factor_model.mean if factor_model is not None else 1.0)
+        predicted = np.where(ineligible, -1, to_units(expected_ns, time_unit_ns))
         parts["predicted"].append(predicted)
         parts["energy"].append(
             np.where(

@@ -213,21 +213,16 @@ class Instance:
     def required_ops(self, job: int, variant: int = 0) -> list[int]:
         """The ops that must run for ``job`` to complete with ``variant``.
 
-        All ops of that variant, or, with a realised early exit inside it, the exit op and its
-        ancestors only.
+        All ops of that variant, or, with a realised early exit inside it, the ops of the variant
+        up to and including the exit op. Ops are in topological order, so this is the prefix that
+        an exit after that point leaves, whatever the granularity (the builder cuts the exit op's
+        own duration at the exit layer the same way).
         """
         ops = [o for o in self.ops_of(job) if self.op_variant[o] == variant]
         exit_op = int(self.job_exit_op[job])
         if exit_op < 0 or self.op_variant[exit_op] != variant:
             return ops
-        needed = {exit_op}
-        stack = [exit_op]
-        while stack:
-            for pred in self.preds_of(stack.pop()):
-                if int(pred) not in needed:
-                    needed.add(int(pred))
-                    stack.append(int(pred))
-        return [o for o in ops if o in needed]
+        return [o for o in ops if o <= exit_op]
 
     def isolated_latency(self, job: int, variant: int = 0) -> int:
         """The job's best possible latency alone on the system.
@@ -347,6 +342,33 @@ class Instance:
         n_ctx = len(self.contexts)
         if n_ops and (self.op_context.min() < 0 or (n_ctx and self.op_context.max() >= n_ctx)):
             raise InputError("names a context that does not exist", field="op_context")
+        if self.settings.context_switch and n_ops and self.op_context.max() >= n_ctx:
+            raise InputError(
+                f"context switches need a context for every op_context ({n_ctx} declared)",
+                field="contexts",
+            )
+        pred_of = np.repeat(np.arange(n_ops, dtype=np.int64), np.diff(self.op_pred_offsets))
+        if np.any(self.op_variant[self.op_preds] != self.op_variant[pred_of]):
+            bad = int(
+                pred_of[
+                    np.flatnonzero(self.op_variant[self.op_preds] != self.op_variant[pred_of])[0]
+                ]
+            )
+            raise InputError(
+                f"op {bad}: a predecessor belongs to another variant", field="op_preds"
+            )
+        if n_ops:
+            variants_per_job = np.array([len(t.variants) for t in self.tasks], np.int64)[
+                self.job_task
+            ]
+            present = np.zeros((n_jobs, int(variants_per_job.max())), dtype=bool)
+            present[op_job, self.op_variant] = True
+            missing = present.sum(axis=1) < variants_per_job
+            if np.any(missing):
+                bad = int(np.flatnonzero(missing)[0])
+                raise InputError(
+                    f"job {bad} has no ops for one of its task's variants", field="op_variant"
+                )
         if self.settings.context_switch:
             for name in ("context_reload_time", "context_reload_energy"):
                 if getattr(self, name).shape != (n_ctx, n_acc) or np.any(getattr(self, name) < 0):

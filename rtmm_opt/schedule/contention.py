@@ -18,7 +18,9 @@ The model, in the instance's integer time units:
   is rounded up to a whole time unit: ``end = max(start + D, ceil(e - slack))`` with
   ``slack = 1e-12 * max(1, e)``. The slack absorbs floating-point noise, so an op whose exact
   end is an integer is not pushed one unit later; stretching never shortens an op, hence the
-  ``max``. Without contention every rate is exactly 1 and ``end = start + D`` exactly.
+  ``max``. For the same reason an op whose exact end lies within the slack of an integer time
+  ``t`` counts as finished at ``t``, before anything that starts at ``t`` (``check_time``).
+  Without contention every rate is exactly 1 and ``end = start + D`` exactly.
 
 :class:`BandwidthShare` is the incremental form, for the engine: ops are started in time order
 and ends are collected as time advances. :func:`stretched_ends` is the batch form, for the
@@ -42,10 +44,20 @@ from rtmm_opt.instance.instance import Instance, IntArray
 ROUNDING_SLACK = 1e-12
 
 
+def slack(time: float) -> float:
+    """Floating-point noise tolerated around ``time`` (see the module docstring)."""
+    return ROUNDING_SLACK * max(1.0, abs(time))
+
+
 def round_end(exact_end: float, start: int, duration: int) -> int:
     """The recorded (integer) end of an op whose exact end is ``exact_end``."""
-    slack = ROUNDING_SLACK * max(1.0, abs(exact_end))
-    return max(start + duration, math.ceil(exact_end - slack))
+    return max(start + duration, math.ceil(exact_end - slack(exact_end)))
+
+
+def check_time(exact_end: float) -> int:
+    """The first integer time at which an op with this exact end counts as finished: the time
+    an event-driven caller should look again (``finish_until`` at that time returns it)."""
+    return math.ceil(exact_end - slack(exact_end))
 
 
 @dataclass
@@ -112,7 +124,7 @@ class BandwidthShare:
         while self._running:
             ends = self._exact_ends()
             first = min(ends.values())
-            if first > time:
+            if first > time + slack(time):  # ends within the noise of ``time`` count as done
                 break
             done = sorted(key for key, end in ends.items() if end == first)
             self._advance(first)
@@ -132,12 +144,12 @@ class BandwidthShare:
         The caller collects those ends with :meth:`finish_until` before starting (otherwise
         they are lost): starting with unfinished earlier ends raises ``ValueError``.
         """
-        if time < self.now:
+        if time < self.now - slack(self.now):
             raise ValueError(f"op {key} starts at {time}, before the last event at {self.now}")
         if duration < 1:
             raise ValueError(f"op {key} has duration {duration}; it must be at least 1")
         pending = self.next_end()
-        if pending is not None and pending <= time:
+        if pending is not None and pending <= time + slack(time):
             raise ValueError(
                 f"collect the ends up to {time} with finish_until before starting op {key}"
             )

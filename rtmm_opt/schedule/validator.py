@@ -30,10 +30,13 @@ which defines what a stretched duration is. Every rule has its own :class:`Viola
 ``drop``
     A completed job ran every required op (:func:`required_op_mask`; honours the realised early
     exit). An op of the chosen variant outside the required set (past a realised early exit) may
-    only have started before the exit op ended: an online scheduler cannot know of the exit
-    earlier (SPEC §2), but once it is known nothing of the job runs. A dropped job did not run
-    all its required ops (else it completed), started no op at or after ``job_drop_time``, and
-    ``job_drop_time >= release``. With ``settings.drops == "never"`` no job is dropped.
+    only have been committed before the exit op ended: an online scheduler cannot know of the
+    exit earlier (SPEC §2), but once it is known nothing of the job starts. A dropped job did
+    not finish all its required ops before ``job_drop_time`` (else it completed; an op still
+    running at the drop runs to its end, as ops are not preempted), committed no op at or after
+    ``job_drop_time``, and ``job_drop_time >= release``. With ``settings.drops == "never"`` no
+    job is dropped. An op is *committed* at its start, or, when it needs a context reload, when
+    that reload begins (its start minus the reload time).
 
 Everything is vectorised with numpy (sorting per accelerator for overlaps), so validation is
 O(n log n) in the number of ops; only messages for the first ``max_per_kind`` violations of each
@@ -179,33 +182,16 @@ def required_op_mask(instance: Instance, job_variant: IntArray) -> BoolArray:
     """Per op: must it run for its job to complete with the job's variant?
 
     The vectorised form of :meth:`Instance.required_ops` for every job at once: all ops of the
-    chosen variant, or, when the realised early exit lies in that variant, the exit op and its
-    ancestors only.
+    chosen variant, or, when the realised early exit lies in that variant, its ops up to and
+    including the exit op (ops are in topological order).
     """
     job_variant = np.asarray(job_variant, dtype=np.int64)
     op_job = instance.op_job
     mask = instance.op_variant == job_variant[op_job]
     exits = instance.job_exit_op
-    with_exit = np.flatnonzero(exits >= 0)
-    with_exit = with_exit[instance.op_variant[exits[with_exit]] == job_variant[with_exit]]
-    if len(with_exit) == 0:
-        return mask
-    # Preds are earlier ops of the same job, so one backward sweep from the exit op marks every
-    # ancestor.
-    needed = np.zeros(instance.n_ops, dtype=bool)
-    needed[exits[with_exit]] = True
-    needed_list = needed.tolist()
-    pred_offsets = instance.op_pred_offsets.tolist()
-    preds = instance.op_preds.tolist()
-    first_ops = instance.job_op_offsets[with_exit].tolist()
-    for first, exit_op in zip(first_ops, exits[with_exit].tolist(), strict=True):
-        for op in range(exit_op, first - 1, -1):
-            if needed_list[op]:
-                for pred in preds[pred_offsets[op] : pred_offsets[op + 1]]:
-                    needed_list[pred] = True
-    in_exit_job = np.zeros(instance.n_jobs, dtype=bool)
-    in_exit_job[with_exit] = True
-    return mask & (~in_exit_job[op_job] | np.asarray(needed_list, dtype=bool))
+    exit_in_variant = (exits >= 0) & (instance.op_variant[np.maximum(exits, 0)] == job_variant)
+    limit = np.where(exit_in_variant, exits, np.iinfo(np.int64).max)
+    return mask & (np.arange(instance.n_ops) <= limit[op_job])
 
 
 @dataclass(frozen=True)
@@ -342,6 +328,20 @@ class _Checks:
             np.arange(instance.n_jobs, dtype=np.int64), np.diff(instance.job_upstream_offsets)
         )
         self.upstream = instance.job_upstream
+        self.commit = self._commit_times()
+
+    def _commit_times(self) -> IntArray:
+        """When each executed op was committed to its accelerator: its start, or, when it needed
+        a context reload first, the start of that reload. Drop and early-exit rules judge an op
+        by this time: once the reload has begun, the op is under way."""
+        commit = self.start.copy()
+        instance = self.instance
+        if not instance.settings.context_switch or not len(instance.contexts):
+            return commit
+        sequence = AcceleratorSequence.of(self.accelerator, self.start, self.end)
+        ops = sequence.ops[context_reloads(instance, sequence)]
+        commit[ops] -= instance.context_reload_time[instance.op_context[ops], self.accelerator[ops]]
+        return commit
 
     def run(self) -> None:
         self.check_eligibility()
@@ -539,10 +539,16 @@ class _Checks:
                 f"(first: op {int(first_missing[job])})"
             ),
         )
+        # A dropped job may have run every required op only if the last of them was still
+        # running when the drop was decided (non-preemptive ops run to their end).
+        last_end = np.full(n_jobs, -1, dtype=np.int64)
+        counted = np.flatnonzero(required & ran)
+        np.maximum.at(last_end, op_job[counted], end[counted])
+        drop_time = schedule.job_drop_time
         self.out.jobs(
             ViolationKind.DROP,
-            np.flatnonzero(self.dropped & (missing_count == 0)),
-            lambda job: "is dropped, but every required op ran (so it completed)",
+            np.flatnonzero(self.dropped & (missing_count == 0) & (last_end <= drop_time)),
+            lambda job: "is dropped, but every required op ran before the drop (so it completed)",
         )
         # Ops of the chosen variant past a realised early exit may have run only before the exit
         # was observed (the exit op's end).
@@ -551,18 +557,18 @@ class _Checks:
         exit_op = instance.job_exit_op[op_job]
         never = np.iinfo(np.int64).max
         exit_end = np.where(ran[exit_op[beyond]], end[exit_op[beyond]], never)
+        commit = self.commit
         self.out.ops(
             ViolationKind.DROP,
-            beyond[start[beyond] >= exit_end],
+            beyond[commit[beyond] >= exit_end],
             lambda op: (
                 f"starts at {int(start[op])}, after the early exit at op {int(exit_op[op])} "
                 f"(ended {int(end[exit_op[op]])}) made it unnecessary"
             ),
         )
-        drop_time = schedule.job_drop_time
         self.out.ops(
             ViolationKind.DROP,
-            np.flatnonzero(ran & self.dropped[op_job] & (start >= drop_time[op_job])),
+            np.flatnonzero(ran & self.dropped[op_job] & (commit >= drop_time[op_job])),
             lambda op: (
                 f"starts at {int(start[op])}, at or after the job's drop at "
                 f"{int(drop_time[op_job[op]])}"

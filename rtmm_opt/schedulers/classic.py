@@ -65,11 +65,20 @@ class _HeapPolicy(Policy):
         raise NotImplementedError
 
     def decide(self, view: View) -> Decision | None:
+        self.absorb(view)
+        return self.fill(view)
+
+    def absorb(self, view: View) -> None:
+        """Queue the ops that became ready since the last decision."""
         heap = self._heap
         key = self.key
         for kind, item in view.notices:
             if kind == OP_READY:
                 heapq.heappush(heap, (*key(view, item), item))
+
+    def fill(self, view: View) -> Decision | None:
+        """Give idle accelerators the smallest-key ready ops."""
+        heap = self._heap
         idle = view.idle_accelerators
         if not idle or not heap:
             return None
@@ -125,13 +134,13 @@ class EDF(_HeapPolicy):
         return (static.job_deadline_list[job], view.job_release(job), job)
 
     def decide(self, view: View) -> Decision | None:
+        self.absorb(view)
         if self.drop_expired and self._static is not None and self._static.drops_allowed:
-            deadline = self._static.job_deadline
+            deadline = self._static.job_deadline_list
             expired = [job for job in view.active_jobs if deadline[job] < view.now]
             if expired:
-                decision = Decision(drops=expired)
-                return decision  # the next decision point (same time) dispatches
-        return super().decide(view)
+                return Decision(drops=expired)  # the engine decides again at the same time
+        return self.fill(view)
 
 
 @dataclass
