@@ -468,12 +468,6 @@ def test_the_enumerator_on_a_hand_computed_instance():
     assert brute_force(never, "antt").value == pytest.approx(1.375)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="xrbench (whole model on one accelerator) waits forever for an accelerator that can "
-    "run a job whose ops are eligible on different accelerators when drops are never; the "
-    "engine has no end, so replay() never returns (expected: finish or raise InputError)",
-)
 def test_xrbench_terminates_when_no_accelerator_fits_a_whole_job():
     # One job: op 0 runs only on npu0, op 1 only on npu1. No accelerator runs the whole model.
     job = JobSpec(task=0, release=0, deadline=10, ops=[OpSpec([1, -1]), OpSpec([-1, 1], preds=[0])])
@@ -564,8 +558,6 @@ def test_oracle_matches_brute_force(index):
         assert result.objective == pytest.approx(optimum.value, rel=RELATIVE, abs=1e-12)
         assert result.bound == pytest.approx(optimum.value, rel=RELATIVE, abs=1e-12)
     for name in SCHEDULERS:
-        if name == "xrbench" and not fits_one_accelerator(instance):
-            continue  # see test_xrbench_terminates_when_no_accelerator_fits_a_whole_job
         try:
             heuristic = bounded_replay(instance, name)
         except InputError:

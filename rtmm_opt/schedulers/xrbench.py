@@ -12,6 +12,7 @@ import numpy as np
 
 from rtmm_opt.engine.engine import Decision, Notice, StaticInfo, View
 from rtmm_opt.engine.policy import Policy
+from rtmm_opt.schedulers.common import choose_accelerator
 from rtmm_opt.schedulers.registry import register
 
 COMPAT_MODES = ("off",)
@@ -63,6 +64,8 @@ class XRBench(Policy):
     _gone: set[int] = field(default_factory=set, init=False, repr=False)
     _owner: list[int] = field(default_factory=list, init=False, repr=False)  # acc -> job, -1
     _home: dict[int, int] = field(default_factory=dict, init=False, repr=False)  # job -> acc
+    # jobs in service that no single accelerator can run whole: each op goes where it can
+    _roaming: dict[int, None] = field(default_factory=dict, init=False, repr=False)
     _ready: dict[int, dict[int, None]] = field(default_factory=dict, init=False, repr=False)
     _latency: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False)
     _event_time: int = field(default=-1, init=False, repr=False)
@@ -87,6 +90,7 @@ class XRBench(Policy):
         self._gone = set()
         self._owner = [-1] * len(static.accelerators)
         self._home = {}
+        self._roaming = {}
         self._ready = {}
         self._latency = {}
         self._event_time = -1
@@ -132,6 +136,7 @@ class XRBench(Policy):
                 acc = self._home.pop(item, -1)
                 if acc >= 0:
                     self._owner[acc] = -1
+                self._roaming.pop(item, None)
         return completed_now
 
     def decide(self, view: View) -> Decision | None:
@@ -152,11 +157,26 @@ class XRBench(Policy):
                 op = next(iter(ready))
                 del ready[op]
                 decision.dispatches.append((op, acc))
+        self._roam(decision, free)
         if self._event_time == now:
             self._serve(view, decision, free)
         if self._tick and (self._waiting or any(self._queues)):
             decision.wake_at = (now // self._tick + 1) * self._tick
         return decision
+
+    def _roam(self, decision: Decision, free: list[int]) -> None:
+        """Dispatch the ready ops of roaming jobs, each to its fastest free eligible accelerator."""
+        static = self._static
+        assert static is not None
+        for job in self._roaming:
+            ready = self._ready.get(job)
+            for op in list(ready or ()):
+                acc = choose_accelerator(static, op, free)
+                if acc < 0:
+                    continue
+                del ready[op]  # type: ignore[union-attr]
+                decision.dispatches.append((op, acc))
+                free.remove(acc)
 
     def _serve(self, view: View, decision: Decision, free: list[int]) -> None:
         """A harness event: queue new requests, drop expired ones, serve the heads."""
@@ -191,6 +211,11 @@ class XRBench(Policy):
                 default=-1,
             )
             if acc < 0:
+                if any(value >= 0 for value in latency):
+                    continue  # wait for an accelerator that runs the whole model
+                queue.popleft()  # none can: its ops go to whichever accelerator runs each
+                self._roaming[job] = None
+                self._roam(decision, free)
                 continue
             queue.popleft()
             ready = self._ready[job]
