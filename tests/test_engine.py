@@ -317,3 +317,14 @@ def test_variant_change_notices_only_ops_still_ready():
     view = engine.step(Decision(variants={0: 1}, dispatches=[(1, 0)]))
     ready_notices = [item for kind, item in view.notices if kind == Notice.OP_READY]
     assert all(view.is_ready(op) for op in ready_notices)
+
+
+def test_a_policy_that_only_keeps_waking_is_reported():
+    @dataclass
+    class Sleeper(Policy):
+        def decide(self, view):
+            return Decision(wake_at=view.now + 1)
+
+    inst = make([JobSpec(0, 0, 50, [OpSpec([5])])])
+    with pytest.raises(SchedulingError, match="nothing happened but wake-ups"):
+        replay(inst, Sleeper())

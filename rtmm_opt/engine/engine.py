@@ -78,6 +78,10 @@ class Notice(IntEnum):
     OP_READY = 4  # (OP_READY, op): its job is released and its predecessors are done
 
 
+# A policy that keeps asking to be woken while nothing else happens and it decides nothing is
+# stuck (e.g. waiting for an accelerator that can never take its job).
+STAGNATION_LIMIT = 100_000
+
 # Job states
 PENDING, ACTIVE, DONE, DROPPED = 0, 1, 2, 3
 # Op states
@@ -171,6 +175,7 @@ class Engine:
         self._contention_check = -1  # time of the pending contention completion check
         self.decisions = 0
         self.dispatches = 0
+        self._stagnant = 0  # decision points in a row with only wake-ups and empty decisions
         for job in range(n_jobs):
             if not self._upstream[job]:
                 self._push(self._job_release[job], EventClass.RELEASE, job)
@@ -196,6 +201,16 @@ class Engine:
         """
         self.decisions += 1
         self.notices = []
+        if decision is None or not (decision.dispatches or decision.drops or decision.variants):
+            self._stagnant += 1
+            if self._stagnant > STAGNATION_LIMIT:
+                raise SchedulingError(
+                    f"{self.policy_name}: {STAGNATION_LIMIT} decision points in a row at which "
+                    f"nothing happened but wake-ups and nothing was decided (t={self.now}, "
+                    f"{len(self.active)} unfinished jobs)"
+                )
+        else:
+            self._stagnant = 0
         # Drops and variant changes alter the ready set: decide again at the same time.
         changed = decision is not None and self._apply(decision)
         if decision is not None and decision.variants:
@@ -233,6 +248,8 @@ class Engine:
                 else:
                     self._wake_pending.discard(time)
                     woken = True
+                if event_class != EventClass.WAKE:
+                    self._stagnant = 0
             if self.active and (woken or -1 in self.running):
                 return View(self)
 
