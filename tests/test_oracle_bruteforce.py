@@ -480,36 +480,8 @@ def test_xrbench_terminates_when_no_accelerator_fits_a_whole_job():
         bounded_replay(instance, "xrbench")
 
 
-# Known oracle bug (solve._antt_term): the integer ANTT weights floor(S / T_iso) are sized so that
-# one turnaround term per job fits in int64, but a job with variants has one term per variant.
-# When Σ_(job, variant) T_min / T_iso(job, variant) exceeds the number of jobs, the objective
-# overflows and CP-SAT rejects the model (status model_invalid, no schedule).
-ANTT_OVERFLOW = pytest.mark.xfail(
-    strict=True,
-    reason="oracle bug: ANTT weights overflow int64 with multi-variant jobs (model_invalid)",
-)
-
-
-def antt_weights_overflow(instance: Instance) -> bool:
-    isolated = [
-        instance.isolated_latency(job, k)
-        for job in range(instance.n_jobs)
-        for k in range(len(instance.tasks[int(instance.job_task[job])].variants))
-    ]
-    return sum(min(isolated) / t for t in isolated) > instance.n_jobs
-
-
-def _case_parameters() -> list[object]:
-    return [
-        pytest.param(i, marks=ANTT_OVERFLOW)
-        if case(i).objective == "antt" and antt_weights_overflow(case(i).instance)
-        else i
-        for i in range(N_CASES)
-    ]
-
-
-@ANTT_OVERFLOW
 def test_antt_with_variants_minimal():
+    # Once an int64 overflow of the ANTT weights with one term per variant (model_invalid).
     # One job, two one-op variants of 1 time unit: the optimum is ANTT 1 (either variant alone).
     task = TaskInfo("t", "m", variants=(Variant("full"), Variant("lite")))
     job = JobSpec(task=0, release=0, deadline=10, ops=[OpSpec([1]), OpSpec([1], variant=1)])
@@ -519,13 +491,9 @@ def test_antt_with_variants_minimal():
     assert result.status == "optimal" and result.objective == pytest.approx(1.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="oracle bug: in a weighted sum with antt, _integer_objective scales the other terms "
-    "by ~1/(ANTT unit) ≈ 2^62, so every sum containing antt overflows (model_invalid)",
-)
 @pytest.mark.parametrize("objective", ["antt+makespan", "misses+antt"])
 def test_antt_in_a_weighted_sum_minimal(objective):
+    # Once every weighted sum with antt overflowed: the other terms were scaled by ~2^62.
     # One job, one op of 1 unit on one accelerator, released at 0: ANTT 1, makespan 1, no miss.
     job = JobSpec(task=0, release=0, deadline=10, ops=[OpSpec([1])])
     instance = assemble("antt-sum", accelerators=("npu0",), tasks=[TaskInfo("t", "m")],
@@ -535,7 +503,7 @@ def test_antt_in_a_weighted_sum_minimal(objective):
     assert result.status == "optimal" and result.objective == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("index", _case_parameters())
+@pytest.mark.parametrize("index", range(N_CASES))
 def test_oracle_matches_brute_force(index):
     current = case(index)
     instance, objective = current.instance, current.objective

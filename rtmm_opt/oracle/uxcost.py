@@ -60,9 +60,7 @@ def _energy_with_at_most(
     info = _parameters(solver, time_limit, workers, seed, params)
     code = solver.solve(om.model)
     value = evaluate(instance, best, energy) if best is not None else None
-    return _result(
-        instance, energy, om, solver, code, scale, best, value, time.perf_counter() - started, info
-    )
+    return _result(instance, energy, om, solver, code, scale, best, value, started, info)
 
 
 def solve_uxcost(
@@ -103,6 +101,8 @@ def solve_uxcost(
         if value < best_value:
             best, best_value = cheapest.schedule, value
     energy_floor = (cheapest.bound or 0.0) / NJ_PER_MJ
+    if fewest.status == "infeasible":
+        return _finish(instance, best, best_value, math.inf, started, steps, fewest.solver)
     first_k = max(1, math.ceil((fewest.bound or 0.0) - 1e-9))
     bound = math.inf
     k = first_k
@@ -143,7 +143,9 @@ def _finish(
     from rtmm_opt.metrics.metrics import compute_metrics
 
     if schedule is None:
-        return OracleResult("unknown", None, None, None, time.perf_counter() - started, "uxcost",
+        status = "infeasible" if math.isinf(bound) else "unknown"
+        return OracleResult(status, None, bound if math.isinf(bound) else None, None,
+                            time.perf_counter() - started, "uxcost",
                             {**solver, "sweep": steps})  # fmt: skip
     proven = value - bound <= 1e-9 * max(1.0, abs(value))
     return OracleResult(
