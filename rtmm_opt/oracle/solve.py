@@ -347,6 +347,9 @@ def solve(
     elif formulation == "selection" and spec.names != ("misses",):
         raise ValueError("the selection formulation serves the pure misses objective only")
     steps: dict[str, Any] = {"formulation": formulation, "naive": naive}
+    if instance.settings.contention:
+        # The solver searches schedules that never oversubscribe the DRAM (docs/oracle.md).
+        steps["bound_scope"] = "schedules without DRAM oversubscription (contention)"
     large = instance.n_jobs >= DECOMPOSITION_MIN_JOBS and hint_value != 0  # 0 is optimal
     rolling = not naive and (decompose in ("on", "rolling") or (decompose == "auto" and large))
     bounding = not naive and (decompose in ("on", "bound") or (decompose == "auto" and large))
@@ -368,7 +371,8 @@ def solve(
         from rtmm_opt.oracle.relaxation import decomposition_bound
 
         fraction = LARGE_SHARE if instance.n_jobs >= LARGE_JOBS else RELAXATION_SHARE
-        share = None if time_limit is None else min(fraction * float(time_limit), remaining())
+        left = remaining()
+        share = None if left is None else min(fraction * float(time_limit or 0.0), left)
         relaxation = decomposition_bound(
             instance, spec, target=hint_value, time_limit=share, workers=workers, seed=seed,
             params=params,
