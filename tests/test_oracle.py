@@ -266,16 +266,32 @@ def test_time_windows_by_hand():
     assert windows.useful_deadline.tolist() == [30, 30]
 
 
+def _pairs(frames: int = 6) -> Instance:
+    """Per frame an upstream job (two ops) and its cascaded dependent, released together."""
+    jobs = []
+    for frame in range(frames):
+        release = 10 * frame
+        jobs.append(JobSpec(task=0, release=release, deadline=release + 12,
+                            ops=[OpSpec([3, 4]), OpSpec([2, 2], preds=[0])]))  # fmt: skip
+        jobs.append(JobSpec(task=1, release=release, deadline=release + 12,
+                            ops=[OpSpec([4, 6])], upstream=[len(jobs) - 1]))  # fmt: skip
+    return _instance(jobs, tasks=[TaskInfo("a", "m"), TaskInfo("b", "m")])
+
+
 def test_groups_and_windows_keep_cascades_together_and_cover_every_job():
-    instance = _crowded(25)
+    instance = _pairs(9)
     for strategy in ("quiet", "count"):
-        groups = job_groups(instance, 6, 0, strategy=strategy)
-        assert sorted(j for g in groups for j in g) == list(range(25))
+        for size, offset in ((3, 0), (4, 1), (5, 2)):
+            groups = job_groups(instance, size, offset, strategy=strategy)
+            assert sorted(j for g in groups for j in g) == list(range(18))
+            group_of = {j: k for k, g in enumerate(groups) for j in g}
+            assert all(group_of[j] == group_of[j - 1] for j in range(1, 18, 2))
     order = release_order(instance)
-    assert sorted(order) == list(range(25))
-    assert [j for w in job_windows(instance, 7) for j in sorted(w)] == [
-        j for i in range(0, 25, 7) for j in sorted(order[i : i + 7])
-    ]
+    assert sorted(order) == list(range(18))
+    assert all(order.index(j) > order.index(j - 1) for j in range(1, 18, 2))
+    windows = job_windows(instance, 7)
+    assert sorted(j for w in windows for j in w) == list(range(18))
+    assert [len(w) for w in windows] == [7, 7, 4]
 
 
 # -- relaxation ----------------------------------------------------------------------------------
@@ -444,15 +460,8 @@ def test_rolling_horizon_is_never_better_than_the_optimum(stride):
 
 
 def test_rolling_horizon_respects_cascades_across_windows():
-    # Pairs (upstream, dependent) released together; windows of 3 split some pairs.
-    jobs = []
-    for frame in range(6):
-        release = 10 * frame
-        jobs.append(JobSpec(task=0, release=release, deadline=release + 12,
-                            ops=[OpSpec([3, 4]), OpSpec([2, 2], preds=[0])]))  # fmt: skip
-        jobs.append(JobSpec(task=1, release=release, deadline=release + 12,
-                            ops=[OpSpec([4, 6])], upstream=[len(jobs) - 1]))  # fmt: skip
-    instance = _instance(jobs, tasks=[TaskInfo("a", "m"), TaskInfo("b", "m")])
+    # Windows of 3 jobs split some (upstream, dependent) pairs.
+    instance = _pairs()
     result = rolling_horizon(instance, "misses", window=3, step=1, workers=1)
     assert validate(instance, result.schedule).ok
     assert result.objective == 0

@@ -17,8 +17,8 @@ longer than the ones around the removed op), and an upstream job outside G_k onl
 dependent's release at the upstream's earliest finish, which S respects. So
 cost(S) ≥ Σ_k cost_{G_k}(S|G_k) ≥ Σ_k OPT(I_k) ≥ Σ_k LB(I_k), where LB(I_k) is the proven bound
 of CP-SAT on I_k (or its alone bound when the solver ran out of time). Groups are made of jobs
-close in release time, so that most interaction stays inside a group; two partitions shifted by
-half a group give two bounds, and the larger counts. Each group's bound is also a valid
+close in release time, so that most interaction stays inside a group; every partition gives a
+bound, and the largest over :data:`PARTITIONS` counts. Each group's bound is also a valid
 redundant constraint on the full model, Σ_{j∈G_k} cost_j ≥ LB(I_k) (:meth:`Relaxation.add_cuts`).
 
 The groups are solved without the bandwidth constraint (``contention``): under the engine's
