@@ -45,6 +45,9 @@ FloatArray = npt.NDArray[np.float64]
 FORMAT = "rtmm-instance"
 VERSION = 1
 DROP_MODES = ("allowed", "never")
+# Reproductions of other simulators' quirks (docs/validation.md): "none" is the project's own
+# semantics; "xrbench" the XRBench harness's, "dysta" the Dysta simulator's.
+COMPAT_MODES = ("none", "xrbench", "dysta")
 
 
 @dataclass(frozen=True)
@@ -74,19 +77,28 @@ class Settings:
     ``drops``: ``allowed`` lets schedulers and the oracle drop jobs; ``never`` forces every job
     to complete. ``context_switch``: a change of ``op_context`` on an accelerator costs
     ``context_reload_time``/``_energy``. ``contention``: running ops share
-    ``dram_bandwidth`` (bytes per time unit) in proportion to their demand.
+    ``dram_bandwidth`` (bytes per time unit) in proportion to their demand. ``compat``: ``none``
+    (the project's semantics), or the name of a peer simulator whose quirks the engine, the
+    schedulers and the metrics reproduce (``xrbench``, ``dysta``; ``docs/validation.md``); set
+    by the importers of those simulators' inputs. The oracle always solves the clean problem.
     """
 
     drops: str = "allowed"
     context_switch: bool = False
     contention: bool = False
     dram_bandwidth: float = 0.0
+    compat: str = "none"
 
     def __post_init__(self) -> None:
         if self.drops not in DROP_MODES:
             raise InputError(
                 f"must be one of {', '.join(DROP_MODES)}, got {self.drops!r}",
                 field="settings.drops",
+            )
+        if self.compat not in COMPAT_MODES:
+            raise InputError(
+                f"must be one of {', '.join(COMPAT_MODES)}, got {self.compat!r}",
+                field="settings.compat",
             )
         if self.contention and not (self.dram_bandwidth > 0 and math.isfinite(self.dram_bandwidth)):
             raise InputError(
@@ -387,7 +399,7 @@ class Instance:
             "name": self.name,
             "time_unit_ns": self.time_unit_ns,
             "accelerators": list(self.accelerators),
-            "settings": asdict(self.settings),
+            "settings": self._settings_dict(),
             "tasks": [
                 {
                     "name": t.name,
@@ -461,6 +473,7 @@ class Instance:
                 dram_bandwidth=float(
                     settings_fields.number("dram_bandwidth", 0.0, non_negative=True)
                 ),
+                compat=settings_fields.text("compat", "none", choices=COMPAT_MODES),
             )
             settings_fields.done()
             jobs = top.mapping("jobs")
@@ -514,6 +527,13 @@ class Instance:
         from rtmm_opt.io.strict import load_json
 
         return cls.from_dict(load_json(path), file=path)
+
+    def _settings_dict(self) -> dict[str, Any]:
+        # "compat" only when set, so that instances written before it existed keep their hash
+        data = asdict(self.settings)
+        if data["compat"] == "none":
+            del data["compat"]
+        return data
 
     @cached_property
     def content_hash(self) -> str:
