@@ -20,7 +20,7 @@ LAYERS = [
     {"metrics"},
     {"engine", "oracle"},
     {"schedulers"},
-    {"studies", "viz"},
+    {"studies", "viz", "validation"},
     {"cli", "__main__"},
 ]
 FORBIDDEN = {("schedulers", "oracle"), ("oracle", "schedulers")}

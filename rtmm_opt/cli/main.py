@@ -28,7 +28,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from rtmm_opt.cli import build, models, run, solve, systems, validate
+    from rtmm_opt.cli import build, importer, models, run, solve, systems, validate
 
     parser = Parser(
         prog="rtmm",
@@ -41,6 +41,7 @@ def build_parser() -> Parser:
     systems.register(commands)
     validate.register(commands)
     build.register(commands)
+    importer.register(commands)
     run.register(commands)
     solve.register(commands)
     return parser

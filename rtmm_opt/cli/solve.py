@@ -5,6 +5,11 @@ Gaps are reported the same way everywhere: for a heuristic objective h and an or
 is the share of the heuristic's cost the oracle avoids (or that no schedule can avoid less
 than). Both are 0 when h = 0, and they stay defined when the optimum is 0 (e.g. no misses).
 The absolute differences ``excess = h − o`` and ``excess_to_bound = h − b`` are reported too.
+
+Both solve the clean problem: an instance that reproduces another simulator's quirks
+(``settings.compat``, e.g. ``dysta`` from ``rtmm import dysta``) is solved, and its heuristics
+replayed, with ``compat: none``. The output says so (``compat_stripped`` in JSON, a note
+otherwise), and ``instance_hash`` is then the hash of the clean instance.
 """
 
 from __future__ import annotations
@@ -124,12 +129,32 @@ def _load(args: argparse.Namespace) -> Any:
     return instance_from_args(args)
 
 
+def _clean_problem(instance: Any) -> tuple[Any, str | None]:
+    """The instance without its compatibility mode, and the mode removed (None if none).
+
+    The oracle solves the project's own semantics; a peer simulator's quirks (e.g. Dysta's
+    clock rewinds) are not part of the problem, so the heuristics it is compared with replay
+    the same clean instance."""
+    compat = instance.settings.compat
+    if compat == "none":
+        return instance, None
+    return instance.with_settings(compat="none"), compat
+
+
+def _compat_note(stripped: str | None) -> str:
+    return (
+        f"note: the instance's compat mode '{stripped}' (a reproduction of another "
+        "simulator's quirks) is not part of the problem; solved, and heuristics replayed, with "
+        "compat 'none'"
+    )
+
+
 def run_solve(args: argparse.Namespace) -> int:
     from rtmm_opt.oracle import parse_objective, solve
 
     objective = parse_objective(args.objective)
     settings = solver_settings(args)
-    instance = _load(args)
+    instance, stripped = _clean_problem(_load(args))
     objective.check(instance)
     if args.hint == "none":
         names: list[str] = []
@@ -150,11 +175,14 @@ def run_solve(args: argparse.Namespace) -> int:
     )
     data = {"instance": instance.name, "instance_hash": instance.content_hash, **result.to_dict()}
     data["hints"] = names
+    data["compat_stripped"] = stripped
     if result.schedule is not None:
         write_outputs(args, instance, result.schedule, None)
     if args.json:
         print_json(data)
         return 0
+    if stripped:
+        print(_compat_note(stripped))
     print(
         f"{instance.name} ({instance.n_jobs} jobs, {instance.n_ops} ops), objective {objective}: "
         f"{result.status}"
@@ -187,7 +215,7 @@ def run_compare(args: argparse.Namespace) -> int:
     settings = solver_settings(args)
     names = _schedulers(args.schedulers, "--schedulers")
     params = parse_params(args.param)
-    instance = instance_from_args(args)
+    instance, stripped = _clean_problem(instance_from_args(args))
     objective.check(instance)
     schedules = _heuristic_schedules(instance, names, params)
     result = solve(instance, objective, seed=int(args.seed or 0), hints=schedules, **settings)
@@ -211,6 +239,7 @@ def run_compare(args: argparse.Namespace) -> int:
         "objective_spec": str(objective),
         "oracle": result.to_dict(),
         "schedulers": rows,
+        "compat_stripped": stripped,
     }
     if args.gantt and result.schedule is not None:
         worst = max(range(len(rows)), key=lambda i: rows[i]["objective"])
@@ -227,6 +256,8 @@ def run_compare(args: argparse.Namespace) -> int:
     if args.json:
         print_json(data)
         return 0
+    if stripped:
+        print(_compat_note(stripped))
     print(
         f"{instance.name} ({instance.n_jobs} jobs, {instance.n_ops} ops), objective {objective}; "
         f"oracle {result.status}: objective {result.objective}, bound {result.bound}, "

@@ -37,12 +37,33 @@ it happens:
 * bandwidth contention (``settings.contention``): running ops share the DRAM bandwidth in
   proportion to their demand (:class:`~rtmm_opt.schedule.contention.BandwidthShare`, the model
   the validator recomputes), so completion times move whenever an op starts or ends.
+
+**Compatibility mode ``dysta``** (``settings.compat == "dysta"``, set by the Dysta importer;
+``docs/dysta.md``). The engine then runs the Dysta simulator's loop instead of the event heap
+(``shared/dysta/README.md`` §3.4), for one accelerator without contention, context switches or
+cascades:
+
+* requests are admitted only at op (layer) boundaries: after each op, every job whose release
+  is *strictly* before the clock joins the queue;
+* when the queue is empty, the next job (by release, then index) is admitted alone and the
+  clock is set to its release. If that release lies before the end of the op that just
+  finished, the clock moves backwards and the job's first op overlaps that op: the simulator's
+  clock-rewind quirk, reproduced on purpose (the validator accepts exactly these overlaps under
+  this mode, :mod:`rtmm_opt.schedule.validator`). Only an op completion can rewind the clock;
+  a queue emptied by drops (which the simulator does not have) takes the next job at
+  ``max(now, release)``;
+* a job's release time and last progress are its release (the simulator's t_last = a_j), not
+  its admission time;
+* every decision point must dispatch an op (the simulator is work-conserving); wake-up
+  requests are ignored, as there is a decision point after every op anyway.
+
+The default path does not look at this mode beyond choosing the loop.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import cached_property
@@ -52,6 +73,7 @@ import numpy as np
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance.instance import Instance, IntArray
+from rtmm_opt.io.strict import suggest
 from rtmm_opt.schedule.contention import BandwidthShare, check_time
 from rtmm_opt.schedule.schedule import JobStatus, Schedule
 
@@ -77,6 +99,9 @@ class Notice(IntEnum):
     JOB_DROPPED = 3  # (JOB_DROPPED, job): by a policy, or cascaded from an upstream drop
     OP_READY = 4  # (OP_READY, op): its job is released and its predecessors are done
 
+
+# The name of ``op_predicted`` among the prediction matrices (StaticInfo.estimates).
+PREDICTED = "predicted"
 
 # A policy that keeps asking to be woken while nothing else happens and it decides nothing is
 # stuck (e.g. waiting for an accelerator that can never take its job).
@@ -141,6 +166,14 @@ class Engine:
                 "contention yet; enable one of them",
                 field="settings",
             )
+        self._dysta = instance.settings.compat == "dysta"
+        if self._dysta:
+            _check_dysta_compat(instance)
+        # Jobs in the order the Dysta loop admits them (compat "dysta" only): by release, then
+        # index. The next one to admit is ``_arrivals[_next_arrival]``.
+        self._arrivals: list[int] = (
+            sorted(range(n_jobs), key=lambda j: (self._job_release[j], j)) if self._dysta else []
+        )
         self.reset_state()
 
     # -- state --------------------------------------------------------------------------------
@@ -176,6 +209,9 @@ class Engine:
         self.decisions = 0
         self.dispatches = 0
         self._stagnant = 0  # decision points in a row with only wake-ups and empty decisions
+        self._next_arrival = 0  # compat "dysta": the next job of _arrivals to admit
+        if self._dysta:
+            return  # the compat loop admits jobs itself
         for job in range(n_jobs):
             if not self._upstream[job]:
                 self._push(self._job_release[job], EventClass.RELEASE, job)
@@ -188,11 +224,16 @@ class Engine:
     def reset(self) -> View | None:
         """Start over; advance to the first decision point."""
         self.reset_state()
-        return self._advance()
+        return self._advance_dysta() if self._dysta else self._advance()
 
     @property
     def done(self) -> bool:
-        return not self._heap and not self.active and all(op < 0 for op in self.running)
+        return (
+            not self._heap
+            and not self.active
+            and all(op < 0 for op in self.running)
+            and self._next_arrival >= len(self._arrivals)
+        )
 
     def step(self, decision: Decision | None) -> View | None:
         """Apply ``decision`` at the current decision point; advance to the next one.
@@ -223,7 +264,7 @@ class Engine:
             ]
         if changed and self.active and -1 in self.running:
             return View(self)
-        return self._advance()
+        return self._advance_dysta() if self._dysta else self._advance()
 
     def _advance(self) -> View | None:
         heap = self._heap
@@ -252,6 +293,42 @@ class Engine:
                     self._stagnant = 0
             if self.active and (woken or -1 in self.running):
                 return View(self)
+
+    def _advance_dysta(self) -> View | None:
+        """The Dysta simulator's loop (README §3.4; the module docstring): run the op the last
+        decision dispatched, admit arrivals at its end, return the next decision point."""
+        heap = self._heap
+        ran_op = False
+        while heap:  # the op dispatched by the last decision; wake-ups are dropped
+            time, event_class, _, item = heapq.heappop(heap)
+            if event_class == EventClass.COMPLETION:
+                self.now = time
+                self._complete(item, time)
+                ran_op = True
+        self._wake_pending.clear()
+        if self.active and not ran_op and self.decisions:
+            raise SchedulingError(
+                f"{self.policy_name} at t={self.now}: dispatched nothing while "
+                f"{len(self.active)} jobs are queued; under compat 'dysta' every decision "
+                "must dispatch an op (the Dysta simulator is work-conserving)"
+            )
+        arrivals, release = self._arrivals, self._job_release
+        k, count = self._next_arrival, len(arrivals)
+        if k < count:
+            if not self.active:
+                job = arrivals[k]
+                k += 1
+                # README §3.4: the clock is set to the arrival, also when that is earlier
+                # than the end of the op that just ran (the clock-rewind quirk).
+                self.now = release[job] if ran_op else max(self.now, release[job])
+                self._release(job, release[job])
+            else:
+                now = self.now
+                while k < count and release[arrivals[k]] < now:  # strict, as in the simulator
+                    self._release(arrivals[k], release[arrivals[k]])
+                    k += 1
+            self._next_arrival = k
+        return View(self) if self.active else None
 
     def _stalled(self) -> None:
         ready = len(self.ready)
@@ -476,6 +553,27 @@ class Engine:
         )
 
 
+def _check_dysta_compat(instance: Instance) -> None:
+    """Reject instances that the Dysta simulator's loop cannot describe (InputError)."""
+    settings = instance.settings
+    problems = [
+        what
+        for what, present in (
+            (f"{instance.n_accelerators} accelerators", instance.n_accelerators != 1),
+            ("bandwidth contention", settings.contention),
+            ("context switches", settings.context_switch),
+            ("cascaded jobs", len(instance.job_upstream) > 0),
+        )
+        if present
+    ]
+    if problems:
+        raise InputError(
+            "compat 'dysta' reproduces the Dysta simulator, which has one accelerator and no "
+            f"contention, context switches or cascades; this instance has {', '.join(problems)}",
+            field="settings.compat",
+        )
+
+
 _OP_STATE = {
     WAITING: "waiting",
     READY: "ready",
@@ -612,7 +710,9 @@ class StaticInfo:
     op_pred_offsets: IntArray
     op_preds: IntArray
     drops_allowed: bool
-    time_unit_ns: int
+    time_unit_ns: float
+    op_estimates: Mapping[str, IntArray] = field(default_factory=dict)
+    compat: str = "none"  # Settings.compat: whose simulator's quirks to reproduce
 
     @staticmethod
     def of(instance: Instance) -> StaticInfo:
@@ -637,12 +737,29 @@ class StaticInfo:
                 op_preds=instance.op_preds,
                 drops_allowed=instance.settings.drops == "allowed",
                 time_unit_ns=instance.time_unit_ns,
+                op_estimates=instance.op_estimates,
+                compat=instance.settings.compat,
             )
             instance.__dict__["_static_info"] = cached
         return cached
 
     def ops_of(self, job: int) -> range:
         return range(int(self.job_op_offsets[job]), int(self.job_op_offsets[job + 1]))
+
+    def estimates(self, name: str = PREDICTED) -> IntArray:
+        """A prediction matrix by name: ``"predicted"`` is ``op_predicted``, any other name an
+        estimate set of the instance (``Instance.op_estimates``). Unknown names are input
+        errors naming the scheduler parameter ``estimates``."""
+        if name == PREDICTED:
+            return self.op_predicted
+        if name not in self.op_estimates:
+            known = [PREDICTED, *self.op_estimates]
+            raise InputError(
+                f"unknown estimate set {name!r}{suggest(name, known)}; this instance has "
+                f"{', '.join(known)}",
+                field="params.estimates",
+            )
+        return self.op_estimates[name]
 
     # Python-list copies for hot loops: indexing a list is several times faster than a numpy
     # scalar look-up.

@@ -21,6 +21,11 @@ Operations
     ``op_energy`` (nJ), ``op_dram_bytes`` (for bandwidth contention), ``op_sparsity``
     (realised, measured when the op runs; NaN if unknown), ``op_sparsity_mean`` (the static
     expectation), and precedence inside the job (``op_pred_offsets``/``op_preds``).
+Estimate sets
+    ``op_estimates``: optional named alternatives to ``op_predicted`` (same shape, same rules),
+    e.g. the Dysta importer's ``"pattern"`` set of pattern-aware averages next to the
+    per-architecture averages in ``op_predicted``. Schedulers that read predictions choose one
+    with their ``estimates`` parameter (``docs/dysta.md``).
 """
 
 from __future__ import annotations
@@ -48,6 +53,13 @@ DROP_MODES = ("allowed", "never")
 # Reproductions of other simulators' quirks (docs/validation.md): "none" is the project's own
 # semantics; "xrbench" the XRBench harness's, "dysta" the Dysta simulator's.
 COMPAT_MODES = ("none", "xrbench", "dysta")
+# Names a scheduler's ``estimates`` parameter gives meanings of its own: ``op_predicted`` itself,
+# and "the scheduler's natural choice". No estimate set may take them.
+RESERVED_ESTIMATE_NAMES = ("predicted", "auto")
+# The time unit is usually a whole number of ns; a fraction (e.g. 0.001 = 1 ps) is allowed for
+# reproductions that need sub-ns resolution (the Dysta importer, docs/dysta.md). Below 1 fs,
+# int64 times would overflow after hours of simulated time.
+MIN_TIME_UNIT_NS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -139,6 +151,11 @@ def _as_float(values: Any, name: str) -> FloatArray:
         raise InputError("expected numbers or null", field=name) from None
 
 
+def _time_unit(value: float) -> float:
+    """A whole number of ns as an int (``1.0`` and ``1`` are the same unit and the same hash)."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
 @dataclass(frozen=True, eq=False)
 class Instance:
     """System + jobs + operations with integer times and energies (see the module docstring)."""
@@ -170,13 +187,21 @@ class Instance:
     context_reload_time: IntArray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
     context_reload_energy: IntArray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
     settings: Settings = Settings()
-    time_unit_ns: int = 1
+    time_unit_ns: float = 1
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    op_estimates: Mapping[str, IntArray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        estimates = {
+            name: _as_int(matrix, f"op_estimates.{name}", ndim=2)
+            for name, matrix in dict(self.op_estimates).items()
+        }
+        object.__setattr__(self, "op_estimates", estimates)
         self._check()
         for name in _ARRAYS:
             getattr(self, name).setflags(write=False)
+        for matrix in estimates.values():
+            matrix.setflags(write=False)
 
     # -- sizes ------------------------------------------------------------------------------------
     @property
@@ -342,6 +367,23 @@ class Instance:
                 "predicted durations must be >= 1 exactly where op_duration is eligible",
                 field="op_predicted",
             )
+        for name, matrix in self.op_estimates.items():
+            where = f"op_estimates.{name}"
+            if not isinstance(name, str) or not name.strip() or name in RESERVED_ESTIMATE_NAMES:
+                raise InputError(
+                    f"an estimate set needs a non-empty name other than "
+                    f"{' and '.join(RESERVED_ESTIMATE_NAMES)}, got {name!r}",
+                    field="op_estimates",
+                )
+            if matrix.shape != (n_ops, n_acc):
+                raise InputError(
+                    f"has shape {matrix.shape}, expected ({n_ops}, {n_acc})", field=where
+                )
+            if np.any(eligible != (matrix >= 0)) or np.any(matrix == 0):
+                raise InputError(
+                    "estimated durations must be >= 1 exactly where op_duration is eligible",
+                    field=where,
+                )
         if np.any(self.op_energy[eligible] < 0) or np.any(self.op_dram_bytes[eligible] < 0):
             raise InputError("energies and DRAM bytes must be >= 0", field="op_energy")
         n_variants = (
@@ -385,8 +427,16 @@ class Instance:
             for name in ("context_reload_time", "context_reload_energy"):
                 if getattr(self, name).shape != (n_ctx, n_acc) or np.any(getattr(self, name) < 0):
                     raise InputError(f"must be a non-negative ({n_ctx}, {n_acc}) array", field=name)
-        if self.time_unit_ns < 1:
-            raise InputError("must be a positive integer", field="time_unit_ns")
+        unit = self.time_unit_ns
+        if (
+            isinstance(unit, bool)
+            or not isinstance(unit, int | float)
+            or not (math.isfinite(unit) and unit >= MIN_TIME_UNIT_NS)
+        ):
+            raise InputError(
+                f"must be a number of ns >= {MIN_TIME_UNIT_NS:g}, got {unit!r}",
+                field="time_unit_ns",
+            )
 
     # -- serialisation ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -428,6 +478,16 @@ class Instance:
                 **{name: floats(getattr(self, name)) for name in _OP_FLOATS},
                 "op_pred_offsets": self.op_pred_offsets.tolist(),
                 "op_preds": self.op_preds.tolist(),
+                # only when present, so that instances without estimate sets keep their hash
+                **(
+                    {
+                        "op_estimates": {
+                            name: matrix.tolist() for name, matrix in self.op_estimates.items()
+                        }
+                    }
+                    if self.op_estimates
+                    else {}
+                ),
             },
             "metadata": dict(self.metadata),
         }
@@ -490,6 +550,13 @@ class Instance:
                 arrays[name] = _as_int(ops.raw(name), ops.field(name), ndim=2)
             for name in _OP_FLOATS:
                 arrays[name] = _as_float(ops.items(name), ops.field(name))
+            estimate_fields = ops.mapping("op_estimates", {})
+            estimates: dict[str, Any] = {}
+            if estimate_fields is not None:
+                for name in list(estimate_fields.data):
+                    estimates[str(name)] = _as_int(
+                        estimate_fields.raw(name), estimate_fields.field(name), ndim=2
+                    )
             jobs.done()
             ops.done()
             accelerators = tuple(top.items("accelerators"))
@@ -505,8 +572,9 @@ class Instance:
                 contexts=contexts,
                 **reload,
                 settings=settings,
-                time_unit_ns=top.integer("time_unit_ns", 1, positive=True),
+                time_unit_ns=_time_unit(top.number("time_unit_ns", 1, positive=True)),
                 metadata=dict(top.raw("metadata", {}) or {}),
+                op_estimates=estimates,
                 **arrays,
             )
             top.done()

@@ -70,17 +70,35 @@ class Schedule:
 
     # -- export -----------------------------------------------------------------------------------
     def to_csv(self, instance: Instance, path: str | Path | None = None) -> str:
-        """One row per executed op, ordered by start time, then by accelerator and op index."""
+        """One row per executed op, ordered by start time, then by accelerator and op index.
+
+        Columns: ``op, job, task, frame, segment, variant, accelerator, start, end,
+        job_finish``. Times are integer instance time units (× ``instance.time_unit_ns`` for
+        ns). ``job_finish`` is the completion time of the op's job (the end of its last required
+        op), the same on every row of the job, and empty if the job did not complete.
+        """
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(
-            ["op", "job", "task", "frame", "segment", "variant", "accelerator", "start", "end"]
+            [
+                "op",
+                "job",
+                "task",
+                "frame",
+                "segment",
+                "variant",
+                "accelerator",
+                "start",
+                "end",
+                "job_finish",
+            ]
         )
         executed = self.executed
         order = executed[
             np.lexsort((executed, self.op_accelerator[executed], self.op_start[executed]))
         ]
         op_job = instance.op_job
+        finish = self.completion_times(instance).tolist()
         for op in order:
             job = int(op_job[op])
             writer.writerow(
@@ -94,6 +112,7 @@ class Schedule:
                     instance.accelerators[int(self.op_accelerator[op])],
                     int(self.op_start[op]),
                     int(self.op_end[op]),
+                    finish[job] if finish[job] >= 0 else "",
                 ]
             )
         text = buffer.getvalue()

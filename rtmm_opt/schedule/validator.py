@@ -24,6 +24,26 @@ which defines what a stretched duration is. Every rule has its own :class:`Viola
     ``op_context``, the later one starts at least ``context_reload_time[context, accelerator]``
     after the earlier one ends. The first op on an accelerator loads its context for free (the
     system starts with whatever context its first op needs).
+
+    With ``settings.compat == "dysta"`` (the Dysta simulator's loop, ``docs/dysta.md``), and
+    only then, one kind of overlap is accepted: the simulator's **clock rewind**. Take the ops
+    of an accelerator in order of start, then op index. An op ``o`` of job ``j`` may start
+    before the end of the op ``p`` just before it in that order if and only if
+
+    1. ``o`` starts exactly at ``j``'s release and no op of ``j`` started earlier (``o`` is
+       the first op of ``j``);
+    2. ``p`` is the op that completes its job (the job is completed and ``p``'s end is its
+       completion), so the queue held nothing else of that job;
+    3. every job before ``j`` in order of (release, index) has no op after ``p`` in that order
+       (it has completed, or been dropped, by the time ``p`` ends): the queue was empty when
+       ``p`` ended, and ``j`` was the next arrival. The order of ops, not their times, is what
+       counts: after one rewind, the simulator's clock can be behind ops that ran before.
+
+    That is what the simulator does when the queue empties and the next request arrived before
+    the end of the last layer: it sets the clock back to that arrival. The ops after a rewind
+    continue from the rewound clock: from ``o`` on, up to the next rewind, ops must not overlap
+    each other (they may overlap ``p`` and anything before it). Every other overlap, including
+    one that meets some but not all of 1–3, is a violation as usual.
 ``duration``
     ``end - start == op_duration[op, accelerator]``; with ``settings.contention``,
     ``end == stretched_ends(...)[op]`` recomputed from the schedule's starts.
@@ -390,7 +410,10 @@ class _Checks:
 
     def check_overlap(self) -> None:
         instance = self.instance
-        sequence = AcceleratorSequence.of(self.accelerator, self.start, self.end)
+        if instance.settings.compat == "dysta":
+            sequence = self._dysta_sequence()
+        else:
+            sequence = AcceleratorSequence.of(self.accelerator, self.start, self.end)
         ops, busy = sequence.ops, sequence.busy_until
         position = np.zeros(instance.n_ops, dtype=np.int64)
         position[ops] = np.arange(len(ops))
@@ -426,6 +449,47 @@ class _Checks:
                 f"{int(needed[position[op]])}"
             ),
         )
+
+    def _dysta_sequence(self) -> AcceleratorSequence:
+        """The accelerator sequence under compat "dysta" (module docstring, ``overlap``): ops by
+        (accelerator, start, op); ``busy_until`` restarts at every clock rewind, and a rewind's
+        own ``busy_until`` is its start, so that it is not an overlap."""
+        instance, start, end = self.instance, self.start, self.end
+        executed = np.flatnonzero(self.ran)
+        ops = executed[np.lexsort((executed, start[executed], self.accelerator[executed]))]
+        same = np.zeros(len(ops), dtype=bool)
+        same[1:] = self.accelerator[ops[1:]] == self.accelerator[ops[:-1]]
+        n_jobs = instance.n_jobs
+        op_job = self.op_job
+        release = instance.job_release
+        first_start = np.full(n_jobs, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first_start, op_job[executed], start[executed])
+        completion = self.completion()
+        # Per job, the position of its last op in the sequence (-1 if none ran), and the
+        # latest such position over the jobs before it in order of (release, index).
+        last = np.full(n_jobs, -1, dtype=np.int64)
+        np.maximum.at(last, op_job[ops], np.arange(len(ops), dtype=np.int64))
+        order = np.lexsort((np.arange(n_jobs), release))
+        before = np.full(n_jobs, -1, dtype=np.int64)
+        if n_jobs > 1:
+            before[order[1:]] = np.maximum.accumulate(last[order[:-1]])
+        previous = np.roll(ops, 1)
+        job, previous_job = op_job[ops], op_job[previous]
+        rewind = (
+            same
+            & (start[ops] < end[previous])
+            & (start[ops] == release[job])
+            & (first_start[job] == start[ops])
+            & self.completed[previous_job]
+            & (completion[previous_job] == end[previous])
+            & (before[job] < np.arange(len(ops)))  # at or before the previous position
+        )
+        busy = np.zeros(len(ops), dtype=np.int64)
+        restarts = np.flatnonzero(~same | rewind).tolist()
+        for first, stop in itertools.pairwise([*restarts, len(ops)]):
+            busy[first] = start[ops[first]]
+            busy[first + 1 : stop] = np.maximum.accumulate(end[ops[first : stop - 1]])
+        return AcceleratorSequence(ops, same, busy)
 
     def completion(self) -> IntArray:
         """Per job: end of its last executed required op if completed, else -1."""

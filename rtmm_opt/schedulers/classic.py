@@ -16,9 +16,12 @@ Jobs are preempted at op boundaries: every decision re-ranks the pool.
 
 Predicted remaining work (SJF, LLF) is :class:`~rtmm_opt.schedulers.common.RemainingWork`:
 each op counts its shortest predicted duration over the accelerators it is eligible on, and an
-op counts as remaining until it has finished. A job with a running op is *not waiting*: its
-waited time (PREMA, SDRM3) is 0; otherwise it is ``now − job_last_progress`` (the end of its
-last finished op, or its release).
+op counts as remaining until it has finished. The rules that read predictions (LLF, SJF, PREMA,
+SDRM3: :class:`PredictingJobPick`) take a parameter ``estimates`` naming the prediction set
+(``op_predicted`` by default; :mod:`~rtmm_opt.schedulers.common`).
+
+A job with a running op is *not waiting*: its waited time (PREMA, SDRM3) is 0; otherwise it is
+``now − job_last_progress`` (the end of its last finished op, or its release).
 """
 
 from __future__ import annotations
@@ -26,9 +29,15 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from rtmm_opt.engine.engine import Decision, Notice, StaticInfo, View
+from rtmm_opt.engine.engine import PREDICTED, Decision, Notice, StaticInfo, View
 from rtmm_opt.engine.policy import Policy
-from rtmm_opt.schedulers.common import ACCELERATOR_RULES, RemainingWork, choose_accelerator
+from rtmm_opt.schedulers.common import (
+    ACCELERATOR_RULES,
+    RemainingWork,
+    check_estimates_name,
+    choose_accelerator,
+    resolve_estimates,
+)
 from rtmm_opt.schedulers.registry import register
 
 OP_READY = Notice.OP_READY.value
@@ -169,7 +178,7 @@ class JobPickPolicy(Policy):
 
     def reset(self, static: StaticInfo) -> None:
         self._static = static
-        self._work = RemainingWork(static)
+        self._work = RemainingWork(static, estimates=self.estimate_set(static))
         self._ready = {}
         self._running = {}
         self._rows = static.predicted_rows
@@ -180,6 +189,10 @@ class JobPickPolicy(Policy):
         self._everywhere = bool((static.op_predicted >= 0).all())
 
     # -- hooks ------------------------------------------------------------------------------------
+    def estimate_set(self, static: StaticInfo) -> str:
+        """The prediction set behind :attr:`work` (``op_predicted`` unless overridden)."""
+        return PREDICTED
+
     def prepare(self, view: View, pool: list[int]) -> None:
         """Score the pool (jobs that can run now, in release order); once per decision."""
 
@@ -261,6 +274,25 @@ class JobPickPolicy(Policy):
         return decision
 
 
+@dataclass
+class PredictingJobPick(JobPickPolicy):
+    """A job-picking rule that reads predicted durations (LLF, SJF, PREMA, SDRM3).
+
+    ``estimates``: the prediction set its formula reads (:attr:`work`): ``"predicted"``
+    (``op_predicted``, the default), ``"auto"`` (the same here), or the name of an estimate set
+    of the instance (``Instance.op_estimates``, e.g. the Dysta importer's ``"pattern"``).
+    """
+
+    estimates: str = PREDICTED
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_estimates_name(self.estimates)
+
+    def estimate_set(self, static: StaticInfo) -> str:
+        return resolve_estimates(static, self.estimates)
+
+
 @register("rr")
 @dataclass
 class RoundRobin(JobPickPolicy):
@@ -300,15 +332,15 @@ class RoundRobin(JobPickPolicy):
 
 @register("llf")
 @dataclass
-class LLF(JobPickPolicy):
+class LLF(PredictingJobPick):
     """Least laxity first (Mok, MIT PhD thesis 1983): the smallest laxity runs first,
 
         laxity_j = d_j − t − R_j,
 
     with d_j the absolute deadline, t now and R_j the predicted remaining work
-    (:class:`RemainingWork`: each unfinished op at its fastest predicted duration). Ties go to
-    the job released first. Preemptive at op boundaries; accelerator by the ``accelerator`` rule
-    (earliest finish by default).
+    (:class:`RemainingWork`: each unfinished op at its fastest predicted duration, from the
+    ``estimates`` set). Ties go to the job released first. Preemptive at op boundaries;
+    accelerator by the ``accelerator`` rule (earliest finish by default).
     """
 
     _laxity: dict[int, int] = field(default_factory=dict, init=False, repr=False)
@@ -323,11 +355,13 @@ class LLF(JobPickPolicy):
 
 @register("sjf")
 @dataclass
-class SJF(JobPickPolicy):
+class SJF(PredictingJobPick):
     """Shortest predicted remaining work first (shortest remaining processing time, Schrage
     1968; Dysta's ``sjf``, ``shared/dysta/README.md`` §4.2): argmin R_j, the predicted
-    remaining work (:class:`RemainingWork`). Ties go to the job released first. Preemptive at
-    op boundaries; accelerator by the ``accelerator`` rule (earliest finish by default).
+    remaining work (:class:`RemainingWork`, from the ``estimates`` set: ``op_predicted`` by
+    default, which on a Dysta import holds the per-architecture averages that the simulator's
+    ``sjf`` uses). Ties go to the job released first. Preemptive at op boundaries; accelerator
+    by the ``accelerator`` rule (earliest finish by default).
     """
 
     def select(self, view: View, pool: list[int]) -> int:

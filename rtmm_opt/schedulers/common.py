@@ -1,13 +1,54 @@
-"""Pieces the schedulers share: accelerator choice, greedy filling, predicted remaining work."""
+"""Pieces the schedulers share: accelerator choice, greedy filling, predicted remaining work, and
+the choice of estimate set.
+
+**Estimate sets.** An instance has one prediction matrix, ``op_predicted``, and may carry named
+alternatives (``Instance.op_estimates``; the Dysta importer adds ``"pattern"``, the per-pattern
+averages, next to the per-architecture averages in ``op_predicted``, ``docs/dysta.md``).
+Schedulers whose rule reads predicted durations take a parameter ``estimates``: ``"predicted"``
+(``op_predicted``), the name of a set, or ``"auto"``, the scheduler's own natural choice
+(:func:`resolve_estimates`). Only the rule's formula reads the chosen set; which idle
+accelerator a picked op goes to (:func:`choose_accelerator`) is judged on ``op_predicted``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rtmm_opt.engine.engine import Decision, Notice, StaticInfo, View
+import numpy as np
+
+from rtmm_opt.engine.engine import PREDICTED, Decision, Notice, StaticInfo, View
+from rtmm_opt.instance.instance import IntArray
 
 ACCELERATOR_RULES = ("earliest_finish", "lowest_energy", "first_idle")
+AUTO = "auto"
+
+
+def check_estimates_name(name: object) -> None:
+    """``estimates`` must be a non-empty string (whether the set exists is known at reset)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(
+            f"estimates must be '{PREDICTED}', '{AUTO}' or the name of an estimate set of the "
+            f"instance, got {name!r}"
+        )
+
+
+def resolve_estimates(static: StaticInfo, name: str, auto: str = PREDICTED) -> str:
+    """The estimate set ``name`` stands for: ``"auto"`` is ``auto`` if the instance has that
+    set and ``"predicted"`` otherwise; any other name is itself (checked by
+    :meth:`StaticInfo.estimates`)."""
+    if name == AUTO:
+        return auto if auto == PREDICTED or auto in static.op_estimates else PREDICTED
+    return name
+
+
+def fastest_estimates(matrix: IntArray) -> list[int]:
+    """Per op, its smallest non-negative entry: the estimate on its fastest eligible accelerator
+    (-1 marks an ineligible accelerator; an op eligible nowhere does not occur)."""
+    if matrix.size == 0:
+        return []
+    masked = np.where(matrix < 0, np.iinfo(np.int64).max, matrix)
+    return [int(v) for v in masked.min(axis=1)]
 
 
 def choose_accelerator(
@@ -66,22 +107,21 @@ class RemainingWork:
     """Predicted remaining work of every active job, kept up to date from the view's notices.
 
     ``per_op[op]`` is what an op is predicted to cost (by default its shortest predicted
-    duration over the accelerators). ``remaining[job]`` sums it over the job's unfinished ops
-    of its variant; ``total[job]`` over all of them (the isolated estimate). Update with
-    :meth:`observe` at every decision.
+    duration over the accelerators, from the estimate set ``estimates``: ``"predicted"`` is
+    ``op_predicted``). ``remaining[job]`` sums it over the job's unfinished ops of its variant;
+    ``total[job]`` over all of them (the isolated estimate). Update with :meth:`observe` at
+    every decision.
     """
 
     static: StaticInfo
     per_op: list[int] = field(default_factory=list)
     remaining: dict[int, int] = field(default_factory=dict)
     total: dict[int, int] = field(default_factory=dict)
+    estimates: str = PREDICTED
 
     def __post_init__(self) -> None:
         if not self.per_op:
-            predicted = self.static.op_predicted
-            masked = predicted.copy()
-            masked[masked < 0] = predicted.max() + 1
-            self.per_op = masked.min(axis=1).tolist()
+            self.per_op = fastest_estimates(self.static.estimates(self.estimates))
 
     def _variant_sum(self, view: View, job: int) -> int:
         variant = view.job_variant(job)

@@ -20,9 +20,9 @@ D_j            ``static.job_deadline[j]`` (the (D_j − t) difference is taken i
                time units, then scaled)
 t_last,j       ``view.job_last_progress(j)``: the end of j's last finished op, else its
                (effective) release — the README's "initialised to a_j"
-E_j (per op)   ``_estimate[op]``: the op's ``op_predicted`` (``dysta``, ``dysta_naive``) or
-               realised ``op_duration`` (``dysta_oracle``), each the minimum over the
-               accelerators the op is eligible on
+E_j (per op)   ``_estimate[op]``: the op's estimate from the ``estimates`` set (``dysta``,
+               ``dysta_naive``; see below) or realised ``op_duration`` (``dysta_oracle``),
+               each the minimum over the accelerators the op is eligible on
 R_est,j        ``_remaining[j]``: Σ E over j's unfinished ops; T_est,j: ``_total[j]``, Σ E
                over all of them (R_real, T_real for ``dysta_oracle``)
 γ_j            ``gamma(j)``: ``_ratio_sum[j] / _ratio_count[j]``, 1 before the first term
@@ -30,6 +30,14 @@ s_i, avgSp_i   ``view.measured_sparsity(op)``, ``static.op_sparsity_mean[op]``
 N              the number of active jobs (``view.active_jobs``), running ones included
 β              ``beta`` (0.01, the simulator's ``--beta``)
 =============  ==========================================================================
+
+**Estimate sets.** The simulator's ``dysta`` reads the per-pattern layer averages avgLatPattern
+(README §3.4). The Dysta importer stores them as the estimate set ``"pattern"``, next to the
+per-architecture averages avgLatModel in ``op_predicted`` that the baselines read
+(``docs/dysta.md``). Parameter ``estimates`` chooses: ``"auto"`` (the default) is ``"pattern"``
+for ``dysta`` when the instance has that set, else ``op_predicted``; for ``dysta_naive`` it is
+always ``op_predicted``, because the paper's "w/o sparse/pattern" ablation drops pattern
+awareness together with the sparsity monitor. ``"predicted"`` or a set's name force a choice.
 
 **Units.** The README's formulas are in seconds, and the key adds a time (r, urgency) to a
 ratio (the penalty). The relative weight of the two therefore depends on the time unit, so
@@ -75,23 +83,23 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from operator import itemgetter
+from typing import ClassVar
 
 import numpy as np
 
-from rtmm_opt.engine.engine import Decision, Notice, StaticInfo, View
+from rtmm_opt.engine.engine import PREDICTED, Decision, Notice, StaticInfo, View
 from rtmm_opt.engine.policy import Policy
-from rtmm_opt.schedulers.common import ACCELERATOR_RULES, fill_idle
+from rtmm_opt.schedulers.common import (
+    ACCELERATOR_RULES,
+    check_estimates_name,
+    fastest_estimates,
+    fill_idle,
+    resolve_estimates,
+)
 from rtmm_opt.schedulers.registry import register
 
 NS_PER_S = 1e9
-
-
-def _fastest(matrix: np.ndarray) -> list[int]:
-    """Per row, the smallest non-negative entry (-1 marks an ineligible accelerator)."""
-    if matrix.size == 0:
-        return []
-    masked = np.where(matrix < 0, np.iinfo(np.int64).max, matrix)
-    return [int(v) for v in masked.min(axis=1)]
+PATTERN = "pattern"  # the Dysta importer's per-pattern averages (docs/dysta.md)
 
 
 @dataclass
@@ -152,7 +160,7 @@ class _DystaKey(Policy):
 
     def _op_estimates(self, view: View) -> list[int]:
         """E per op, in time units: the fastest eligible predicted duration."""
-        return _fastest(view.static.op_predicted)
+        return fastest_estimates(view.static.op_predicted)
 
     def _counted_ops(self, view: View, job: int) -> list[int]:
         """The ops of ``job`` whose estimates make up R_est and T_est, in op order."""
@@ -296,25 +304,39 @@ class _DystaKey(Policy):
 class Dysta(_DystaKey):
     """Dysta as implemented by its authors (README §4.6): r_j = γ_j · R_est,j.
 
-    R_est uses the instance's ``op_predicted``, which for Dysta are the pattern-aware static
-    per-layer averages (avgLatPattern, README §2; the Dysta importer fills them so). γ_j is
-    the sparsity monitor's density ratio (README §4.6). ``use_gamma=False`` turns the monitor
-    off (γ ≡ 1). Parameters: ``beta`` (β, 0.01), ``accelerator`` (the rule placing a picked op,
+    R_est uses the estimate set ``estimates``: by default (``"auto"``) the instance's
+    ``"pattern"`` set, the pattern-aware static per-layer averages (avgLatPattern, README §2,
+    which the Dysta importer stores), or ``op_predicted`` on instances without it. γ_j is the
+    sparsity monitor's density ratio (README §4.6). ``use_gamma=False`` turns the monitor off
+    (γ ≡ 1). Parameters: ``beta`` (β, 0.01), ``accelerator`` (the rule placing a picked op,
     earliest finish), ``time_scale`` (seconds per time unit; default ``time_unit_ns / 1e9``),
-    ``reference_sums`` (recompute sums left to right like the simulator). Formulas, symbols
-    and the multi-accelerator generalisation: the module docstring.
+    ``reference_sums`` (recompute sums left to right like the simulator), ``estimates``.
+    Formulas, symbols and the multi-accelerator generalisation: the module docstring.
     """
 
     use_gamma: bool = True
+    estimates: str = "auto"
+
+    # what "auto" stands for when the instance has that set (else op_predicted)
+    _auto_estimates: ClassVar[str] = PATTERN
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not isinstance(self.use_gamma, bool):
             raise ValueError(f"use_gamma must be true or false, got {self.use_gamma!r}")
+        check_estimates_name(self.estimates)
 
     @property
     def _gamma_on(self) -> bool:
         return self.use_gamma
+
+    def estimate_set(self, static: StaticInfo) -> str:
+        """The name of the estimate set R_est and T_est come from (``"auto"`` resolved)."""
+        return resolve_estimates(static, self.estimates, self._auto_estimates)
+
+    def _op_estimates(self, view: View) -> list[int]:
+        static = view.static
+        return fastest_estimates(static.estimates(self.estimate_set(static)))
 
 
 @register("dysta_naive")
@@ -325,14 +347,14 @@ class DystaNaive(Dysta):
     The same key as ``dysta`` with γ ≡ 1 (no sparsity monitor): key_j = R_est,j + β ·
     (max(0, (D_j − t) − R_est,j) + ((t − t_last,j)/T_est,j)/N). The ablation's other half,
     per-architecture (model-level) averages avgLatModel instead of the per-pattern averages
-    (README §2), is a property of the estimates, not of this code: R_est comes from the
-    instance's ``op_predicted``, whatever it holds. The Dysta importer sets ``op_predicted`` to
-    the averages each scheduler family uses (avgLatModel for this ablation and the baselines,
-    avgLatPattern for ``dysta``); on an instance built from a scenario both are the builder's
-    static costs, so ``dysta_naive`` differs from ``dysta`` only by γ.
+    (README §2), is the estimate set: ``estimates="auto"`` (the default) means ``op_predicted``
+    here, which the Dysta importer fills with avgLatModel, never the ``"pattern"`` set. On an
+    instance built from a scenario there is only ``op_predicted`` (the builder's static costs),
+    so ``dysta_naive`` then differs from ``dysta`` only by γ.
     """
 
     use_gamma: bool = field(default=False, init=False)
+    _auto_estimates: ClassVar[str] = PREDICTED
 
 
 @register("dysta_oracle")
@@ -351,7 +373,7 @@ class DystaOracle(_DystaKey):
     clairvoyant = True
 
     def _op_estimates(self, view: View) -> list[int]:
-        return _fastest(view.clairvoyant().op_duration)
+        return fastest_estimates(view.clairvoyant().op_duration)
 
     def _counted_ops(self, view: View, job: int) -> list[int]:
         return view.clairvoyant().required_ops(job, view.job_variant(job))

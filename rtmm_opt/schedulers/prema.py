@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rtmm_opt.engine.engine import StaticInfo, View
-from rtmm_opt.schedulers.classic import JobPickPolicy
+from rtmm_opt.schedulers.classic import PredictingJobPick
 from rtmm_opt.schedulers.registry import register
 
 THRESHOLDS = (9.0, 3.0, 1.0)  # PREMA's token thresholds, highest first (the task priorities)
@@ -16,7 +16,7 @@ THRESHOLDS = (9.0, 3.0, 1.0)  # PREMA's token thresholds, highest first (the tas
 
 @register("prema")
 @dataclass
-class Prema(JobPickPolicy):
+class Prema(PredictingJobPick):
     """Token-based preemptive scheduling: tokens grow with priority × normalised waiting time;
     the shortest job among those with the highest reached token threshold runs.
 
@@ -31,8 +31,10 @@ class Prema(JobPickPolicy):
     priority). w_j is the waited time, t − t_last,j (the end of the job's last finished op, or
     its release), and 0 while one of its ops runs. T_j is the isolated estimate: the job's
     predicted total work (:class:`RemainingWork` ``.total``, each op at its fastest predicted
-    duration). The increment uses the whole time since the job last progressed and is added at
-    *every* decision, so waiting jobs' tokens grow super-linearly (README §5.5).
+    duration, from the ``estimates`` set; ``op_predicted`` by default, which on a Dysta import
+    holds the per-architecture averages the simulator's ``prema`` uses). The increment uses the
+    whole time since the job last progressed and is added at *every* decision, so waiting jobs'
+    tokens grow super-linearly (README §5.5).
 
     Threshold θ = 9 if M ≥ 9, else 3 if M ≥ 3, else 1. Candidates: τ_j ≥ θ (≥, as in the Dysta
     code, where the paper has >). Pick: the smallest predicted remaining work R_j among the

@@ -9,19 +9,20 @@ import math
 from dataclasses import dataclass, field
 
 from rtmm_opt.engine.engine import StaticInfo, View
-from rtmm_opt.schedulers.classic import JobPickPolicy
+from rtmm_opt.schedulers.classic import PredictingJobPick
 from rtmm_opt.schedulers.planaria import negative_maximum_fold
 from rtmm_opt.schedulers.registry import register
 
 
 @register("sdrm3")
 @dataclass
-class SDRM3(JobPickPolicy):
+class SDRM3(PredictingJobPick):
     """MapScore = urgency + α · fairness; the fold picks.
 
     * urgency u_j = R_j / (d_j − t), capped above at 1 and **not** floored, so it is negative
       after the deadline. R_j is the predicted remaining work (:class:`RemainingWork`, each op
-      at its fastest predicted duration). d_j = t exactly gives u_j = 1 (the limit from before
+      at its fastest predicted duration, from the ``estimates`` set, ``op_predicted`` by
+      default). d_j = t exactly gives u_j = 1 (the limit from before
       the deadline, capped; Dysta would divide by zero).
     * fairness f_j = w_j / e_j: the waited time w_j = t − t_last,j (the end of the job's last
       finished op, or its release; 0 while one of its ops runs) over e_j, the predicted
