@@ -307,12 +307,19 @@ def test_priorities_become_weights_and_seeds_change_outcomes():
 
 
 @needs_xrbench
-def test_maestro_and_converted_yaml_build_the_same_instance():
+def test_maestro_and_converted_yaml_build_the_same_instance(tmp_path):
     options = {"system": "xrb-Dual_4K-WS_OS", "cost": "table:xrbench", "seed": 3}
     direct = load_workload(XRBENCH / "scenarios" / "VR_gaming.m", **options)
     converted = load_workload(REPO / "instances" / "xrbench" / "VR_gaming.yaml", **options)
-    assert direct.content_hash == converted.content_hash
-    assert direct.n_jobs == 44 + 44 + 32 and direct.metadata["duration_ns"] == 700 * MS
+    # The .m scenario reproduces the harness (compat: xrbench, floor(700 / period) requests);
+    # the converted YAML is clean, and the same once it opts in.
+    assert direct.settings.compat == "xrbench" and converted.settings.compat == "none"
+    assert direct.n_jobs == 43 + 43 + 31 and direct.metadata["duration_ns"] == 700 * MS
+    assert converted.n_jobs == 44 + 44 + 32
+    text = (REPO / "instances" / "xrbench" / "VR_gaming.yaml").read_text()
+    opted = tmp_path / "VR_gaming.yaml"  # bundled model names: no relative paths to keep
+    opted.write_text(text.replace("duration_ms: 700", "duration_ms: 700\ncompat: xrbench"))
+    assert load_workload(opted, **options).content_hash == direct.content_hash
 
 
 @needs_xrbench

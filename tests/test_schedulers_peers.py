@@ -377,7 +377,7 @@ def test_bad_parameters_are_input_errors() -> None:
         ("sdrm3", {"alpha": -1.0}, "alpha"),
         ("herald", {"objective": "energy"}, "objective"),
         ("herald", {"order": "deadline"}, "order"),
-        ("xrbench", {"compat": "harness"}, "compat"),
+        ("xrbench", {"compat": "exact"}, "compat"),
         ("prema", {"accelerator": "fastest"}, "accelerator"),
         ("planaria", {"accelerator": "fastest"}, "accelerator"),
     ]:
@@ -480,9 +480,11 @@ def test_single_accelerator_schedules_equal_the_dysta_loop(rule: str) -> None:
 # -- the XRBench harness's own timelines ------------------------------------------------------------
 
 
-# The five VR_gaming configurations where the harness differs (shared/xrbench reference):
-# four pass over a GE_FBNet_C frame at the event where its upstream completes, one drifts by
-# microseconds of rounding. Exact reproduction is what ``compat`` is reserved for.
+# The five VR_gaming configurations where the clean policy (compat none) differs from the
+# harness (shared/xrbench reference): four start a GE_FBNet_C frame at the event where its
+# upstream completes, which the harness's completion-count gate or its early finish (0.01 ms)
+# decides otherwise; one drifts by microseconds of float32 rounding. compat "harness" replays
+# the harness's event loop and matches all 38.
 HARNESS_DIFFERS = {
     ("Single_4K", "OS"),
     ("Single_8K", "OS"),
@@ -490,11 +492,16 @@ HARNESS_DIFFERS = {
     ("Dual_4K_BigLittle", "RS_RS"),
     ("Dual_4K_LittleBig", "RS_RS"),
 }
+# The harness starts an inference on an accelerator whose previous inference ends up to 0.01 ms
+# later (its early finish, HET_process.hpp FP_ERROR_MARGIN); the engine starts it when the
+# accelerator is free, so a start may trail the harness's by that much.
+HARNESS_START_TOLERANCE_MS = 0.011
 
 
-def check_against_harness(hw_config: str, dataflow: str) -> None:
-    """VR_gaming at model granularity: every inference the harness ran starts at the same time
-    (to the harness's float32 print precision) on the same accelerator."""
+def check_against_harness(hw_config: str, dataflow: str, compat: str) -> None:
+    """VR_gaming at model granularity: every inference the harness ran starts on the same
+    accelerator, at the same time (to its float32 print precision, and within its early finish
+    for compat "harness")."""
     path = (
         SHARED / "xrbench/reference/schedule" / f"schedule_VR_gaming__{hw_config}__{dataflow}.csv"
     )
@@ -506,7 +513,7 @@ def check_against_harness(hw_config: str, dataflow: str) -> None:
         cost="table:xrbench",
         granularity="model",
     )
-    schedule = replay(instance, make_scheduler("xrbench"))
+    schedule = replay(instance, make_scheduler("xrbench", {"compat": compat}))
     ours = {}
     for job in range(instance.n_jobs):
         op = int(instance.job_op_offsets[job])
@@ -518,19 +525,30 @@ def check_against_harness(hw_config: str, dataflow: str) -> None:
     with path.open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) > 50
+    tolerance = HARNESS_START_TOLERANCE_MS if compat == "harness" else 1e-3
     for row in rows:
         key = (row["Model Name"], int(row["Frame ID"]))
         accelerator, start = ours[key]
         assert accelerator == int(row["AcceleratorID"]), key
-        assert abs(start / MS - float(row["Dispatch Time (ms)"])) < 1e-3, key
+        assert abs(start / MS - float(row["Dispatch Time (ms)"])) < tolerance, key
 
 
+@pytest.mark.parametrize("compat", ["none", "harness"])
 @pytest.mark.parametrize(
     "hw_config, dataflow",
     [("Single_4K", "WS"), ("Dual_4K_BigLittle", "WS_OS"), ("Quad_4K", "WS_OS_WS_OS")],
 )
-def test_xrbench_dispatches_as_the_harness(hw_config: str, dataflow: str) -> None:
-    check_against_harness(hw_config, dataflow)
+def test_xrbench_dispatches_as_the_harness(hw_config: str, dataflow: str, compat: str) -> None:
+    check_against_harness(hw_config, dataflow, compat)
+
+
+@pytest.mark.parametrize("hw_config, dataflow", sorted(HARNESS_DIFFERS))
+def test_xrbench_harness_replay_matches_where_the_clean_policy_differs(
+    hw_config: str, dataflow: str
+) -> None:
+    check_against_harness(hw_config, dataflow, "harness")
+    with pytest.raises(AssertionError):
+        check_against_harness(hw_config, dataflow, "none")
 
 
 def _harness_runs() -> list[object]:
@@ -538,16 +556,7 @@ def _harness_runs() -> list[object]:
     if not index.is_file():
         return [pytest.param("?", "?", marks=pytest.mark.skip(reason=f"{index} not found"))]
     with index.open() as handle:
-        runs = [(row["hw_config"], row["dataflow"]) for row in csv.DictReader(handle)]
-    return [
-        pytest.param(
-            *run,
-            marks=[pytest.mark.xfail(strict=True, reason="harness quirk")]
-            if run in HARNESS_DIFFERS
-            else [],
-        )
-        for run in runs
-    ]
+        return [(row["hw_config"], row["dataflow"]) for row in csv.DictReader(handle)]
 
 
 @pytest.mark.slow
@@ -555,7 +564,12 @@ def _harness_runs() -> list[object]:
 def test_xrbench_dispatches_as_the_harness_on_every_configuration(
     hw_config: str, dataflow: str
 ) -> None:
-    check_against_harness(hw_config, dataflow)
+    check_against_harness(hw_config, dataflow, "harness")
+    if (hw_config, dataflow) in HARNESS_DIFFERS:
+        with pytest.raises(AssertionError):
+            check_against_harness(hw_config, dataflow, "none")
+    else:
+        check_against_harness(hw_config, dataflow, "none")
 
 
 # -- real workloads -------------------------------------------------------------------------------

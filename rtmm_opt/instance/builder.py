@@ -368,6 +368,7 @@ def build_instance(
         context_switch=bool(context_switch),
         contention=bool(contention),
         dram_bandwidth=float(system.dram_bandwidth_gbps) * time_unit_ns,
+        compat=scenario.compat,  # e.g. "xrbench" for XRBench .m scenarios
     )
     run = scenario.scaled(fps_scale)
     costs = _CostCache(system, cost_model)

@@ -27,6 +27,10 @@ a dependent is released when its upstream completes). ``T_iso,j`` is
   N_m jobs, D_m of them dropped: UX_m = 1 − D_m/N_m, S_m = (Σ_completed RT_j·EN_j / N_m)·UX_m;
   score = 100 × mean over tasks that have jobs of S_m. XRBench's per-model report lists
   RT_m and EN_m as the means over the completed jobs (0 when none completed) and UX_m.
+  Under ``settings.compat == "xrbench"`` these sums and counts run over the jobs the harness
+  *logs* (:func:`xrbench_logged`; ``TaskMetrics.xrbench_logged`` counts them), and the mean is
+  over the tasks with a logged job, as the harness's scoring module averages over the models
+  in its log (``HET_scoring-module.hpp``). Every other metric covers all jobs.
 * ``uxcost`` = ``energy_mJ × miss_rate`` (DREAM's EDP-like cost; the paper's normalisation is not
   public, this is the project's definition, SPEC §3); both factors are reported next to it.
 
@@ -78,6 +82,7 @@ class TaskMetrics:
     xrbench_en: float  # mean EN over completed jobs
     xrbench_ux: float  # 1 - dropped / jobs
     xrbench_score: float  # 100 * S_m
+    xrbench_logged: int  # jobs the XRBench score counts: all, or those the harness logs
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,50 @@ def job_energy_nj(instance: Instance, schedule: Schedule) -> IntArray:
     return energy
 
 
+# HET_process.hpp: FP_ERROR_MARGIN, 0.01 ms, by which an inference counts as finished early
+XRBENCH_FINISH_MARGIN_NS = 10_000
+
+
+def xrbench_window_close(instance: Instance, completion: IntArray) -> int:
+    """When the XRBench harness stops (compat ``xrbench``), in time units.
+
+    ``Runtime::RunWorkloads`` (``HET_runtime.hpp``) loops while some model has a frame not yet
+    generated, so its last event is the one at which the latest frame is generated: the first
+    event at or after the latest release, events being the ticks (multiples of the smallest
+    task period, ``HET_timer.hpp``) and job completions. The latest release is taken from the
+    jobs: a task whose final frames were not triggered closes earlier than in the harness
+    (never the case in XRBench's scenarios, whose fastest task always runs).
+    """
+    if instance.n_jobs == 0:
+        return 0
+    last = int(instance.job_release.max())
+    candidates = [int(c) for c in completion.tolist() if c >= last]
+    periods = [task.period for task in instance.tasks if task.period]
+    if periods:
+        tick = min(periods)
+        candidates.append(-(-last // tick) * tick)
+    return min(candidates, default=last)
+
+
+def xrbench_logged(instance: Instance, schedule: Schedule, completion: IntArray) -> np.ndarray:
+    """Per job, whether the XRBench harness logs it; all True unless compat ``xrbench``.
+
+    The harness logs an inference when it takes it off its accelerator
+    (``RemoveFinishedProcesses``: at an event t once ``t + 0.01 ms`` reaches its completion)
+    and a frame when it drops it (``DropLateFrames``: at the first event after its deadline),
+    and stops at :func:`xrbench_window_close` t_end. So a completed job is logged iff
+    ``C_j ≤ t_end + 0.01 ms`` and a dropped one iff ``d_j < t_end``; frames still queued or
+    running at t_end are never logged (``HET_logger.hpp``).
+    """
+    if instance.settings.compat != "xrbench":
+        return np.ones(instance.n_jobs, dtype=bool)
+    close = xrbench_window_close(instance, completion)
+    unit_ns = instance.time_unit_ns
+    completed = schedule.job_status == JobStatus.COMPLETED
+    in_time = completion * unit_ns <= close * unit_ns + XRBENCH_FINISH_MARGIN_NS
+    return np.where(completed, in_time, instance.job_deadline < close)
+
+
 def completion_times(instance: Instance, schedule: Schedule) -> IntArray:
     """Per job: the end of its last required op if completed, else -1 (vectorised)."""
     completed = schedule.job_status == JobStatus.COMPLETED
@@ -185,6 +234,7 @@ class _JobTable:
     normalized_progress: FloatArray  # T_iso / (C - R), completed jobs only
     xrbench_rt: FloatArray
     xrbench_en: FloatArray
+    xrbench_logged: np.ndarray
 
 
 def _job_table(instance: Instance, schedule: Schedule, completion: IntArray) -> _JobTable:
@@ -209,14 +259,17 @@ def _job_table(instance: Instance, schedule: Schedule, completion: IntArray) -> 
     en = np.where(
         completed, (XRBENCH_ENERGY_BUDGET_MJ - energy / NJ_PER_MJ) / XRBENCH_ENERGY_BUDGET_MJ, 0.0
     )
-    return _JobTable(completed, dropped, late, tardiness, energy, normalized, progress, rt, en)
+    logged = xrbench_logged(instance, schedule, completion)
+    return _JobTable(
+        completed, dropped, late, tardiness, energy, normalized, progress, rt, en, logged
+    )
 
 
 def _fsum(values: np.ndarray) -> float:
     return math.fsum(values.tolist())
 
 
-def _task_metrics(table: _JobTable, mask: np.ndarray, time_unit_ns: int) -> TaskMetrics:
+def _task_metrics(table: _JobTable, mask: np.ndarray, time_unit_ns: float) -> TaskMetrics:
     jobs = int(mask.sum())
     completed_mask = mask & table.completed
     completed = int(completed_mask.sum())
@@ -224,8 +277,12 @@ def _task_metrics(table: _JobTable, mask: np.ndarray, time_unit_ns: int) -> Task
     late = int((mask & table.late).sum())
     tardiness = int(table.tardiness[mask].sum())
     normalized = table.normalized_turnaround[completed_mask]
-    rt, en = table.xrbench_rt[completed_mask], table.xrbench_en[completed_mask]
-    ux = 1.0 - _ratio(dropped, jobs) if jobs else 0.0
+    logged_mask = mask & table.xrbench_logged
+    logged = int(logged_mask.sum())
+    scored = logged_mask & table.completed
+    rt, en = table.xrbench_rt[scored], table.xrbench_en[scored]
+    logged_dropped = int((logged_mask & table.dropped).sum())
+    ux = 1.0 - _ratio(logged_dropped, logged) if logged else 0.0
     return TaskMetrics(
         jobs=jobs,
         completed=completed,
@@ -240,10 +297,11 @@ def _task_metrics(table: _JobTable, mask: np.ndarray, time_unit_ns: int) -> Task
         energy_mJ=int(table.energy_nj[mask].sum()) / NJ_PER_MJ,
         antt=_ratio(_fsum(normalized), completed),
         stp=_fsum(table.normalized_progress[completed_mask]),
-        xrbench_rt=_ratio(_fsum(rt), completed),
-        xrbench_en=_ratio(_fsum(en), completed),
+        xrbench_rt=_ratio(_fsum(rt), len(rt)),
+        xrbench_en=_ratio(_fsum(en), len(en)),
         xrbench_ux=ux,
-        xrbench_score=100.0 * _ratio(_fsum(rt * en), jobs) * ux,
+        xrbench_score=100.0 * _ratio(_fsum(rt * en), logged) * ux,
+        xrbench_logged=logged,
     )
 
 
@@ -257,7 +315,7 @@ def compute_metrics(instance: Instance, schedule: Schedule) -> Metrics:
         task.name: _task_metrics(table, instance.job_task == index, unit_ns)
         for index, task in enumerate(instance.tasks)
     }
-    scored = [task.xrbench_score for task in per_task.values() if task.jobs]
+    scored = [task.xrbench_score for task in per_task.values() if task.xrbench_logged]
     makespan = 0
     if everything.completed:
         makespan = int(completion[table.completed].max() - instance.job_release.min())

@@ -31,6 +31,9 @@ NS_PER_MS = 1_000_000
 NS_PER_S = 1_000_000_000
 
 PERIOD_ROUNDINGS = ("exact", "ms_floor")
+# A peer simulator whose semantics the built instance reproduces (``Settings.compat``):
+# "xrbench" is the XRBench harness (docs/scenarios.md, "XRBench scenarios").
+SCENARIO_COMPAT_MODES = ("none", "xrbench")
 DEADLINE_KINDS = ("period", "slo", "ms")
 LATENCY_FACTOR_DISTRIBUTIONS = ("lognormal", "gamma", "uniform")
 LATENCY_FACTOR_SCOPES = ("sample", "layer")
@@ -211,6 +214,10 @@ class Scenario:
     path). ``file`` is the path it was read from, and errors name it. ``period_rounding``
     is ``exact`` (period = 1e9/fps ns) or ``ms_floor`` (whole milliseconds, ``1000 // fps``,
     as the XRBench harness computes it). ``duration_ms`` is an optional default run length.
+    ``compat`` is ``none`` (the project's semantics) or ``xrbench``: the trace keeps the
+    harness's number of requests and the instance is built with ``settings.compat: xrbench``,
+    under which the ``xrbench`` scheduler and the metrics reproduce the harness. XRBench
+    ``.m`` scenarios are read with ``xrbench``.
     """
 
     name: str
@@ -220,6 +227,7 @@ class Scenario:
     description: str = ""
     period_rounding: str = "exact"
     duration_ms: float | None = None
+    compat: str = "none"
 
     def __post_init__(self) -> None:
         _check_scenario(self)
@@ -301,6 +309,12 @@ def _check_scenario(scenario: Scenario) -> None:
             f"must be one of {', '.join(PERIOD_ROUNDINGS)}, got {scenario.period_rounding!r}",
             file=file,
             field="period_rounding",
+        )
+    if scenario.compat not in SCENARIO_COMPAT_MODES:
+        raise InputError(
+            f"must be one of {', '.join(SCENARIO_COMPAT_MODES)}, got {scenario.compat!r}",
+            file=file,
+            field="compat",
         )
     names = [task.name for task in scenario.tasks]
     for i, task in enumerate(scenario.tasks):
@@ -391,7 +405,16 @@ def _check_scenario(scenario: Scenario) -> None:
 
 # -- loading --------------------------------------------------------------------------------------
 
-SCENARIO_KEYS = ("kind", "name", "description", "source", "period_rounding", "duration_ms", "tasks")
+SCENARIO_KEYS = (
+    "kind",
+    "name",
+    "description",
+    "source",
+    "period_rounding",
+    "duration_ms",
+    "compat",
+    "tasks",
+)
 TASK_KEYS = (
     "name",
     "model",
@@ -452,6 +475,7 @@ def scenario_from_dict(data: Any, *, file: str | Path | None = None) -> Scenario
         description=top.text("description", ""),
         period_rounding=top.text("period_rounding", "exact", choices=PERIOD_ROUNDINGS),
         duration_ms=None if duration is None else float(duration),
+        compat=top.text("compat", "none", choices=SCENARIO_COMPAT_MODES),
     )
     top.done()
     return scenario
@@ -658,6 +682,8 @@ def load_maestro_scenario(path: str | Path) -> Scenario:
     ``FPS`` is the rate, ``Probability`` the trigger probability, and ``Dependency`` gives
     ``depends_on``. Periods are whole milliseconds (``ms_floor``), deadlines are the next frame,
     and the default run length is the harness's 700 ms window (XRBench ``RunWorkloads(700)``).
+    The scenario says ``compat: xrbench``: its instances reproduce the harness (the number of
+    requests here, the event loop in the ``xrbench`` scheduler, the logging in the metrics).
     """
     from rtmm_opt.workload.maestro import parse_maestro
 
@@ -687,6 +713,7 @@ def load_maestro_scenario(path: str | Path) -> Scenario:
         file=str(path),
         period_rounding="ms_floor",
         duration_ms=XRBENCH_WINDOW_MS,
+        compat="xrbench",
     )
 
 

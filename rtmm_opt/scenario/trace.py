@@ -14,7 +14,11 @@ has them in full):
   task exists and its own trigger draw succeeds. Its release is the latest of its own nominal
   time (if it has an ``fps``) and the upstream releases. The engine releases it when the
   upstream jobs complete.
-* **Window**: a frame belongs to the trace if its release is before ``duration_ns``.
+* **Window**: a frame belongs to the trace if its release is before ``duration_ns``. Under
+  ``compat: xrbench`` a periodic frame also needs its frame to end within the window (its
+  nominal end, the next frame's nominal time, at most ``duration_ns``): the XRBench harness
+  makes ``floor(window / period)`` requests per model (``HET_load-generator.hpp``,
+  ``LoadGenerator::Initialize``), e.g. 43 frames of a 16 ms model in 700 ms, not 44.
 
 **Randomness.** Each task owns independent streams, ``SeedSequence(seed, spawn_key=(hash of
 the task name, purpose))``. There is one purpose per kind of draw (arrivals, jitter, triggers,
@@ -278,6 +282,8 @@ def _task_frames(
             np.max([up.release[:count] for up in upstream], axis=0),
             np.max([up.frame_end[:count] for up in upstream], axis=0),
         )
+    if scenario.compat == "xrbench" and period is not None:
+        candidate.exists &= candidate.frame_end <= duration_ns  # the harness's request count
     if task.depends_on:
         for up_name in task.depends_on:
             up = done[scenario.task_index(up_name)]

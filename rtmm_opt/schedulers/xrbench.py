@@ -1,10 +1,15 @@
 """The XRBench harness policy (Kwon et al., "XRBench: An Extended Reality (XR) Machine Learning
-Benchmark Suite for the Metaverse", MLSys 2023; harness XRBench-MLSys2023 commit 89156663, whose
-observed behaviour ``shared/xrbench/README.md`` records under "Behaviour of the harness").
+Benchmark Suite for the Metaverse", MLSys 2023; harness XRBench-MLSys2023 commit 89156663,
+``XRBench-MAESTRO.cpp`` and ``lib/include/heterogeneous-space-exploration/HET_*.hpp``).
+
+Two ways to run it (parameter ``compat``): the project's clean reading of the policy, and an
+exact replay of the harness's event loop with its quirks (:class:`XRBench` lists both).
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -15,9 +20,20 @@ from rtmm_opt.engine.policy import Policy
 from rtmm_opt.schedulers.common import choose_accelerator
 from rtmm_opt.schedulers.registry import register
 
-COMPAT_MODES = ("off",)
+COMPAT_MODES = ("auto", "none", "harness")
+# HET_process.hpp, InferenceProcess::IsFinished: a process counts as finished once
+# current_time + FP_ERROR_MARGIN >= its completion time, with FP_ERROR_MARGIN = 1e-2f ms.
+HARNESS_FINISH_MARGIN_MS = np.float32(1e-2)
+_NS_PER_MS = 1e6
 _RELEASED, _OP_READY, _OP_DONE = Notice.RELEASED, Notice.OP_READY, Notice.OP_DONE
 _JOB_DONE, _JOB_DROPPED = Notice.JOB_DONE, Notice.JOB_DROPPED
+
+
+def summed_latency(static: StaticInfo, ops: list[int]) -> list[int]:
+    """Per accelerator, the summed predicted latency of ``ops``; -1 where one is ineligible."""
+    rows = static.op_predicted[np.asarray(ops, dtype=np.int64)]
+    summed = np.where((rows < 0).any(axis=0), -1, rows.sum(axis=0))
+    return [int(value) for value in summed]
 
 
 @register("xrbench")
@@ -25,37 +41,85 @@ _JOB_DONE, _JOB_DROPPED = Notice.JOB_DONE, Notice.JOB_DROPPED
 class XRBench(Policy):
     """Whole-model, non-preemptive, latency-greedy serving of per-model FIFO queues.
 
-    **Harness events.** The harness looks at its queues only at *events*: ticks at the
-    multiples of the fastest task's period (the smallest ``TaskInfo.period``; the harness's
-    ``1000/max FPS`` ms), and job completions. At an event, every job released since the last
-    event enters its task's FIFO queue; a job released between events waits for the next one
-    (its deadline does not move). The policy asks to be woken at the next tick (``wake_at``)
-    while any job waits. An instance without periodic tasks has no ticks: every decision point
-    is an event.
+    ``compat``: ``none`` runs the clean policy below; ``harness`` replays the harness exactly,
+    quirks included (below); ``auto`` (default) replays the harness on instances built with
+    ``settings.compat == "xrbench"`` (every XRBench ``.m`` scenario, and scenarios that say
+    ``compat: xrbench``) and runs the clean policy otherwise.
 
-    **Drops.** At an event, each queued job (entered, not started) whose deadline has come
-    (d_j ≤ t: it cannot start in time; the harness never dispatches a frame at or after its
-    deadline) is dropped; the engine drops its cascaded dependents. A job that has started is
-    never dropped. Nothing is dropped when the instance says ``drops: never``.
+    **Clean policy** (``compat: none``).
 
-    **Dispatch.** At an event, the tasks are visited in alphabetical order of their names; each
-    task's head request (its oldest queued job, one per task per event) takes the *fastest idle
-    accelerator*: the smallest summed predicted latency of the job's ops (of its variant) on
-    it, among the idle accelerators where all of them are eligible (ties: lower index). A head
-    with no such accelerator waits. Requests are never preempted.
+    * *Events.* The harness looks at its queues only at *events*: ticks at the multiples of the
+      fastest task's period (the smallest ``TaskInfo.period``; the harness's ``1000/max FPS``
+      ms), and job completions. At an event, every job released since the last event enters its
+      task's FIFO queue; a job released between events waits for the next one (its deadline
+      does not move). The policy asks to be woken at the next tick while any job waits. An
+      instance without periodic tasks has no ticks: every decision point is an event.
+    * *Drops.* At an event, each queued job (entered, not started) whose deadline has come
+      (d_j ≤ t: it can no longer start in time) is dropped; the engine drops its cascaded
+      dependents. A job that has started is never dropped. Nothing is dropped under
+      ``drops: never``.
+    * *Dispatch.* At an event, the tasks are visited in alphabetical order of their names; each
+      task's head request (its oldest queued job, one per task per event) takes the *fastest
+      idle accelerator*: the smallest summed predicted latency of the job's ops (of its variant)
+      on it, among the idle accelerators where all of them are eligible (ties: lower index). A
+      head with no such accelerator waits. Requests are never preempted.
+    * *Finer granularity.* The harness runs whole models (``--granularity model``). At
+      ``block:N`` or ``layer`` a job keeps every op on the accelerator its first op ran on and
+      runs them back to back (in the order they become ready), so that accelerator is the job's
+      until it completes; only the first op waits for an event. A job that no single
+      accelerator can run whole sends each op to the fastest idle accelerator that can run it.
 
-    **Finer granularity.** The harness runs whole models (use ``--granularity model``). At
-    ``block:N`` or ``layer`` granularity a job keeps every op on the accelerator its first op
-    ran on and runs them back to back (in the order they become ready), so that accelerator is
-    the job's until it completes; only the first op waits for an event.
+    **Harness replay** (``compat: harness``). The policy keeps the harness's own state and
+    clock and replays its event loop (``HET_runtime.hpp``, ``Runtime::RunWorkloads``); each
+    harness event is processed at the first decision point at or after it, and each dispatch
+    it decides is carried out there. The quirks it reproduces, each from the harness source:
 
-    ``compat`` is reserved for an exact reproduction of the harness's timelines (its injection
-    of dependent frames, its end-of-window logging); only ``off`` exists now.
+    1. *float32 time* (``HET_runtime.hpp``, ``HET_process.hpp``, ``HET_timer.hpp``): the clock,
+       dispatch and completion times are single-precision milliseconds; a completion is
+       ``dispatch + float(cycles)/1e6``, so rounding accumulates along chains of dispatches
+       (microseconds by the end of the window), and the order of near-simultaneous events
+       follows the float32 values.
+    2. *Early finish* (``HET_process.hpp``, ``InferenceProcess::IsFinished``): at an event t a
+       running inference counts as finished if ``t + 0.01 ms`` reaches its completion; its
+       accelerator is free and its completion counted from t on. The engine starts the next
+       job on that accelerator when the previous one has actually ended (at most 0.01 ms
+       later), and an inference whose completion was absorbed this way is no event itself.
+    3. *Events* (``HET_timer.hpp``, ``Timer::GetNextEventTime``): the next event is the
+       earliest of the next base tick (``(k+1)·(1000/max FPS)`` ms) and the running
+       inferences' completions.
+    4. *Injection* (``HET_load-generator.hpp``, ``GetNewInferenceRequests``): a frame enters its
+       model's queue at the first event at or after its release.
+    5. *Drop rule* (``HET_runtime.hpp``, ``DropLateFrames``): a queued frame is dropped at an
+       event t with ``deadline < t`` (strictly: a frame may still start at its deadline). The
+       harness's code to drop dependents' frames compares each dependent's model name with
+       its own dependency list and never fires, so nothing is cascaded by the harness. A
+       cascaded job that the engine releases only after the harness would have dropped it
+       (its upstream finished late) is dropped at once.
+    6. *Dependency gate* (``HET_runtime.hpp``, ``DispatchJobs``/``RemoveFinishedProcesses``):
+       frame f of a dependent model may start only once its upstream model has *completed*
+       f + 1 inferences in all. The gate counts completions, not frame ids, so after one
+       dropped upstream frame each later dependent frame waits for an upstream frame released
+       at its own deadline and is dropped: the dependent starves for the rest of the run
+       (GE_FBNet_C on ``Single_4K``/``OS`` runs frame 0 only).
+    7. *Dispatch passes* (``DispatchJobs``): models are visited in alphabetical order
+       (``std::map``), the head of each queue taking the fastest idle accelerator (summed
+       cycles, ties to the lower index), and the visit is repeated until nothing more starts,
+       so a model may start several frames at one event.
+
+    Scope of the replay: exact for static costs (the harness has no others) and for dependent
+    tasks with the same period as their upstream (every XRBench scenario). The engine keeps
+    the project's cascade (a dependent frame is released when its upstream frame completes
+    and dropped with it); with equal periods that never changes what the harness does, since a
+    dependent frame whose upstream frame was dropped cannot pass the gate before its own
+    deadline. The harness's window (what it logs) is applied by the metrics under
+    ``settings.compat == "xrbench"`` (``rtmm_opt.metrics.metrics``). A model that no single
+    accelerator can run whole is served as in the clean policy, outside the replay.
     """
 
-    compat: str = "off"
+    compat: str = "auto"
 
     _static: StaticInfo | None = field(default=None, init=False, repr=False)
+    _replay: _HarnessReplay | None = field(default=None, init=False, repr=False)
     _tick: int = field(default=0, init=False, repr=False)  # 0: no periodic task, no ticks
     _tick_task: int = field(default=-1, init=False, repr=False)  # the task whose period ticks
     _task_order: list[int] = field(default_factory=list, init=False, repr=False)
@@ -76,8 +140,8 @@ class XRBench(Policy):
     def __post_init__(self) -> None:
         if self.compat not in COMPAT_MODES:
             raise ValueError(
-                f"compat must be one of {', '.join(COMPAT_MODES)} (exact reproduction of the "
-                f"XRBench harness is not implemented yet), got {self.compat!r}"
+                f"compat must be one of {', '.join(COMPAT_MODES)} (auto: replay the harness on "
+                f"instances with settings.compat 'xrbench'), got {self.compat!r}"
             )
 
     def reset(self, static: StaticInfo) -> None:
@@ -97,6 +161,13 @@ class XRBench(Policy):
         self._op_job = static.op_job_list
         self._job_task = static.job_task.tolist()
         self._deadline = static.job_deadline_list
+        harness = self.compat == "harness" or (self.compat == "auto" and static.compat == "xrbench")
+        self._replay = _HarnessReplay(self, static) if harness else None
+
+    @property
+    def replays_harness(self) -> bool:
+        """True when this replay follows the harness's event loop (set by ``reset``)."""
+        return self._replay is not None
 
     def model_latency(self, view: View, job: int) -> list[int]:
         """Per accelerator, the job's summed predicted op latency; -1 where an op is ineligible."""
@@ -104,11 +175,9 @@ class XRBench(Policy):
         if latency is None:
             static = self._static
             assert static is not None
-            ops = np.asarray(static.ops_of(job))
-            ops = ops[static.op_variant[ops] == view.job_variant(job)]
-            rows = static.op_predicted[ops]
-            summed = np.where((rows < 0).any(axis=0), -1, rows.sum(axis=0))
-            latency = self._latency[job] = [int(value) for value in summed]
+            variant = view.job_variant(job)
+            ops = [op for op in static.ops_of(job) if static.op_variant[op] == variant]
+            latency = self._latency[job] = summed_latency(static, ops)
         return latency
 
     def _observe(self, view: View) -> bool:
@@ -130,22 +199,39 @@ class XRBench(Policy):
                 completed_now |= self._job_task[item] == self._tick_task
             elif kind in (_JOB_DONE, _JOB_DROPPED):
                 completed_now |= kind == _JOB_DONE and item in ended_now
-                self._gone.add(item)
-                self._ready.pop(item, None)
-                self._latency.pop(item, None)
-                acc = self._home.pop(item, -1)
-                if acc >= 0:
-                    self._owner[acc] = -1
-                self._roaming.pop(item, None)
+                self._forget(item)
         return completed_now
 
+    def _forget(self, job: int) -> None:
+        """A job completed or was dropped: free its accelerator and its bookkeeping."""
+        self._gone.add(job)
+        self._ready.pop(job, None)
+        self._latency.pop(job, None)
+        acc = self._home.pop(job, -1)
+        if acc >= 0:
+            self._owner[acc] = -1
+        self._roaming.pop(job, None)
+
     def decide(self, view: View) -> Decision | None:
+        if self._replay is not None:
+            return self._replay.decide(view)
         static = self._static
         assert static is not None
         now = view.now
         if self._observe(view) or not self._tick or now % self._tick == 0:
             self._event_time = now
         decision = Decision()
+        free = self._continue_jobs(view, decision)
+        self._roam(decision, free)
+        if self._event_time == now:
+            self._serve(view, decision, free)
+        if self._tick and (self._waiting or any(self._queues)):
+            decision.wake_at = (now // self._tick + 1) * self._tick
+        return decision
+
+    def _continue_jobs(self, view: View, decision: Decision) -> list[int]:
+        """Start the next op of each job in service on its own idle accelerator (back to back);
+        return the idle accelerators that no job holds."""
         free = []
         for acc in view.idle_accelerators:
             job = self._owner[acc]
@@ -153,16 +239,11 @@ class XRBench(Policy):
                 free.append(acc)
                 continue
             ready = self._ready.get(job)
-            if ready:  # the job's next op, back to back on its accelerator
+            if ready:
                 op = next(iter(ready))
                 del ready[op]
                 decision.dispatches.append((op, acc))
-        self._roam(decision, free)
-        if self._event_time == now:
-            self._serve(view, decision, free)
-        if self._tick and (self._waiting or any(self._queues)):
-            decision.wake_at = (now // self._tick + 1) * self._tick
-        return decision
+        return free
 
     def _roam(self, decision: Decision, free: list[int]) -> None:
         """Dispatch the ready ops of roaming jobs, each to its fastest free eligible accelerator."""
@@ -177,6 +258,16 @@ class XRBench(Policy):
                 del ready[op]  # type: ignore[union-attr]
                 decision.dispatches.append((op, acc))
                 free.remove(acc)
+
+    def _start(self, job: int, acc: int, decision: Decision, free: list[int]) -> None:
+        """Start the job's first ready op on ``acc``, which becomes the job's home."""
+        ready = self._ready[job]
+        op = next(iter(ready))
+        del ready[op]
+        decision.dispatches.append((op, acc))
+        free.remove(acc)
+        self._owner[acc] = job
+        self._home[job] = acc
 
     def _serve(self, view: View, decision: Decision, free: list[int]) -> None:
         """A harness event: queue new requests, drop expired ones, serve the heads."""
@@ -218,10 +309,178 @@ class XRBench(Policy):
                 self._roam(decision, free)
                 continue
             queue.popleft()
-            ready = self._ready[job]
-            op = next(iter(ready))
-            del ready[op]
-            decision.dispatches.append((op, acc))
-            free.remove(acc)
-            self._owner[acc] = job
-            self._home[job] = acc
+            self._start(job, acc, decision, free)
+
+
+@dataclass
+class _Running:
+    """An inference the harness has on an accelerator: its job and float32 completion (ms)."""
+
+    job: int
+    completion: np.float32
+
+
+class _HarnessReplay:
+    """The harness's event loop in its own float32 clock (``HET_runtime.hpp``,
+    ``Runtime::RunWorkloads``: fetch, remove finished, drop late, dispatch, next event), driving
+    the engine. See :class:`XRBench` for the quirks; the dispatch bookkeeping for finer
+    granularity and roaming jobs is the clean policy's (``policy``)."""
+
+    def __init__(self, policy: XRBench, static: StaticInfo) -> None:
+        self.policy = policy
+        self.static = static
+        self.unit_ns = float(static.time_unit_ns)
+        n_tasks = len(static.tasks)
+        names = [task.name for task in static.tasks]
+        self.upstreams = [
+            [names.index(up) for up in task.depends_on if up in names] for task in static.tasks
+        ]
+        periods = [task.period for task in static.tasks if task.period]
+        # HET_timer.hpp: base_tick_ = 1000/max FPS ms, the smallest period
+        self.tick = self._ms(min(periods)) if periods else None
+        self.base_frame = 0
+        self.next_event: np.float32 | None = np.float32(0.0)
+        self.last_event: np.float32 | None = None
+        self.job_frame = static.job_frame.tolist()
+        self.job_task = static.job_task.tolist()
+        self.release_ms = [self._ms(units) for units in static.job_release.tolist()]
+        self.deadline_ms = [self._ms(units) for units in static.job_deadline_list]
+        self.pending: list[list[tuple[int, int]]] = [[] for _ in range(n_tasks)]  # released
+        self.queues: list[list[tuple[int, int]]] = [[] for _ in range(n_tasks)]  # (frame, job)
+        self.completions = [0] * n_tasks  # HET_runtime.hpp completion_list_ + 1
+        self.running: list[_Running | None] = [None] * len(static.accelerators)
+        self.done: set[int] = set()
+
+    def _ms(self, units: int) -> np.float32:
+        """Whole time units as the harness's float32 milliseconds."""
+        return np.float32(units * self.unit_ns / _NS_PER_MS)
+
+    def _units_at_or_after(self, time_ms: np.float32) -> int:
+        """The first time unit at or after a harness time."""
+        return math.ceil(float(time_ms) * _NS_PER_MS / self.unit_ns - 1e-9)
+
+    def _latency_ms(self, units: int) -> np.float32:
+        """``static_cast<float>(total_latency)/1000000`` (``DispatchJobs``), cycles = ns."""
+        return np.float32(np.float32(units * self.unit_ns) / np.float32(_NS_PER_MS))
+
+    # -- the engine side ----------------------------------------------------------------------
+    def decide(self, view: View) -> Decision:
+        policy = self.policy
+        decision = Decision()
+        self._observe(view, decision)
+        free = policy._continue_jobs(view, decision)
+        policy._roam(decision, free)
+        while self.next_event is not None and self._due(self.next_event, view.now):
+            self._event(self.next_event, view, decision, free)
+        if self.next_event is not None and (
+            any(self.pending) or any(self.queues) or any(self.running)
+        ):
+            wake = self._units_at_or_after(self.next_event)
+            if wake > view.now:
+                decision.wake_at = wake
+        return decision
+
+    def _observe(self, view: View, decision: Decision) -> None:
+        policy, op_job = self.policy, self.policy._op_job
+        for kind, item in view.notices:
+            if kind == _OP_READY:
+                policy._ready.setdefault(op_job[item], {})[item] = None
+            elif kind == _RELEASED:
+                late = self.last_event is not None and self.deadline_ms[item] < self.last_event
+                if late and self.static.drops_allowed:
+                    # released (upstream done) after the harness dropped it from its queue
+                    decision.drops.append(item)
+                    policy._gone.add(item)
+                else:
+                    bisect.insort(self.pending[self.job_task[item]], (self.job_frame[item], item))
+                    if self.next_event is None:  # no ticks and nothing running: an event now
+                        self.next_event = self._ms(view.now)
+            elif kind in (_JOB_DONE, _JOB_DROPPED):
+                if kind == _JOB_DONE:
+                    self.done.add(item)
+                policy._forget(item)
+
+    def _due(self, time_ms: np.float32, now: int) -> bool:
+        """Whether the event at ``time_ms`` can be processed at ``now``: its time has come and
+        every inference the harness takes off an accelerator then has really finished."""
+        if self._units_at_or_after(time_ms) > now:
+            return False
+        limit = np.float32(time_ms + HARNESS_FINISH_MARGIN_MS)
+        return all(
+            run is None or run.completion > limit or run.job in self.done for run in self.running
+        )
+
+    # -- the harness side ---------------------------------------------------------------------
+    def _event(self, time_ms: np.float32, view: View, decision: Decision, free: list[int]) -> None:
+        gone = self.policy._gone
+        # GetNewInferenceRequests: frames released by now enter their model's queue
+        for task, pending in enumerate(self.pending):
+            while pending and self.release_ms[pending[0][1]] <= time_ms:
+                entry = pending.pop(0)
+                if entry[1] not in gone:
+                    bisect.insort(self.queues[task], entry)
+        # RemoveFinishedProcesses, with IsFinished's margin
+        limit = np.float32(time_ms + HARNESS_FINISH_MARGIN_MS)
+        for acc, run in enumerate(self.running):
+            if run is not None and limit >= run.completion:
+                self.completions[self.job_task[run.job]] += 1
+                self.running[acc] = None
+        # DropLateFrames: expired heads, strictly past their deadline; nothing cascades
+        for queue in self.queues:
+            while queue and (
+                queue[0][1] in gone
+                or (self.static.drops_allowed and self.deadline_ms[queue[0][1]] < time_ms)
+            ):
+                job = queue.pop(0)[1]
+                if job not in gone:
+                    decision.drops.append(job)
+                    gone.add(job)
+        self._dispatch(time_ms, view, decision, free)
+        # Timer::GetNextEventTime
+        self.last_event = time_ms
+        completions = [run.completion for run in self.running if run is not None]
+        if self.tick is None:
+            self.next_event = min(completions) if completions else None
+            return
+        tick = np.float32(np.float32(self.base_frame + 1) * self.tick)
+        next_event = min([tick, *completions])
+        if next_event == tick:
+            self.base_frame += 1
+        self.next_event = next_event
+
+    def _dispatch(
+        self, time_ms: np.float32, view: View, decision: Decision, free: list[int]
+    ) -> None:
+        """DispatchJobs: passes over the models in alphabetical order until nothing starts."""
+        policy = self.policy
+        started = True
+        while started:
+            started = False
+            for task in policy._task_order:
+                queue = self.queues[task]
+                if not queue:
+                    continue
+                while queue and queue[0][1] in self.policy._gone:  # cascaded by the engine
+                    queue.pop(0)
+                if not queue:
+                    continue
+                frame, job = queue[0]
+                if any(self.completions[up] <= frame for up in self.upstreams[task]):
+                    continue  # the gate: f + 1 upstream completions
+                idle = [acc for acc in free if self.running[acc] is None]
+                if not idle:
+                    continue
+                latency = policy.model_latency(view, job)
+                eligible = [acc for acc in idle if latency[acc] >= 0]
+                if not eligible:
+                    if all(value < 0 for value in latency):  # no accelerator runs it whole
+                        queue.pop(0)
+                        policy._roaming[job] = None
+                        policy._roam(decision, free)
+                    continue
+                acc = min(eligible, key=lambda a: (latency[a], a))
+                completion = np.float32(time_ms + self._latency_ms(latency[acc]))
+                self.running[acc] = _Running(job, completion)
+                queue.pop(0)
+                policy._start(job, acc, decision, free)
+                started = True
