@@ -161,7 +161,10 @@ def test_run_writes_schedule_csv(tmp_path, capsys):
     )  # fmt: skip
     assert status == 0, err
     lines = target.read_text().splitlines()
-    assert lines[0] == "op,job,task,frame,segment,variant,accelerator,start,end,job_finish"
+    assert (
+        lines[0]
+        == "op,job,task,frame,segment,variant,accelerator,start,end,job_finish,job_finish_s"
+    )
     assert len(lines) > 1
 
 

@@ -235,6 +235,7 @@ def cli_reference_run(capsys, tmp_path, data, scheduler):
     finish = {}
     for row in rows(schedule):
         finish[int(row["job"])] = int(row["job_finish"]) * unit_ns / 1e9
+        assert float(row["job_finish_s"]) == finish[int(row["job"])]  # the same, in seconds
     theirs = rows(REFERENCE / f"result_{tag}_{scheduler}.csv")
     assert sorted(finish) == [int(r["reqst_indx"]) for r in theirs]
     difference = max(abs(finish[int(r["reqst_indx"])] - float(r["finish_s"])) for r in theirs)

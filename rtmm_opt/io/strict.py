@@ -161,9 +161,7 @@ class Fields:
             options = list(choices)
             if value not in options:
                 hint = suggest(value, options)
-                raise self.error(
-                    key, f"unknown value '{value}'{hint}; valid: {', '.join(options)}"
-                )
+                raise self.error(key, f"unknown value '{value}'{hint}; valid: {', '.join(options)}")
         return value
 
     def number(self, key: str, default: Any = _MISSING, **checks: Any) -> Any:

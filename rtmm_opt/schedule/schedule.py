@@ -73,9 +73,11 @@ class Schedule:
         """One row per executed op, ordered by start time, then by accelerator and op index.
 
         Columns: ``op, job, task, frame, segment, variant, accelerator, start, end,
-        job_finish``. Times are integer instance time units (× ``instance.time_unit_ns`` for
-        ns). ``job_finish`` is the completion time of the op's job (the end of its last required
-        op), the same on every row of the job, and empty if the job did not complete.
+        job_finish, job_finish_s``. Times are integer instance time units (×
+        ``instance.time_unit_ns`` for ns). ``job_finish`` is the completion time of the op's job
+        (the end of its last required op), the same on every row of the job, and empty if the
+        job did not complete; ``job_finish_s`` is the same in seconds (Python float ``repr``),
+        so per-job finish times can be read without knowing the instance's time unit.
         """
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -91,6 +93,7 @@ class Schedule:
                 "start",
                 "end",
                 "job_finish",
+                "job_finish_s",
             ]
         )
         executed = self.executed
@@ -99,6 +102,7 @@ class Schedule:
         ]
         op_job = instance.op_job
         finish = self.completion_times(instance).tolist()
+        unit_ns = instance.time_unit_ns
         for op in order:
             job = int(op_job[op])
             writer.writerow(
@@ -113,6 +117,7 @@ class Schedule:
                     int(self.op_start[op]),
                     int(self.op_end[op]),
                     finish[job] if finish[job] >= 0 else "",
+                    repr(finish[job] * unit_ns / 1e9) if finish[job] >= 0 else "",
                 ]
             )
         text = buffer.getvalue()

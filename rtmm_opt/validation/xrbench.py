@@ -14,14 +14,16 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from rtmm_opt.engine.policy import replay
 from rtmm_opt.errors import InputError
+from rtmm_opt.instance.instance import Instance
 from rtmm_opt.instance.workload import load_workload
-from rtmm_opt.metrics.metrics import compute_metrics
+from rtmm_opt.metrics.metrics import NS_PER_MS, compute_metrics
+from rtmm_opt.schedule.schedule import Schedule
 from rtmm_opt.schedulers import make_scheduler
 
 
@@ -52,6 +54,7 @@ class ReferenceComparison:
     dataflow: str
     ours: XRBenchScores
     theirs: XRBenchScores
+    dispatch: DispatchAgreement | None = None  # against the run's timeline, when there is one
 
     @property
     def overall_diff(self) -> float:
@@ -91,7 +94,45 @@ class ReferenceComparison:
             "theirs": scores(self.theirs),
             "overall_diff": self.overall_diff,
             "model_diff": self.model_diff,
+            "dispatch": None if self.dispatch is None else asdict(self.dispatch),
         }
+
+
+def replay_reference(
+    scenario_m: Path | str,
+    hw_config: str,
+    dataflow: str,
+    cost: str,
+    *,
+    duration_ns: int | None = None,
+    seed: int = 0,
+) -> tuple[Instance, Schedule]:
+    """The instance of one harness run and its ``xrbench`` replay (validated): the scenario on
+    preset ``xrb-{hw_config}-{dataflow}`` with cost model ``cost`` (e.g. ``table:xrbench`` or
+    ``table:PATH/layer_costs.csv.gz``), whole models, under ``xrbench`` with its default
+    ``compat: auto``. ``duration_ns`` defaults to the scenario's 700 ms; ``seed`` draws the
+    triggers of probabilistic scenarios."""
+    instance = load_workload(
+        scenario_m,
+        system=f"xrb-{hw_config}-{dataflow}",
+        cost=cost,
+        duration_ns=duration_ns,
+        seed=seed,
+        granularity="model",
+    )
+    return instance, replay(instance, make_scheduler("xrbench"))
+
+
+def scores(instance: Instance, schedule: Schedule) -> XRBenchScores:
+    """The XRBench scores of a schedule, as the harness's summary lists them: models with no
+    logged frame are left out."""
+    metrics = compute_metrics(instance, schedule)
+    per_model = {
+        name: ModelScores(task.xrbench_rt, task.xrbench_en, task.xrbench_ux)
+        for name, task in sorted(metrics.per_task.items())
+        if task.xrbench_logged
+    }
+    return XRBenchScores(per_model, metrics.xrbench_score)
 
 
 def run_reference(
@@ -103,27 +144,47 @@ def run_reference(
     duration_ns: int | None = None,
     seed: int = 0,
 ) -> XRBenchScores:
-    """The project's XRBench scores for one harness run: the scenario on preset
-    ``xrb-{hw_config}-{dataflow}`` with cost model ``cost`` (e.g. ``table:xrbench`` or
-    ``table:PATH/layer_costs.csv.gz``), whole models, under ``xrbench`` with its default
-    ``compat: auto``. ``duration_ns`` defaults to the scenario's 700 ms; ``seed`` draws the
-    triggers of probabilistic scenarios. Models with no logged frame are left out, as in the
-    harness's summary."""
-    instance = load_workload(
-        scenario_m,
-        system=f"xrb-{hw_config}-{dataflow}",
-        cost=cost,
-        duration_ns=duration_ns,
-        seed=seed,
-        granularity="model",
+    """The project's XRBench scores for one harness run (:func:`replay_reference`)."""
+    instance, schedule = replay_reference(
+        scenario_m, hw_config, dataflow, cost, duration_ns=duration_ns, seed=seed
     )
-    metrics = compute_metrics(instance, replay(instance, make_scheduler("xrbench")))
-    per_model = {
-        name: ModelScores(task.xrbench_rt, task.xrbench_en, task.xrbench_ux)
-        for name, task in sorted(metrics.per_task.items())
-        if task.xrbench_logged
-    }
-    return XRBenchScores(per_model, metrics.xrbench_score)
+    return scores(instance, schedule)
+
+
+@dataclass(frozen=True)
+class DispatchAgreement:
+    """How many of the harness's executed inferences the replay ran on the same accelerator,
+    and the largest dispatch-time difference over those (ms)."""
+
+    matched: int
+    total: int
+    max_start_diff_ms: float
+
+
+def dispatch_agreement(
+    instance: Instance, schedule: Schedule, timeline_csv: Path | str
+) -> DispatchAgreement:
+    """Compare a whole-model replay with a harness timeline (``schedule_*.csv``: one row per
+    executed inference with its ``AcceleratorID``, ``Model Name``, ``Frame ID`` and
+    ``Dispatch Time (ms)``). An inference the replay did not run counts as unmatched."""
+    ours: dict[tuple[str, int], tuple[int, float]] = {}
+    for job in range(instance.n_jobs):
+        op = int(instance.job_op_offsets[job])
+        if schedule.op_accelerator[op] < 0:
+            continue
+        task = instance.tasks[int(instance.job_task[job])].name
+        start_ms = float(schedule.op_start[op]) * instance.time_unit_ns / NS_PER_MS
+        ours[task, int(instance.job_frame[job])] = (int(schedule.op_accelerator[op]), start_ms)
+    matched, total, worst = 0, 0, 0.0
+    with Path(timeline_csv).open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            total += 1
+            mine = ours.get((row["Model Name"], int(row["Frame ID"])))
+            if mine is None or mine[0] != int(row["AcceleratorID"]):
+                continue
+            matched += 1
+            worst = max(worst, abs(mine[1] - float(row["Dispatch Time (ms)"])))
+    return DispatchAgreement(matched, total, worst)
 
 
 def read_reference_summary(path: Path | str) -> XRBenchScores:
@@ -157,18 +218,34 @@ def reference_runs(reference_dir: Path | str) -> Iterator[dict[str, str]]:
         yield from csv.DictReader(handle)
 
 
-def compare_reference_runs(xrbench_dir: Path | str, cost: str) -> list[ReferenceComparison]:
+def compare_reference_runs(
+    xrbench_dir: Path | str, cost: str, *, limit: int | None = None
+) -> list[ReferenceComparison]:
     """Every run of ``XRBENCH_DIR/reference/runs.csv`` (the scenario from
-    ``XRBENCH_DIR/scenarios``), ours against the harness's summary."""
+    ``XRBENCH_DIR/scenarios``; the first ``limit`` runs if given), ours against the harness's
+    summary and, where the run has one, its timeline."""
     root = Path(xrbench_dir)
     comparisons = []
-    for run in reference_runs(root / "reference"):
+    for run in list(reference_runs(root / "reference"))[:limit]:
         scenario = run["scenario"]
-        ours = run_reference(
+        instance, schedule = replay_reference(
             root / "scenarios" / f"{scenario}.m", run["hw_config"], run["dataflow"], cost
         )
         theirs = read_reference_summary(root / "reference" / run["summary_csv"])
+        timeline = root / "reference" / run.get("timeline_csv", "")
+        dispatch = (
+            dispatch_agreement(instance, schedule, timeline)
+            if run.get("timeline_csv") and timeline.is_file()
+            else None
+        )
         comparisons.append(
-            ReferenceComparison(scenario, run["hw_config"], run["dataflow"], ours, theirs)
+            ReferenceComparison(
+                scenario,
+                run["hw_config"],
+                run["dataflow"],
+                scores(instance, schedule),
+                theirs,
+                dispatch,
+            )
         )
     return comparisons
