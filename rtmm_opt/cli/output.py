@@ -28,11 +28,17 @@ def print_json(data: Any) -> None:
 
 
 def print_table(
-    rows: Iterable[Sequence[Any]], headers: Sequence[str], *, title: str | None = None
+    rows: Iterable[Sequence[Any]],
+    headers: Sequence[str],
+    *,
+    title: str | None = None,
+    floatfmt: str | Sequence[str] = ".4g",
 ) -> None:
+    """A plain-text table; ``floatfmt`` is one format, or one per column."""
     if title:
         print(title)
-    print(tabulate(list(rows), headers=list(headers), floatfmt=".4g", intfmt=","))
+    formats = floatfmt if isinstance(floatfmt, str) else list(floatfmt)
+    print(tabulate(list(rows), headers=list(headers), floatfmt=formats, intfmt=","))
 
 
 def si(value: float, unit: str = "") -> str:

@@ -301,5 +301,6 @@ def run_compare(args: argparse.Namespace) -> int:
             "ANTT",
             "XRBench",
         ],
+        floatfmt=[".4g"] * 7 + [".2f"],  # a 0..100 score: 1e-25 reads better as 0.00
     )
     return 0
