@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
+from rtmm_opt.errors import InputError
 from rtmm_opt.validation import dysta as dysta_validation
 from rtmm_opt.validation import xrbench as xrbench_validation
 
@@ -221,17 +222,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"validate_references: {args.shared}: no such directory", file=sys.stderr)
         return 2
     limit = QUICK_RUNS if args.quick else None
-    sections = [xrbench_section(args.shared, limit), dysta_section(args.shared, limit)]
-    report = render(sections, args.quick)
-    out = args.out if args.out is not None else (None if args.quick else DEFAULT_OUT)
-    if out is None:
-        sys.stdout.write(report)
-    else:
-        out.write_text(report, encoding="utf-8")
-        print(f"wrote {out}")
-    if args.json is not None:
-        data = {section.title: section.records for section in sections}
-        args.json.write_text(json.dumps(data, indent=1, default=float) + "\n", encoding="utf-8")
+    try:
+        sections = [xrbench_section(args.shared, limit), dysta_section(args.shared, limit)]
+        report = render(sections, args.quick)
+        out = args.out if args.out is not None else (None if args.quick else DEFAULT_OUT)
+        if out is None:
+            sys.stdout.write(report)
+        else:
+            out.write_text(report, encoding="utf-8")
+            print(f"wrote {out}")
+        if args.json is not None:
+            data = {section.title: section.records for section in sections}
+            text = json.dumps(data, indent=1, default=float) + "\n"
+            args.json.write_text(text, encoding="utf-8")
+    except InputError as exc:  # e.g. a reference file that does not parse
+        print(f"validate_references: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a missing reference file, or an output that cannot be written
+        print(f"validate_references: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
     for section in sections:
         print(f"{section.title}: {'agrees' if section.agrees else 'DISAGREES'}", file=sys.stderr)
     return 0 if all(section.agrees for section in sections) else 1

@@ -212,3 +212,28 @@ def test_compare_oracle_is_never_worse_than_a_scheduler(capsys):
 def test_solve_rejects_bad_options(capsys, argv, field):
     status, out, err = run(capsys, "solve", "instances/examples/ar_headset.yaml", *argv)
     assert status == 2 and out == "" and field in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "flag"),
+    [
+        (["--fps-scale", "2"], "--fps-scale"),
+        (["--duration", "2s"], "--duration"),
+        (["--system", "xrb4k-A"], "--system"),
+        (["--granularity", "layer"], "--granularity"),
+        (["--contention"], "--contention"),
+    ],
+)
+def test_build_options_on_an_instance_file_are_refused_not_ignored(tmp_path, capsys, option, flag):
+    instance = tmp_path / "vr.json"
+    status, _, err = run(
+        capsys, "build", "instances/xrbench/VR_gaming.yaml", "--duration", "50ms",
+        "--out", str(instance),
+    )  # fmt: skip
+    assert status == 0, err
+    status, out, err = run(capsys, "run", str(instance), "--scheduler", "edf", *option)
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert str(instance) in err and flag in err and "already built" in err
+    # --drops applies to an instance, and --seed seeds the solver
+    status, out, err = run(capsys, "run", str(instance), "--scheduler", "edf", "--drops", "never")
+    assert status == 0, err

@@ -12,7 +12,7 @@ from rtmm_opt.io.units import parse_duration
 def add_workload_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("workload", help="scenario YAML, XRBench .m scenario, or instance JSON")
     parser.add_argument(
-        "--system", default="xrb4k-J", help="preset, alias or system YAML (default xrb4k-J)"
+        "--system", default=None, help="preset, alias or system YAML (default xrb4k-J)"
     )
     parser.add_argument(
         "--duration",
@@ -22,18 +22,20 @@ def add_workload_options(parser: argparse.ArgumentParser) -> None:
         "--seed", default="0", help="trace seed, a non-negative integer (default 0)"
     )
     parser.add_argument(
-        "--granularity", default="model", help="model | block:N | layer (default model)"
+        "--granularity", default=None, help="model | block:N | layer (default model)"
     )
     parser.add_argument(
-        "--cost", default="analytical", help="analytical (default) | table:FILE | table:xrbench"
+        "--cost", default=None, help="analytical (default) | table:FILE | table:xrbench"
     )
     parser.add_argument(
-        "--fps-scale", default="1.0", help="multiply every task's rate (default 1.0)"
+        "--fps-scale", default=None, help="multiply every task's rate (default 1.0)"
     )
     parser.add_argument(
         "--drops", help="allowed | never (default: allowed, or what an instance file says)"
     )
-    parser.add_argument("--time-unit-ns", default="1", help="instance time unit in ns (default 1)")
+    parser.add_argument(
+        "--time-unit-ns", default=None, help="instance time unit in ns (default 1)"
+    )
     parser.add_argument("--context-switch", action="store_true", help="model weight-reload costs")
     parser.add_argument("--contention", action="store_true", help="model shared-DRAM contention")
 
@@ -70,11 +72,11 @@ def workload_settings(args: argparse.Namespace) -> dict[str, Any]:
             f"expected one of {', '.join(DROP_MODES)}, got {args.drops!r}", field="--drops"
         )
     try:
-        granularity = Granularity.parse(args.granularity)
+        granularity = Granularity.parse(args.granularity or "model")
     except InputError as exc:
         raise InputError(exc.reason, field="--granularity") from None
     try:
-        time_unit = int(args.time_unit_ns)
+        time_unit = int(args.time_unit_ns or "1")
         if time_unit < 1:
             raise ValueError
     except ValueError:
@@ -87,7 +89,7 @@ def workload_settings(args: argparse.Namespace) -> dict[str, Any]:
         ),
         "seed": _seed(args.seed),
         "granularity": str(granularity),
-        "fps_scale": _positive_float(args.fps_scale, "--fps-scale"),
+        "fps_scale": _positive_float(args.fps_scale or "1.0", "--fps-scale"),
         "drops": args.drops,
         "time_unit_ns": time_unit,
         "context_switch": args.context_switch,
@@ -95,17 +97,48 @@ def workload_settings(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+# Options that only shape how a scenario is built; an instance file is already built.
+_BUILD_OPTIONS = (
+    ("--system", "system"),
+    ("--cost", "cost"),
+    ("--duration", "duration"),
+    ("--granularity", "granularity"),
+    ("--fps-scale", "fps_scale"),
+    ("--time-unit-ns", "time_unit_ns"),
+    ("--context-switch", "context_switch"),
+    ("--contention", "contention"),
+)
+
+
 def instance_from_args(args: argparse.Namespace) -> Any:
     """Build (or load) the Instance the options describe.
 
-    An instance file keeps its own settings, except ``--drops`` when it is given.
+    An instance file keeps its own settings, except ``--drops`` when it is given; the options
+    that only shape how a scenario is built are refused for it rather than silently ignored
+    (``--seed`` stays meaningful: ``solve`` and ``compare`` seed the solver with it).
     """
-    from rtmm_opt.instance.workload import load_workload
+    from rtmm_opt.instance.instance import Instance
+    from rtmm_opt.instance.workload import build_workload, read_workload
 
     settings = workload_settings(args)
     drops = settings.pop("drops")
-    instance = load_workload(
-        args.workload, system=args.system, cost=args.cost, drops=drops or "allowed", **settings
+    workload = read_workload(args.workload)
+    if isinstance(workload, Instance):
+        given = [flag for flag, name in _BUILD_OPTIONS if getattr(args, name, None)]
+        if given:
+            raise InputError(
+                f"is an instance file, already built; {', '.join(given)} only "
+                f"appl{'ies' if len(given) == 1 else 'y'} when building a scenario (rebuild "
+                "the instance from its scenario with `rtmm build`, or leave the option out)",
+                file=args.workload,
+                field=given[0],
+            )
+    instance = build_workload(
+        workload,
+        system=args.system or "xrb4k-J",
+        cost=args.cost,
+        drops=drops or "allowed",
+        **settings,
     )
     if drops is not None and instance.settings.drops != drops:
         instance = instance.with_settings(drops=drops)

@@ -68,6 +68,9 @@ def _dram_pj_per_byte(cost_model: CostModel) -> float:
     return float(value) if isinstance(value, int | float) else float(DEFAULT_ENERGY.dram_pj)
 
 
+NS_PER_MS = 1_000_000
+
+
 def to_units(ns: FloatArray | float, time_unit_ns: int) -> Any:
     """Durations in ns → whole time units, rounded up, at least 1 (see the module docstring)."""
     units = np.asarray(ns, dtype=np.float64) / time_unit_ns
@@ -363,6 +366,14 @@ def build_instance(
             field="time_unit_ns",
         )
     time_unit_ns = int(time_unit_ns)
+    if scenario.compat == "xrbench" and NS_PER_MS % time_unit_ns:
+        # The harness's clock ticks on whole milliseconds; with a unit that does not divide
+        # 1 ms, rounded releases and ticks drift apart and the replay leaves the harness.
+        raise InputError(
+            f"compat 'xrbench' replays the XRBench harness's millisecond grid, so the time unit "
+            f"must divide 1 ms (1,000,000 ns), got {time_unit_ns} ns",
+            field="time_unit_ns",
+        )
     settings = Settings(
         drops=drops,
         context_switch=bool(context_switch),

@@ -50,7 +50,7 @@ import numpy as np
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance.instance import MIN_TIME_UNIT_NS, Instance, Settings, TaskInfo
-from rtmm_opt.io.strict import suggest
+from rtmm_opt.io.strict import ABSURD, suggest
 
 EYERISS, SANGER = "eyerissv2", "sanger"
 EYERISS_COLUMNS = ("sim_lat", "overall-sparsity", "batch-indx", "layer-indx")
@@ -568,7 +568,14 @@ def build_dysta_instance(
         per_second = round(per_second)
 
     def units(seconds: float) -> int:
-        return round(seconds * per_second)
+        value = seconds * per_second
+        if not abs(value) < MAX_TIME_UNITS:  # also inf (e.g. a huge arrival or SLO): no int
+            raise InputError(
+                f"a time of {seconds!r} s overflows 64-bit integers at time_unit_ns = "
+                f"{time_unit_ns:g}",
+                field="time_unit_ns",
+            )
+        return round(value)
 
     priorities = sorted({(tables.models.index(r.model), r.priority) for r in requests})
     task_of = {(tables.models[m], p): k for k, (m, p) in enumerate(priorities)}
@@ -672,7 +679,9 @@ def build_dysta_instance(
 def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Header and rows (with their 1-based line numbers) of a small CSV file."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        # utf-8-sig: a byte-order mark (spreadsheet exports) is not part of the first column
+        # name, as for pandas, which the simulator reads its tables with
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
             lines = [(reader.line_num, row) for row in reader]
     except FileNotFoundError:
@@ -744,6 +753,8 @@ def _integer(path: Path, line: int, column: str, text: str, *, minimum: int = 0)
         value = int(number)
     if value < minimum:
         raise InputError(f"must be >= {minimum}, got {text}", file=path, field=where)
+    if value > ABSURD:  # e.g. a priority the instance loader would reject later
+        raise InputError(f"absurdly large value {text}", file=path, field=where)
     return value
 
 

@@ -136,7 +136,14 @@ _ARRAYS = (
 
 def _as_int(values: Any, name: str, ndim: int = 1) -> IntArray:
     try:
-        array = np.asarray(values, dtype=np.int64)
+        raw = np.asarray(values)
+        if raw.dtype.kind == "f" and not (
+            np.isfinite(raw).all()
+            and np.array_equal(raw, np.trunc(raw))
+            and (np.abs(raw) < 2.0**63).all()
+        ):
+            raise ValueError  # 1.5 would silently become 1, inf or 1e30 garbage
+        array = raw.astype(np.int64) if raw.dtype.kind in "fiub" else np.asarray(raw, np.int64)
     except (TypeError, ValueError, OverflowError):
         raise InputError("expected integers", field=name) from None
     if array.ndim != ndim and not (array.size == 0 and ndim == 2):

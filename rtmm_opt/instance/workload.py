@@ -4,8 +4,9 @@
 instance with the given system, cost model and build options
 (:func:`rtmm_opt.instance.builder.build_instance`). An instance file (``format:
 rtmm-instance``, JSON or YAML) is already built, so it is returned as it is and every build
-option is ignored, ``drops`` included. A caller that wants other settings on a loaded instance
-applies them with ``Instance.with_settings``.
+option is ignored here, ``drops`` included (the command line refuses build options for an
+instance file instead, ``rtmm_opt.cli.workload_options``). A caller that wants other settings
+on a loaded instance applies them with ``Instance.with_settings``.
 """
 
 from __future__ import annotations
@@ -90,7 +91,36 @@ def load_workload(
     ``table:FILE``, ...; the cost model defaults to ``analytical``). ``duration_ns`` defaults to
     the scenario's ``duration_ms`` (700 ms for XRBench scenarios), else 1 s.
     """
-    workload = read_workload(path)
+    return build_workload(
+        read_workload(path),
+        system=system,
+        cost=cost,
+        duration_ns=duration_ns,
+        seed=seed,
+        granularity=granularity,
+        time_unit_ns=time_unit_ns,
+        drops=drops,
+        fps_scale=fps_scale,
+        context_switch=context_switch,
+        contention=contention,
+    )
+
+
+def build_workload(
+    workload: Scenario | Instance,
+    *,
+    system: System | str | Path | None = None,
+    cost: CostModel | str | None = None,
+    duration_ns: int | None = None,
+    seed: int = 0,
+    granularity: str | Granularity = "model",
+    time_unit_ns: int = 1,
+    drops: str = "allowed",
+    fps_scale: float = 1.0,
+    context_switch: bool = False,
+    contention: bool = False,
+) -> Instance:
+    """:func:`load_workload` on a workload already read (:func:`read_workload`)."""
     if isinstance(workload, Instance):
         return workload
     if duration_ns is None:

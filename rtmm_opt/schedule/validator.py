@@ -27,8 +27,9 @@ which defines what a stretched duration is. Every rule has its own :class:`Viola
 
     With ``settings.compat == "dysta"`` (the Dysta simulator's loop, ``docs/dysta.md``), and
     only then, one kind of overlap is accepted: the simulator's **clock rewind**. Take the ops
-    of an accelerator in order of start, then op index. An op ``o`` of job ``j`` may start
-    before the end of the op ``p`` just before it in that order if and only if
+    of an accelerator in order of start, then of their jobs in order of (release, index), then
+    op index. An op ``o`` of job ``j`` may start before the end of the op ``p`` just before it
+    in that order if and only if
 
     1. ``o`` starts exactly at ``j``'s release and no op of ``j`` started earlier (``o`` is
        the first op of ``j``);
@@ -43,7 +44,8 @@ which defines what a stretched duration is. Every rule has its own :class:`Viola
     the end of the last layer: it sets the clock back to that arrival. The ops after a rewind
     continue from the rewound clock: from ``o`` on, up to the next rewind, ops must not overlap
     each other (they may overlap ``p`` and anything before it). Every other overlap, including
-    one that meets some but not all of 1–3, is a violation as usual.
+    one that meets some but not all of 1–3, is a violation as usual. The simulator has one
+    accelerator, and so does the rule: on an instance with more, no overlap is accepted.
 ``duration``
     ``end - start == op_duration[op, accelerator]``; with ``settings.contention``,
     ``end == stretched_ends(...)[op]`` recomputed from the schedule's starts.
@@ -452,16 +454,26 @@ class _Checks:
 
     def _dysta_sequence(self) -> AcceleratorSequence:
         """The accelerator sequence under compat "dysta" (module docstring, ``overlap``): ops by
-        (accelerator, start, op); ``busy_until`` restarts at every clock rewind, and a rewind's
-        own ``busy_until`` is its start, so that it is not an overlap."""
+        (accelerator, start, job rank, op); ``busy_until`` restarts at every clock rewind, and a
+        rewind's own ``busy_until`` is its start, so that it is not an overlap."""
         instance, start, end = self.instance, self.start, self.end
-        executed = np.flatnonzero(self.ran)
-        ops = executed[np.lexsort((executed, start[executed], self.accelerator[executed]))]
-        same = np.zeros(len(ops), dtype=bool)
-        same[1:] = self.accelerator[ops[1:]] == self.accelerator[ops[:-1]]
         n_jobs = instance.n_jobs
         op_job = self.op_job
         release = instance.job_release
+        order = np.lexsort((np.arange(n_jobs), release))
+        # Durations are >= 1, so two ops start together only at a rewind to the start of the
+        # op ``p`` it follows; ``p``'s job was admitted first, so it ranks first in order of
+        # (release, index), which need not be the order of job (or op) indices.
+        rank = np.empty(n_jobs, dtype=np.int64)
+        rank[order] = np.arange(n_jobs)
+        executed = np.flatnonzero(self.ran)
+        ops = executed[
+            np.lexsort(
+                (executed, rank[op_job[executed]], start[executed], self.accelerator[executed])
+            )
+        ]
+        same = np.zeros(len(ops), dtype=bool)
+        same[1:] = self.accelerator[ops[1:]] == self.accelerator[ops[:-1]]
         first_start = np.full(n_jobs, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(first_start, op_job[executed], start[executed])
         completion = self.completion()
@@ -469,14 +481,17 @@ class _Checks:
         # latest such position over the jobs before it in order of (release, index).
         last = np.full(n_jobs, -1, dtype=np.int64)
         np.maximum.at(last, op_job[ops], np.arange(len(ops), dtype=np.int64))
-        order = np.lexsort((np.arange(n_jobs), release))
         before = np.full(n_jobs, -1, dtype=np.int64)
         if n_jobs > 1:
             before[order[1:]] = np.maximum.accumulate(last[order[:-1]])
         previous = np.roll(ops, 1)
         job, previous_job = op_job[ops], op_job[previous]
+        # Only the single-accelerator simulator rewinds (the engine refuses compat "dysta" on
+        # more): with several accelerators the positions in ``ops`` are accelerator-major, so
+        # rule 3 could not tell whether an earlier arrival still waited when ``p`` ended.
         rewind = (
             same
+            & (instance.n_accelerators == 1)
             & (start[ops] < end[previous])
             & (start[ops] == release[job])
             & (first_start[job] == start[ops])

@@ -17,6 +17,7 @@ import numpy as np
 
 from rtmm_opt.engine.engine import Decision, Notice, StaticInfo, View
 from rtmm_opt.engine.policy import Policy
+from rtmm_opt.errors import InputError
 from rtmm_opt.schedulers.common import choose_accelerator
 from rtmm_opt.schedulers.registry import register
 
@@ -162,6 +163,15 @@ class XRBench(Policy):
         self._job_task = static.job_task.tolist()
         self._deadline = static.job_deadline_list
         harness = self.compat == "harness" or (self.compat == "auto" and static.compat == "xrbench")
+        if harness and static.compat == "dysta":
+            # The harness waits for its next event; the Dysta loop must run an op at every
+            # decision. One run cannot reproduce both simulators.
+            raise InputError(
+                "compat 'harness' replays the XRBench harness, which waits for its events, but "
+                "this instance reproduces the Dysta simulator (settings.compat 'dysta'), where "
+                "every decision runs an op; use compat 'none' or 'auto'",
+                field="params.compat",
+            )
         self._replay = _HarnessReplay(self, static) if harness else None
 
     @property
