@@ -161,11 +161,43 @@ def test_to_dict_keys_and_json():
         "uxcost",
     }
     counts = {"jobs", "completed", "dropped", "late"}
-    assert set(data) == spec_keys | counts | {"tardiness_ms", "makespan_ms", "per_task"}
+    extra = {"tardiness_ms", "makespan_ms", "accuracy", "accuracy_loss", "per_task"}
+    assert set(data) == spec_keys | counts | extra
     assert set(data["per_task"]) == {"det", "track"}
     text = json.dumps(data, sort_keys=True)
     assert text == json.dumps(compute_metrics(*tiny()).to_dict(), sort_keys=True)  # deterministic
     assert json.loads(text)["per_task"]["det"]["dropped"] == 1
+
+
+def test_accuracy_of_the_variants_run():
+    # Task with variants full (0.9) and lite (0.6); three jobs: two complete, one in each
+    # variant, one is dropped (it counts in neither mean). accuracy = (0.9 + 0.6)/2 = 0.75,
+    # accuracy_loss = (0 + 0.3)/2 = 0.15. A task without variants has accuracy 1, loss 0.
+    task = TaskInfo("v", "m", variants=(Variant("full", 0.9), Variant("lite", 0.6)))
+    jobs = [
+        JobSpec(task=0, release=0, deadline=100, ops=[OpSpec([2]), OpSpec([1], variant=1)])
+        for _ in range(3)
+    ]
+    jobs.append(JobSpec(task=1, release=0, deadline=100, ops=[OpSpec([1])]))
+    instance = assemble("acc", accelerators=("a",), tasks=[task, TaskInfo("plain", "m")],
+                        jobs=jobs)  # fmt: skip
+    # ops: job0 (0 full, 1 lite), job1 (2, 3), job2 (4, 5), job3 (6)
+    schedule = Schedule(
+        op_accelerator=np.array([0, -1, -1, 0, -1, -1, 0]),
+        op_start=np.array([0, -1, -1, 2, -1, -1, 3]),
+        op_end=np.array([2, -1, -1, 3, -1, -1, 4]),
+        job_status=np.array([JobStatus.COMPLETED, JobStatus.COMPLETED, JobStatus.DROPPED,
+                             JobStatus.COMPLETED]),
+        job_variant=np.array([0, 1, 0, 0]),
+        job_drop_time=np.array([0, 0, 0, 0]),
+    )  # fmt: skip
+    metrics = compute_metrics(instance, schedule)
+    assert metrics.per_task["v"].accuracy == pytest.approx(0.75)
+    assert metrics.per_task["v"].accuracy_loss == pytest.approx(0.15)
+    assert metrics.per_task["plain"].accuracy == 1.0
+    assert metrics.per_task["plain"].accuracy_loss == 0.0
+    assert metrics.accuracy == pytest.approx((0.9 + 0.6 + 1.0) / 3)
+    assert metrics.accuracy_loss == pytest.approx(0.3 / 3)
 
 
 def test_completion_on_the_deadline_is_not_late():

@@ -64,8 +64,9 @@ CASE_KINDS = (
     ("energy", "never"),
     ("antt", "never"),
     ("uxcost", "never"),
+    ("misses+0.5*accuracy_loss", "allowed"),
 )
-N_CASES = 20 * len(CASE_KINDS)  # 180
+N_CASES = 20 * len(CASE_KINDS)  # 200
 RELATIVE = 1e-9  # float noise in sums of float terms
 ANTT_RELATIVE = 1e-6  # the solver's ANTT weights are rounded (see solve._antt_term)
 
@@ -106,14 +107,14 @@ def make_case(index: int) -> Case:
     features: set[str] = {f"drops:{drops}"}
     big_energy = objective == "uxcost"  # whole millijoules, so uxcost is not vanishingly small
     cascades_allowed = objective != "antt"  # ANTT is not regular with cascades (module docstring)
-    tight = objective in ("uxcost", "misses", "misses+0.001*energy")
+    tight = objective in ("uxcost", "misses", "misses+0.001*energy", "misses+0.5*accuracy_loss")
     tasks: list[TaskInfo] = []
     jobs: list[JobSpec] = []
     n_ops = 0
     n_jobs = rng.randint(1, 3)
     for j in range(n_jobs):
         room = MAX_OPS - n_ops - (n_jobs - j - 1)  # leave one op for each later job
-        with_variants = room >= 3 and rng.random() < 0.2
+        with_variants = room >= 3 and rng.random() < (0.6 if "accuracy" in objective else 0.2)
         if with_variants:
             # Variant 0: a two-op chain; variant 1: one cheaper op. The task has both.
             ops = [
@@ -347,6 +348,13 @@ def own_value(instance: Instance, candidate: Candidate, objective: str) -> float
         return total / n_jobs
     if objective == "misses+0.001*energy":
         return values["misses"] + 0.001 * values["energy"]
+    if objective.startswith("misses+") and objective.endswith("*accuracy_loss"):
+        weight = float(objective.removeprefix("misses+").removesuffix("*accuracy_loss"))
+        loss = 0.0
+        for job in completion:
+            accuracies = [v.accuracy for v in instance.tasks[int(instance.job_task[job])].variants]
+            loss += max(accuracies) - accuracies[candidate.variant[job] or 0]
+        return values["misses"] + weight * loss
     return values[objective]
 
 
@@ -489,6 +497,35 @@ def test_antt_with_variants_minimal():
                         settings=Settings(drops="never"))  # fmt: skip
     result = solve(instance, "antt", time_limit=10, workers=1)
     assert result.status == "optimal" and result.objective == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("objective", "expected", "misses", "lite_jobs"),
+    [
+        ("misses", 0.0, 0, 1),
+        ("misses+0.5*accuracy_loss", 0.15, 0, 1),
+        ("misses+5*accuracy_loss", 1.0, 1, 0),
+    ],
+)
+def test_accuracy_loss_prices_the_cheaper_variant(objective, expected, misses, lite_jobs):
+    # One accelerator, two jobs released at 0 with variants full (accuracy 1.0, 4 units) and
+    # lite (0.7, 2 units); deadlines 4 and 6. Both full: A [0,4], B [4,8] late: one miss.
+    # B lite: A [0,4], B [4,6], no miss, loss 0.3 (A lite, B full: the same loss).
+    #   misses alone: 0, with a lite job for free (the oracle's blind spot without the term);
+    #   misses + 0.5·loss: min(1, 0.15) = 0.15; misses + 5·loss: min(1, 1.5) = 1, both full.
+    task = TaskInfo("t", "m", variants=(Variant("full", 1.0), Variant("lite", 0.7)))
+    jobs = [
+        JobSpec(task=0, release=0, deadline=d, ops=[OpSpec([4]), OpSpec([2], variant=1)])
+        for d in (4, 6)
+    ]
+    instance = assemble("accuracy", accelerators=("npu0",), tasks=[task], jobs=jobs,
+                        settings=Settings(drops="never"))  # fmt: skip
+    assert brute_force(instance, objective).value == pytest.approx(expected)
+    result = solve(instance, objective, time_limit=10, workers=1)
+    assert result.status == "optimal" and result.objective == pytest.approx(expected)
+    assert result.bound == pytest.approx(expected)
+    assert int((result.schedule.job_variant == 1).sum()) == lite_jobs
+    assert evaluate(instance, result.schedule, parse_objective("misses")) == misses
 
 
 @pytest.mark.parametrize("objective", ["antt+makespan", "misses+antt"])

@@ -31,7 +31,8 @@ def _add_solver_options(parser: argparse.ArgumentParser, default_limit: float) -
     parser.add_argument(
         "--objective",
         default="misses",
-        help="misses (default), tardiness, energy, makespan, antt, uxcost, or a weighted sum "
+        help="misses (default), tardiness, energy, makespan, antt, accuracy_loss, uxcost, or a "
+        "weighted sum "
         "such as misses+0.001*energy",
     )
     parser.add_argument(

@@ -31,6 +31,10 @@ a dependent is released when its upstream completes). ``T_iso,j`` is
   *logs* (:func:`xrbench_logged`; ``TaskMetrics.xrbench_logged`` counts them), and the mean is
   over the tasks with a logged job, as the harness's scoring module averages over the models
   in its log (``HET_scoring-module.hpp``). Every other metric covers all jobs.
+* ``accuracy`` = mean_completed accuracy of the variant the job ran (``Variant.accuracy``; 1 for
+  tasks without variants); ``accuracy_loss`` = mean_completed (a*_m − a_j), a*_m the best
+  accuracy among the job's task's variants: what variant selection (DREAM's model-level
+  dynamicity) gave up. Both are 0 when nothing completed.
 * ``uxcost`` = ``energy_mJ × miss_rate`` (DREAM's EDP-like cost; the paper's normalisation is not
   public, this is the project's definition, SPEC §3); both factors are reported next to it.
 
@@ -78,6 +82,8 @@ class TaskMetrics:
     energy_mJ: float
     antt: float
     stp: float
+    accuracy: float  # mean accuracy of the variants completed jobs ran
+    accuracy_loss: float  # mean (best accuracy of the task - accuracy of the variant run)
     xrbench_rt: float  # mean RT over completed jobs
     xrbench_en: float  # mean EN over completed jobs
     xrbench_ux: float  # 1 - dropped / jobs
@@ -105,6 +111,8 @@ class Metrics:
     throughput: float
     stp: float
     sla_rate: float
+    accuracy: float
+    accuracy_loss: float
     xrbench_score: float
     uxcost: float
     per_task: Mapping[str, TaskMetrics]
@@ -235,6 +243,23 @@ class _JobTable:
     xrbench_rt: FloatArray
     xrbench_en: FloatArray
     xrbench_logged: np.ndarray
+    accuracy: FloatArray  # of the variant run, completed jobs only
+    accuracy_loss: FloatArray  # best accuracy of the task minus that, completed jobs only
+
+
+def job_accuracy(instance: Instance, job_variant: IntArray) -> tuple[FloatArray, FloatArray]:
+    """Per job: the accuracy of ``job_variant`` and the loss against the task's best variant."""
+    best = [max((v.accuracy for v in task.variants), default=1.0) for task in instance.tasks]
+    table = [[v.accuracy for v in task.variants] or [1.0] for task in instance.tasks]
+    accuracy = np.array(
+        [
+            table[task][max(0, int(variant))]
+            for task, variant in zip(instance.job_task.tolist(), job_variant.tolist(), strict=True)
+        ],
+        dtype=np.float64,
+    )
+    loss = np.array([best[task] for task in instance.job_task.tolist()]) - accuracy
+    return accuracy, np.maximum(loss, 0.0)
 
 
 def _job_table(instance: Instance, schedule: Schedule, completion: IntArray) -> _JobTable:
@@ -260,8 +285,20 @@ def _job_table(instance: Instance, schedule: Schedule, completion: IntArray) -> 
         completed, (XRBENCH_ENERGY_BUDGET_MJ - energy / NJ_PER_MJ) / XRBENCH_ENERGY_BUDGET_MJ, 0.0
     )
     logged = xrbench_logged(instance, schedule, completion)
+    accuracy, loss = job_accuracy(instance, schedule.job_variant)
     return _JobTable(
-        completed, dropped, late, tardiness, energy, normalized, progress, rt, en, logged
+        completed,
+        dropped,
+        late,
+        tardiness,
+        energy,
+        normalized,
+        progress,
+        rt,
+        en,
+        logged,
+        np.where(completed, accuracy, 0.0),
+        np.where(completed, loss, 0.0),
     )
 
 
@@ -297,6 +334,8 @@ def _task_metrics(table: _JobTable, mask: np.ndarray, time_unit_ns: float) -> Ta
         energy_mJ=int(table.energy_nj[mask].sum()) / NJ_PER_MJ,
         antt=_ratio(_fsum(normalized), completed),
         stp=_fsum(table.normalized_progress[completed_mask]),
+        accuracy=_ratio(_fsum(table.accuracy[completed_mask]), completed),
+        accuracy_loss=_ratio(_fsum(table.accuracy_loss[completed_mask]), completed),
         xrbench_rt=_ratio(_fsum(rt), len(rt)),
         xrbench_en=_ratio(_fsum(en), len(en)),
         xrbench_ux=ux,
@@ -338,6 +377,8 @@ def compute_metrics(instance: Instance, schedule: Schedule) -> Metrics:
         throughput=_ratio(everything.completed * NS_PER_S, makespan * unit_ns),
         stp=everything.stp,
         sla_rate=everything.sla_rate,
+        accuracy=everything.accuracy,
+        accuracy_loss=everything.accuracy_loss,
         xrbench_score=_ratio(math.fsum(scored), len(scored)),
         uxcost=energy_mj * everything.miss_rate,
         per_task=per_task,

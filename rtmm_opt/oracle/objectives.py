@@ -12,7 +12,13 @@ reports exactly this value for its incumbent, never the solver's internal number
 | ``energy`` | energy of the executed ops, plus context reloads | nJ |
 | ``makespan`` | last completion − first release | time units |
 | ``antt`` | Σ_completed ((C_j − R_j) / T_iso,j) / N, over all N jobs | ratio |
+| ``accuracy_loss`` | Σ_completed (a*_m − a_j), a*_m the task's best variant accuracy | accuracy |
 | ``uxcost`` | energy_mJ × miss_rate (SPEC §3, DREAM's EDP-like cost) | mJ |
+
+``accuracy_loss`` prices variant selection: without it the oracle is free to run every job in
+its cheapest variant (e.g. a half-width model), which a scheduler that keeps accuracy, such as
+DREAM, does not do. ``misses+0.5*accuracy_loss`` trades one miss for two full units of
+accuracy. It is 0 on instances without variants.
 
 ``antt`` as an objective divides by all jobs, so it equals the ANTT metric (a mean over completed
 jobs) whenever nothing is dropped, and it stays linear when drops are allowed.
@@ -34,10 +40,10 @@ import numpy as np
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.io.strict import suggest
-from rtmm_opt.metrics.metrics import compute_metrics, job_energy_nj
+from rtmm_opt.metrics.metrics import compute_metrics, job_accuracy, job_energy_nj
 from rtmm_opt.schedule.schedule import JobStatus, Schedule
 
-TERMS = ("misses", "tardiness", "energy", "makespan", "antt")
+TERMS = ("misses", "tardiness", "energy", "makespan", "antt", "accuracy_loss")
 NAMES = (*TERMS, "uxcost")
 _TERM = re.compile(r"\s*(?:([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*\*\s*)?([a-z_]+)\s*")
 
@@ -119,12 +125,14 @@ def term_values(instance: Instance, schedule: Schedule) -> dict[str, float]:
     late = completed & (completion > instance.job_deadline)
     missed = ~completed | late
     antt_sum = metrics.antt * metrics.completed  # Σ over completed jobs of (C − R) / T_iso
+    _, loss = job_accuracy(instance, schedule.job_variant)
     return {
         "misses": float(np.sum(instance.job_weight[missed])),
         "tardiness": float(metrics.tardiness),
         "energy": float(np.sum(job_energy_nj(instance, schedule))),
         "makespan": float(metrics.makespan),
         "antt": antt_sum / max(1, instance.n_jobs),
+        "accuracy_loss": math.fsum(loss[completed].tolist()),
         "uxcost": metrics.uxcost,
     }
 

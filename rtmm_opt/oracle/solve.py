@@ -197,6 +197,8 @@ def _objective_terms(
             terms.append(_linear_term(name, weight, span - first, float(om.horizon - first)))
         elif name == "antt":
             terms.append(_antt_term(om, weight))
+        elif name == "accuracy_loss":
+            terms.append(_accuracy_term(om, weight))
     return terms
 
 
@@ -230,6 +232,28 @@ def _antt_term(om: OracleModel, weight: float) -> ObjectiveTerm:
         )
 
     return ObjectiveTerm("antt", weight, max_value, build, exact=False)
+
+
+def _accuracy_term(om: OracleModel, weight: float) -> ObjectiveTerm:
+    """Σ_completed (best accuracy of the task − accuracy of the chosen variant): a variant
+    literal is true only for a completed job, so dropped jobs cost nothing here. Coefficients
+    ⌊m·loss⌋ ≤ m·loss keep the bound valid."""
+    instance, v = om.instance, om.vars
+    losses: list[tuple[Any, float]] = []
+    for job in om.jobs:
+        task = instance.tasks[int(instance.job_task[job])]
+        accuracy = [variant.accuracy for variant in task.variants] or [1.0]
+        best = max(accuracy)
+        for k, chosen in enumerate(v.variant[job]):
+            if best - accuracy[k] > 0:
+                losses.append((chosen, best - accuracy[k]))
+
+    def build(multiplier: float) -> Any:
+        return sum(math.floor(multiplier * loss + 1e-9) * chosen for chosen, loss in losses)
+
+    return ObjectiveTerm(
+        "accuracy_loss", weight, sum(loss for _, loss in losses), build, exact=False
+    )
 
 
 def _integer_objective(terms: list[ObjectiveTerm]) -> tuple[Any, float]:
