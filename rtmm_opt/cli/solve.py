@@ -264,16 +264,19 @@ def run_compare(args: argparse.Namespace) -> int:
         f"oracle {result.status}: objective {result.objective}, bound {result.bound}, "
         f"{result.wall_s:.1f} s"
     )
+    columns = ["miss_rate", "energy_mJ", "antt", "xrbench_score"]
+    headers = ["scheduler", "objective", "gap", "gap to bound", "miss rate", "energy mJ", "ANTT"]
+    headers.append("XRBench")
+    if any(len(task.variants) > 1 for task in instance.tasks):
+        columns.append("accuracy")  # variant choices differ: show what they cost
+        headers.append("accuracy")
     table = [
         (
             row["name"],
             row["objective"],
             row["gap"],
             row["gap_to_bound"],
-            row["metrics"]["miss_rate"],
-            row["metrics"]["energy_mJ"],
-            row["metrics"]["antt"],
-            row["metrics"]["xrbench_score"],
+            *(row["metrics"][column] for column in columns),
         )
         for row in rows
     ]
@@ -284,24 +287,10 @@ def run_compare(args: argparse.Namespace) -> int:
                 result.objective,
                 0.0,
                 _gap(result.objective or 0.0, result.bound),
-                result.metrics["miss_rate"],
-                result.metrics["energy_mJ"],
-                result.metrics["antt"],
-                result.metrics["xrbench_score"],
+                *(result.metrics[column] for column in columns),
             )
         )
-    print_table(
-        table,
-        [
-            "scheduler",
-            "objective",
-            "gap",
-            "gap to bound",
-            "miss rate",
-            "energy mJ",
-            "ANTT",
-            "XRBench",
-        ],
-        floatfmt=[".4g"] * 7 + [".2f"],  # a 0..100 score: 1e-25 reads better as 0.00
-    )
+    formats = [".4g"] * len(headers)
+    formats[headers.index("XRBench")] = ".2f"  # a 0..100 score: 1e-25 reads better as 0.00
+    print_table(table, headers, floatfmt=formats)
     return 0

@@ -33,9 +33,7 @@ def add_workload_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--drops", help="allowed | never (default: allowed, or what an instance file says)"
     )
-    parser.add_argument(
-        "--time-unit-ns", default=None, help="instance time unit in ns (default 1)"
-    )
+    parser.add_argument("--time-unit-ns", default=None, help="instance time unit in ns (default 1)")
     parser.add_argument("--context-switch", action="store_true", help="model weight-reload costs")
     parser.add_argument("--contention", action="store_true", help="model shared-DRAM contention")
 
