@@ -25,7 +25,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-XRBENCH_COMMIT = "89156663be7a1afb97749e1a6894dedcad78e060"
+if str(REPO / "scripts") not in sys.path:  # loadable by path, not only run as a script
+    sys.path.insert(0, str(REPO / "scripts"))
+
+from xrbench_origin import COMMIT, REPOSITORY  # noqa: E402
+
 GROUPS = ("single", "dual", "quad")
 
 ACCELERATOR_BLOCK = re.compile(r"Accelerator\s+(\w+)\s*\{(.*?)\}", re.S)
@@ -116,8 +120,8 @@ def convert(xrbench: Path) -> dict[str, Any]:
     return {
         "origin": {
             "suite": "xrbench",
-            "repository": "github.com/XRBench/XRBench-MLSys2023",
-            "commit": XRBENCH_COMMIT,
+            "repository": REPOSITORY,
+            "commit": COMMIT,
             "files": "XRbench_evaluation/hw_configs/{single,dual,quad}/*.m, "
             "XRbench_evaluation/dataflows/{single,dual,quad}/*.m",
             "licence": "MIT",
