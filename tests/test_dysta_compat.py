@@ -115,6 +115,22 @@ def test_an_arrival_during_the_last_layer_rewinds_the_clock():
     assert report.counts == {"overlap": 3}
 
 
+def test_the_oracle_solves_the_clean_problem_and_refuses_rewind_hints():
+    # The instance above: the rewound fcfs schedule finishes J2 at 9, but it is no schedule of
+    # the clean problem, whose best makespan is 16 (one accelerator, 10 + 5 + 1 units of work).
+    from rtmm_opt.oracle import solve
+    from rtmm_opt.schedule.validator import ScheduleError
+
+    compat = chains((0, 100, 10), (4, 100, 3, 2), (8, 100, 1))
+    result = solve(compat, "makespan", time_limit=10, workers=1)
+    assert result.status == "optimal" and result.objective == 16
+    assert result.solver["compat_stripped"] == "dysta"
+    assert validate(compat.with_settings(compat="none"), result.schedule).ok
+    rewound = replay(compat, make_scheduler("fcfs"))
+    with pytest.raises(ScheduleError):
+        solve(compat, "makespan", time_limit=10, workers=1, hints=[rewound])
+
+
 def test_a_job_that_arrives_after_the_end_waits_without_rewind():
     # J1 arrives at 12 > 10: the queue is empty at 10, the clock moves forward to 12.
     compat = chains((0, 100, 10), (12, 100, 3))

@@ -116,7 +116,7 @@ def instance_from_args(args: argparse.Namespace) -> Any:
     (``--seed`` stays meaningful: ``solve`` and ``compare`` seed the solver with it).
     """
     from rtmm_opt.instance.instance import Instance
-    from rtmm_opt.instance.workload import build_workload, read_workload
+    from rtmm_opt.instance.workload import load_workload, read_workload
 
     settings = workload_settings(args)
     drops = settings.pop("drops")
@@ -131,7 +131,7 @@ def instance_from_args(args: argparse.Namespace) -> Any:
                 file=args.workload,
                 field=given[0],
             )
-    instance = build_workload(
+    instance = load_workload(
         workload,
         system=args.system or "xrb4k-J",
         cost=args.cost,

@@ -72,7 +72,7 @@ def _resolve_cost(cost: CostModel | str | None) -> CostModel:
 
 
 def load_workload(
-    path: str | Path,
+    workload: str | Path | Scenario | Instance,
     *,
     system: System | str | Path | None = None,
     cost: CostModel | str | None = None,
@@ -85,42 +85,15 @@ def load_workload(
     context_switch: bool = False,
     contention: bool = False,
 ) -> Instance:
-    """The instance a WORKLOAD file stands for (see the module docstring).
+    """The instance a WORKLOAD file (or a workload already read with :func:`read_workload`)
+    stands for (see the module docstring).
 
     ``system`` and ``cost`` may be objects or names (a preset or system file; ``analytical``,
     ``table:FILE``, ...; the cost model defaults to ``analytical``). ``duration_ns`` defaults to
     the scenario's ``duration_ms`` (700 ms for XRBench scenarios), else 1 s.
     """
-    return build_workload(
-        read_workload(path),
-        system=system,
-        cost=cost,
-        duration_ns=duration_ns,
-        seed=seed,
-        granularity=granularity,
-        time_unit_ns=time_unit_ns,
-        drops=drops,
-        fps_scale=fps_scale,
-        context_switch=context_switch,
-        contention=contention,
-    )
-
-
-def build_workload(
-    workload: Scenario | Instance,
-    *,
-    system: System | str | Path | None = None,
-    cost: CostModel | str | None = None,
-    duration_ns: int | None = None,
-    seed: int = 0,
-    granularity: str | Granularity = "model",
-    time_unit_ns: int = 1,
-    drops: str = "allowed",
-    fps_scale: float = 1.0,
-    context_switch: bool = False,
-    contention: bool = False,
-) -> Instance:
-    """:func:`load_workload` on a workload already read (:func:`read_workload`)."""
+    if isinstance(workload, str | Path):
+        workload = read_workload(workload)
     if isinstance(workload, Instance):
         return workload
     if duration_ns is None:

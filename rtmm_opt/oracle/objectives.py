@@ -40,7 +40,7 @@ import numpy as np
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.io.strict import suggest
-from rtmm_opt.metrics.metrics import compute_metrics, job_accuracy, job_energy_nj
+from rtmm_opt.metrics.metrics import compute_metrics, job_energy_nj
 from rtmm_opt.schedule.schedule import JobStatus, Schedule
 
 TERMS = ("misses", "tardiness", "energy", "makespan", "antt", "accuracy_loss")
@@ -125,14 +125,13 @@ def term_values(instance: Instance, schedule: Schedule) -> dict[str, float]:
     late = completed & (completion > instance.job_deadline)
     missed = ~completed | late
     antt_sum = metrics.antt * metrics.completed  # Σ over completed jobs of (C − R) / T_iso
-    _, loss = job_accuracy(instance, schedule.job_variant)
     return {
         "misses": float(np.sum(instance.job_weight[missed])),
         "tardiness": float(metrics.tardiness),
         "energy": float(np.sum(job_energy_nj(instance, schedule))),
         "makespan": float(metrics.makespan),
         "antt": antt_sum / max(1, instance.n_jobs),
-        "accuracy_loss": math.fsum(loss[completed].tolist()),
+        "accuracy_loss": metrics.accuracy_loss * metrics.completed,  # Σ over completed jobs
         "uxcost": metrics.uxcost,
     }
 

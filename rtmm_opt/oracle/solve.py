@@ -349,6 +349,11 @@ def solve(
     if decompose not in DECOMPOSE_MODES:
         raise ValueError(f"decompose must be one of {DECOMPOSE_MODES}, got {decompose!r}")
     spec = parse_objective(objective) if isinstance(objective, str) else objective
+    # A peer simulator's quirks (settings.compat: Dysta's clock rewinds, XRBench's log window)
+    # are not part of the problem: the oracle solves the project's semantics, hints included.
+    compat = instance.settings.compat
+    if compat != "none":
+        instance = instance.with_settings(compat="none")
     spec.check(instance)
     if spec.is_uxcost:
         from rtmm_opt.oracle.uxcost import solve_uxcost
@@ -371,6 +376,8 @@ def solve(
     elif formulation == "selection" and spec.names != ("misses",):
         raise ValueError("the selection formulation serves the pure misses objective only")
     steps: dict[str, Any] = {"formulation": formulation, "naive": naive}
+    if compat != "none":
+        steps["compat_stripped"] = compat
     if instance.settings.contention:
         # The solver searches schedules that never oversubscribe the DRAM (docs/oracle.md).
         steps["bound_scope"] = "schedules without DRAM oversubscription (contention)"

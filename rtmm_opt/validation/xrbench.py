@@ -136,19 +136,11 @@ def scores(instance: Instance, schedule: Schedule) -> XRBenchScores:
 
 
 def run_reference(
-    scenario_m: Path | str,
-    hw_config: str,
-    dataflow: str,
-    cost: str,
-    *,
-    duration_ns: int | None = None,
-    seed: int = 0,
+    scenario_m: Path | str, hw_config: str, dataflow: str, cost: str, **options: Any
 ) -> XRBenchScores:
-    """The project's XRBench scores for one harness run (:func:`replay_reference`)."""
-    instance, schedule = replay_reference(
-        scenario_m, hw_config, dataflow, cost, duration_ns=duration_ns, seed=seed
-    )
-    return scores(instance, schedule)
+    """The project's XRBench scores for one harness run (:func:`replay_reference`, which takes
+    the same arguments)."""
+    return scores(*replay_reference(scenario_m, hw_config, dataflow, cost, **options))
 
 
 @dataclass(frozen=True)
