@@ -1,15 +1,11 @@
 """``rtmm solve`` and ``rtmm compare``: the offline oracle, alone or against online schedulers.
 
-Gaps are reported the same way everywhere: for a heuristic objective h and an oracle objective o
-(its incumbent) or bound b, ``gap = (h − o) / |h|`` and ``gap_to_bound = (h − b) / |h|``. That
-is the share of the heuristic's cost the oracle avoids (or that no schedule can avoid less
-than). Both are 0 when h = 0, and they stay defined when the optimum is 0 (e.g. no misses).
-The absolute differences ``excess = h − o`` and ``excess_to_bound = h − b`` are reported too.
-
-Both solve the clean problem: an instance that reproduces another simulator's quirks
-(``settings.compat``, e.g. ``dysta`` from ``rtmm import dysta``) is solved, and its heuristics
-replayed, with ``compat: none``. The output says so (``compat_stripped`` in JSON, a note
-otherwise), and ``instance_hash`` is then the hash of the clean instance.
+Both only parse arguments and print: the oracle is :func:`rtmm_opt.oracle.solve`, the
+comparison (gaps, metric rows) :func:`rtmm_opt.studies.compare`, whose docstring defines the
+gaps. Both solve the clean problem: an instance that reproduces another simulator's quirks
+(``settings.compat``) is solved, and its heuristics replayed, with ``compat: none``; the output
+says so (``compat_stripped`` in JSON, a note otherwise), and ``instance_hash`` is then the hash
+of the clean instance.
 """
 
 from __future__ import annotations
@@ -75,6 +71,11 @@ def register(commands: Any) -> None:
     )
     add_scheduler_options(compare)
     compare.add_argument(
+        "--no-hints",
+        action="store_true",
+        help="solve without the schedulers' schedules as warm starts",
+    )
+    compare.add_argument(
         "--gantt", metavar="F.png", help="the oracle and the worst scheduler, one above the other"
     )
     compare.add_argument("--json", action="store_true", help="print one JSON object")
@@ -130,18 +131,6 @@ def _load(args: argparse.Namespace) -> Any:
     return instance_from_args(args)
 
 
-def _clean_problem(instance: Any) -> tuple[Any, str | None]:
-    """The instance without its compatibility mode, and the mode removed (None if none).
-
-    The oracle solves the project's own semantics; a peer simulator's quirks (e.g. Dysta's
-    clock rewinds) are not part of the problem, so the heuristics it is compared with replay
-    the same clean instance."""
-    compat = instance.settings.compat
-    if compat == "none":
-        return instance, None
-    return instance.with_settings(compat="none"), compat
-
-
 def _compat_note(stripped: str | None) -> str:
     return (
         f"note: the instance's compat mode '{stripped}' (a reproduction of another "
@@ -152,10 +141,11 @@ def _compat_note(stripped: str | None) -> str:
 
 def run_solve(args: argparse.Namespace) -> int:
     from rtmm_opt.oracle import parse_objective, solve
+    from rtmm_opt.studies.comparison import clean_problem
 
     objective = parse_objective(args.objective)
     settings = solver_settings(args)
-    instance, stripped = _clean_problem(_load(args))
+    instance, stripped = clean_problem(_load(args))
     objective.check(instance)
     if args.hint == "none":
         names: list[str] = []
@@ -199,94 +189,69 @@ def run_solve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _gap(value: float, reference: float | None) -> float | None:
-    if reference is None or math.isinf(reference):
-        return None
-    if value == 0:
-        return 0.0
-    return (value - reference) / abs(value)
-
-
 def run_compare(args: argparse.Namespace) -> int:
-    from rtmm_opt.metrics.metrics import compute_metrics
-    from rtmm_opt.oracle import evaluate, parse_objective, solve
+    from rtmm_opt.oracle import parse_objective
     from rtmm_opt.schedulers import parse_params
+    from rtmm_opt.studies.comparison import compare, relative_gap
 
     objective = parse_objective(args.objective)
     settings = solver_settings(args)
     names = _schedulers(args.schedulers, "--schedulers")
     params = parse_params(args.param)
-    instance, stripped = _clean_problem(instance_from_args(args))
-    objective.check(instance)
-    schedules = _heuristic_schedules(instance, names, params)
-    result = solve(instance, objective, seed=int(args.seed or 0), hints=schedules, **settings)
-    rows: list[dict[str, Any]] = []
-    for name, schedule in zip(names, schedules, strict=True):
-        value = evaluate(instance, schedule, objective)
-        rows.append(
-            {
-                "name": name,
-                "objective": value,
-                "gap": _gap(value, result.objective),
-                "gap_to_bound": _gap(value, result.bound),
-                "excess": None if result.objective is None else value - result.objective,
-                "excess_to_bound": None if result.bound is None else value - result.bound,
-                "metrics": compute_metrics(instance, schedule).to_dict(),
-            }
-        )
-    data = {
-        "instance": instance.name,
-        "instance_hash": instance.content_hash,
-        "objective_spec": str(objective),
-        "oracle": result.to_dict(),
-        "schedulers": rows,
-        "compat_stripped": stripped,
-    }
-    if args.gantt and result.schedule is not None:
-        worst = max(range(len(rows)), key=lambda i: rows[i]["objective"])
+    comparison = compare(
+        instance_from_args(args),
+        names,
+        objective,
+        params=params,
+        seed=int(args.seed or 0),
+        hints=not args.no_hints,
+        **settings,
+    )
+    instance, result = comparison.instance, comparison.oracle
+    worst = comparison.worst
+    if args.gantt and result.schedule is not None and worst is not None:
         from rtmm_opt.viz.gantt import plot_gantt_pair, save_figure
 
         figure, _ = plot_gantt_pair(
             instance,
             result.schedule,
-            schedules[worst],
-            labels=(f"oracle ({result.status})", names[worst]),
+            worst.schedule,
+            labels=(f"oracle ({result.status})", worst.name),
             title=f"{instance.name}: {objective}",
         )
         save_figure(figure, writable(args.gantt, "--gantt"))
     if args.json:
-        print_json(data)
+        print_json(comparison.to_dict())
         return 0
-    if stripped:
-        print(_compat_note(stripped))
+    if comparison.compat_stripped:
+        print(_compat_note(comparison.compat_stripped))
     print(
-        f"{instance.name} ({instance.n_jobs} jobs, {instance.n_ops} ops), objective {objective}; "
+        f"{instance.name} ({instance.n_jobs} jobs, {instance.n_ops} ops); "
         f"oracle {result.status}: objective {result.objective}, bound {result.bound}, "
         f"{result.wall_s:.1f} s"
     )
+    print(f"objective {objective}: {comparison.objective_label}; gaps are (h − oracle) / h")
     columns = ["miss_rate", "energy_mJ", "antt", "xrbench_score"]
-    headers = ["scheduler", "objective", "gap", "gap to bound", "miss rate", "energy mJ", "ANTT"]
-    headers.append("XRBench")
+    headers = [
+        "scheduler", f"objective ({objective})", "gap", "gap to bound", "miss rate",
+        "energy mJ", "ANTT", "XRBench",
+    ]  # fmt: skip
     if any(len(task.variants) > 1 for task in instance.tasks):
         columns.append("accuracy")  # variant choices differ: show what they cost
         headers.append("accuracy")
-    table = [
-        (
-            row["name"],
-            row["objective"],
-            row["gap"],
-            row["gap_to_bound"],
-            *(row["metrics"][column] for column in columns),
+    table = []
+    for row in comparison.schedulers:
+        values = row.metrics.to_dict()
+        table.append(
+            (row.name, row.objective, row.gap, row.gap_to_bound, *(values[c] for c in columns))
         )
-        for row in rows
-    ]
     if result.metrics is not None:
         table.append(
             (
                 "oracle",
                 result.objective,
                 0.0,
-                _gap(result.objective or 0.0, result.bound),
+                relative_gap(result.objective or 0.0, result.bound),
                 *(result.metrics[column] for column in columns),
             )
         )
