@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
+
+from rtmm_opt.errors import InputError
 
 
 def _clean(value: Any) -> Any:
@@ -47,3 +51,38 @@ def si(value: float, unit: str = "") -> str:
         if abs(value) >= factor:
             return f"{value / factor:.3g}{prefix}{unit}"
     return f"{value:.3g}{unit}"
+
+
+def output_path(path: str, flag: str) -> Path:
+    """An output file's path, checked before any work starts: its folder exists or is created,
+    it is not a folder, and it can be written. A bad one is an :class:`InputError` naming the
+    flag (exit 2), so that a long run never ends in an unwritable file."""
+    target = Path(path)
+    if target.is_dir():
+        raise InputError("is a directory, expected a file path", file=path, field=flag)
+    blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise InputError(f"{blocking} is a file, not a directory", file=path, field=flag)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"cannot create the directory: {exc.strerror or exc}", file=path, field=flag
+        ) from None
+    existed = target.exists()
+    try:
+        with target.open("ab"):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", file=path, field=flag) from None
+    if not existed:
+        target.unlink(missing_ok=True)
+    return target
+
+
+def check_outputs(args: argparse.Namespace, flags: Sequence[str]) -> None:
+    """:func:`output_path` for each of ``flags`` (``--schedule``, ...) that was given."""
+    for flag in flags:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if value:
+            output_path(value, flag)

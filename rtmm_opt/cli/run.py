@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from rtmm_opt.cli.output import print_json, print_table
+from rtmm_opt.cli.output import check_outputs, output_path, print_json, print_table
 from rtmm_opt.cli.workload_options import add_workload_options, instance_from_args
-from rtmm_opt.errors import InputError
 
 HEADLINE = (
     "miss_rate", "drop_rate", "late_rate", "tardiness_ms", "energy_mJ", "makespan_ms", "antt",
     "throughput", "stp", "sla_rate", "xrbench_score", "uxcost",
 )  # fmt: skip
+
+
+OUTPUT_FLAGS = ("--schedule", "--trace", "--gantt")
 
 
 def add_scheduler_options(parser: argparse.ArgumentParser) -> None:
@@ -38,30 +39,19 @@ def register(commands: Any) -> None:
     run.set_defaults(handler=execute)
 
 
-def writable(path: str, flag: str) -> Path:
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(
-            f"cannot create the directory: {exc.strerror}", file=path, field=flag
-        ) from None
-    return target
-
-
 def write_outputs(args: argparse.Namespace, instance: Any, schedule: Any, metrics: Any) -> None:
     """The optional ``--gantt/--trace/--schedule`` files of run (and later compare)."""
     if getattr(args, "schedule", None):
-        schedule.to_csv(instance, writable(args.schedule, "--schedule"))
+        schedule.to_csv(instance, output_path(args.schedule, "--schedule"))
     if getattr(args, "trace", None):
         from rtmm_opt.viz.perfetto import write_trace
 
-        write_trace(writable(args.trace, "--trace"), instance, schedule, metrics=metrics)
+        write_trace(output_path(args.trace, "--trace"), instance, schedule, metrics=metrics)
     if getattr(args, "gantt", None):
         from rtmm_opt.viz.gantt import save_gantt
 
         save_gantt(
-            writable(args.gantt, "--gantt"),
+            output_path(args.gantt, "--gantt"),
             instance,
             schedule,
             title=f"{instance.name}: {schedule.producer}",
@@ -74,6 +64,7 @@ def execute(args: argparse.Namespace) -> int:
     from rtmm_opt.schedule.validator import validate
     from rtmm_opt.schedulers import make_scheduler, parse_params
 
+    check_outputs(args, OUTPUT_FLAGS)
     params = parse_params(args.param)
     policy = make_scheduler(args.scheduler, params)  # check the scheduler before building
     instance = instance_from_args(args)

@@ -14,8 +14,8 @@ import argparse
 import math
 from typing import Any
 
-from rtmm_opt.cli.output import print_json, print_table
-from rtmm_opt.cli.run import add_scheduler_options, writable, write_outputs
+from rtmm_opt.cli.output import check_outputs, output_path, print_json, print_table
+from rtmm_opt.cli.run import OUTPUT_FLAGS, add_scheduler_options, write_outputs
 from rtmm_opt.cli.workload_options import add_workload_options, instance_from_args
 from rtmm_opt.errors import InputError
 
@@ -143,6 +143,7 @@ def run_solve(args: argparse.Namespace) -> int:
     from rtmm_opt.oracle import parse_objective, solve
     from rtmm_opt.studies.comparison import clean_problem
 
+    check_outputs(args, (*OUTPUT_FLAGS, "--archive"))
     objective = parse_objective(args.objective)
     settings = solver_settings(args)
     instance, stripped = clean_problem(_load(args))
@@ -194,6 +195,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from rtmm_opt.schedulers import parse_params
     from rtmm_opt.studies.comparison import compare, relative_gap
 
+    check_outputs(args, ("--gantt",))
     objective = parse_objective(args.objective)
     settings = solver_settings(args)
     names = _schedulers(args.schedulers, "--schedulers")
@@ -219,7 +221,7 @@ def run_compare(args: argparse.Namespace) -> int:
             labels=(f"oracle ({result.status})", worst.name),
             title=f"{instance.name}: {objective}",
         )
-        save_figure(figure, writable(args.gantt, "--gantt"))
+        save_figure(figure, output_path(args.gantt, "--gantt"))
     if args.json:
         print_json(comparison.to_dict())
         return 0

@@ -1,0 +1,65 @@
+"""Every output flag is checked the same way, before any work starts: exit 2 naming the flag.
+
+The unwritable places: a path under a file (``/etc/passwd/x``), a directory given as the file,
+and a path on a read-only filesystem (``/proc``)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rtmm_opt.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[1]
+AR = str(ROOT / "instances" / "examples" / "ar_headset.yaml")
+FAST = ["--duration", "50ms"]
+COMMANDS = {
+    "run": ["run", AR, "--scheduler", "edf", *FAST],
+    "solve": ["solve", AR, "--time-limit", "2", "--workers", "1", "--hint", "none", *FAST],
+    "compare": ["compare", AR, "--schedulers", "edf", "--time-limit", "2", "--workers", "1",
+                *FAST],
+}  # fmt: skip
+FLAGS = [
+    ("run", "--schedule"), ("run", "--trace"), ("run", "--gantt"),
+    ("solve", "--schedule"), ("solve", "--trace"), ("solve", "--gantt"), ("solve", "--archive"),
+    ("compare", "--gantt"),
+]  # fmt: skip
+
+
+def bad_places(tmp_path: Path) -> list[tuple[str, str]]:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    return [
+        (str(blocker / "out.csv"), "is a file, not a directory"),
+        (str(tmp_path), "is a directory"),
+        ("/proc/rtmm-out.csv", "cannot write"),
+    ]
+
+
+@pytest.mark.parametrize(("command", "flag"), FLAGS)
+def test_an_unwritable_output_is_refused_before_work(command, flag, tmp_path, capsys):
+    for place, reason in bad_places(tmp_path):
+        assert main([*COMMANDS[command], flag, place]) == 2
+        err = capsys.readouterr().err
+        assert f"{place}: {flag}: " in err and reason in err, err
+        assert err.count("\n") == 1
+
+
+def test_outputs_in_new_folders_are_written(tmp_path):
+    out = tmp_path / "new" / "deeper"
+    status = main([*COMMANDS["solve"], "--schedule", str(out / "s.csv"), "--archive",
+                   str(out / "m.pb"), "--trace", str(out / "t.json")])  # fmt: skip
+    assert status == 0
+    assert (out / "s.csv").read_text().startswith("op,")
+    assert (out / "m.pb").stat().st_size > 0 and (out / "t.json").stat().st_size > 0
+
+
+def test_a_refused_output_leaves_no_file_behind(tmp_path):
+    target = tmp_path / "s.csv"
+    status = subprocess.run(
+        [sys.executable, "-m", "rtmm_opt", *COMMANDS["run"], "--schedule", str(target),
+         "--scheduler", "no-such-scheduler"],
+        capture_output=True, text=True,
+    ).returncode  # fmt: skip
+    assert status == 2 and not target.exists()
