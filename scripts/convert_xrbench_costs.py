@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--source", type=Path, default=REPO.parent / "shared" / "xrbench" / "layer_costs.csv.gz"
     )
-    parser.add_argument("--out", type=Path, default=REPO / "costs" / "xrbench_maestro.csv.gz")
+    parser.add_argument(  # costs/ links to rtmm_opt/data/costs
+        "--out", type=Path, default=REPO / "rtmm_opt" / "data" / "costs" / "xrbench_maestro.csv.gz"
+    )
     args = parser.parse_args(argv)
     rows = convert(args.source, args.out)
     print(f"wrote {args.out}: {rows} rows, {len(COLUMNS)} columns, {args.out.stat().st_size} bytes")

@@ -10,7 +10,11 @@ from rtmm_opt.io.units import parse_duration
 
 
 def add_workload_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("workload", help="scenario YAML, XRBench .m scenario, or instance JSON")
+    parser.add_argument(
+        "workload",
+        help="scenario YAML, XRBench .m scenario, instance JSON, or the name of a bundled "
+        "scenario (rtmm scenarios list)",
+    )
     parser.add_argument(
         "--system", default=None, help="preset, alias or system YAML (default xrb4k-J)"
     )

@@ -7,6 +7,10 @@ rtmm-instance``, JSON or YAML) is already built, so it is returned as it is and 
 option is ignored here, ``drops`` included (the command line refuses build options for an
 instance file instead, ``rtmm_opt.cli.workload_options``). A caller that wants other settings
 on a loaded instance applies them with ``Instance.with_settings``.
+
+A WORKLOAD that is not an existing file names a bundled scenario (``VR_gaming``,
+``instances/xrbench/VR_gaming.yaml``; :func:`rtmm_opt.io.bundled.resolve_workload`), so the
+bundled ones work from any directory.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from rtmm_opt.hardware.accelerator import System
 from rtmm_opt.hardware.cost.base import CostModel
 from rtmm_opt.instance.builder import build_instance
 from rtmm_opt.instance.instance import FORMAT, Instance
+from rtmm_opt.io.bundled import resolve_workload
 from rtmm_opt.io.strict import load_json, load_yaml
 from rtmm_opt.scenario.scenario import NS_PER_S, Scenario, load_maestro_scenario, scenario_from_dict
 from rtmm_opt.workload.graph import Granularity
@@ -28,8 +33,9 @@ DEFAULT_COST_MODEL = "analytical"
 
 
 def read_workload(path: str | Path) -> Scenario | Instance:
-    """Parse a WORKLOAD file without building it: a :class:`Scenario` or an :class:`Instance`."""
-    path = Path(path)
+    """Parse a WORKLOAD file (or bundled scenario) without building it: a :class:`Scenario` or
+    an :class:`Instance`."""
+    path = resolve_workload(path)
     if path.suffix == ".m":
         return load_maestro_scenario(path)
     data: Any = load_json(path) if path.suffix == ".json" else load_yaml(path)

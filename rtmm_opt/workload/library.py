@@ -1,4 +1,4 @@
-"""The bundled model library: ``models/<NAME>.yaml`` at the repository root.
+"""The bundled model library: ``rtmm_opt/data/models/<NAME>.yaml`` (``models/`` in a checkout).
 
 ``RTMM_MODELS_DIR`` points the library at another directory. :func:`get_model` also takes a
 path to a model YAML file or to a ``.m`` file holding exactly one network. Loaded models are
@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from rtmm_opt.errors import InputError
+from rtmm_opt.io import bundled
 from rtmm_opt.io.strict import suggest
 from rtmm_opt.workload.graph import ModelGraph
 from rtmm_opt.workload.maestro import parse_maestro
@@ -24,11 +25,11 @@ _cache: dict[tuple[str, int, int], ModelGraph] = {}
 
 
 def models_dir() -> Path:
-    """The library directory: ``$RTMM_MODELS_DIR`` if set, else the repository's ``models/``."""
+    """The library directory: ``$RTMM_MODELS_DIR`` if set, else the package's bundled models."""
     override = os.environ.get(MODELS_DIR_ENV)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "models"
+    return bundled.models_dir()
 
 
 def list_models() -> list[str]:

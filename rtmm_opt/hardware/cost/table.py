@@ -36,6 +36,7 @@ from typing import IO
 from rtmm_opt.errors import InputError
 from rtmm_opt.hardware.accelerator import System
 from rtmm_opt.hardware.cost.base import LayerCost
+from rtmm_opt.io import bundled
 from rtmm_opt.io.strict import suggest
 from rtmm_opt.workload.graph import ModelGraph
 from rtmm_opt.workload.layer import DIMENSIONS
@@ -49,8 +50,8 @@ BUNDLED_NAME = "xrbench_maestro.csv.gz"
 
 
 def bundled_table_path() -> Path:
-    """``costs/xrbench_maestro.csv.gz`` of the source tree: XRBench's MAESTRO per-layer costs."""
-    return Path(__file__).resolve().parents[3] / "costs" / BUNDLED_NAME
+    """The bundled ``costs/xrbench_maestro.csv.gz``: XRBench's MAESTRO per-layer costs."""
+    return bundled.costs_dir() / BUNDLED_NAME
 
 
 @dataclass(frozen=True)
