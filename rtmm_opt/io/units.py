@@ -1,4 +1,9 @@
-"""Quantities typed by users: durations such as ``1s``, ``700ms``, ``250us``, ``5000ns``."""
+"""Units, defined once: the conversion constants, and durations typed by users (``1s``,
+``700ms``, ``250us``, ``5000ns``).
+
+Instances count time in integer time units (``Instance.time_unit_ns`` nanoseconds each) and
+energy in integer nJ; reports speak ms and mJ.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,12 @@ import re
 
 from rtmm_opt.errors import InputError
 
-_NS_PER = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+NS_PER_US = 1_000
+NS_PER_MS = 1_000_000
+NS_PER_S = 1_000_000_000
+NJ_PER_MJ = 1_000_000
+
+_NS_PER = {"ns": 1, "us": NS_PER_US, "µs": NS_PER_US, "ms": NS_PER_MS, "s": NS_PER_S}
 _DURATION = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(ns|us|µs|ms|s)?\s*")
 
 
