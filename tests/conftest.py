@@ -11,8 +11,14 @@ from pathlib import Path
 import pytest
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+REFERENCE_SETS = ("xrbench", "dysta")  # every reference check skips without its folder
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if os.environ.get("CI") and not (SHARED / "xrbench").is_dir():
-        raise pytest.UsageError(f"CI is set but the reference data is missing at {SHARED}")
+    if not os.environ.get("CI"):
+        return
+    missing = [name for name in REFERENCE_SETS if not (SHARED / name).is_dir()]
+    if missing:
+        raise pytest.UsageError(
+            f"CI is set but the reference data is missing at {SHARED}: {', '.join(missing)}"
+        )
