@@ -228,8 +228,8 @@ def test_xrbench_score_matches_the_harness(run):
         assert task.xrbench_rt == pytest.approx(rt, abs=5e-6), model
         assert task.xrbench_en == pytest.approx(en, abs=5e-6), model
         assert task.xrbench_ux == pytest.approx(ux, abs=1e-6), model
-    assert metrics.xrbench_score == pytest.approx(summary.overall, abs=1e-3)
-    assert metrics.xrbench_score == pytest.approx(float(run["overall_score"]), abs=1e-3)
+    assert metrics.xrbench_score == pytest.approx(summary.overall, abs=4e-4)
+    assert metrics.xrbench_score == pytest.approx(float(run["overall_score"]), abs=4e-4)
 
 
 @pytest.mark.parametrize("run", RUNS, ids=run_id)
