@@ -28,7 +28,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from rtmm_opt.cli import build, importer, models, run, solve, systems, validate
+    from rtmm_opt.cli import build, importer, models, run, scenarios, solve, systems, validate
 
     parser = Parser(
         prog="rtmm",
@@ -39,6 +39,7 @@ def build_parser() -> Parser:
     commands.required = True
     models.register(commands)
     systems.register(commands)
+    scenarios.register(commands)
     validate.register(commands)
     build.register(commands)
     importer.register(commands)
