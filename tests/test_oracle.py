@@ -9,6 +9,7 @@ tiny instances. XRBench measurements (the issue's targets) are marked slow.
 
 from __future__ import annotations
 
+import ast
 import functools
 import math
 import random
@@ -19,7 +20,7 @@ import pytest
 
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
 from rtmm_opt.instance.instance import Instance, Settings, TaskInfo, Variant
-from rtmm_opt.oracle import evaluate, parse_objective, solve
+from rtmm_opt.oracle import SolverLimits, evaluate, parse_objective, solve
 from rtmm_opt.oracle.horizon import job_windows, release_order, rolling_horizon
 from rtmm_opt.oracle.model import (
     OracleModel,
@@ -38,8 +39,10 @@ except ImportError:  # pragma: no cover - the file is someone else's and may mov
     N_CASES, brute_force, case = 0, None, None
 
 ROOT = Path(__file__).resolve().parents[1]
+ORACLE = ROOT / "rtmm_opt" / "oracle"
 STRIDE = 3  # the fast tests take every third enumerated case; the slow ones take them all
 TWO = ("npu0", "npu1")
+ONE_WORKER = SolverLimits(time_limit=None, workers=1)
 needs_enumerator = pytest.mark.skipif(
     brute_force is None, reason="tests/test_oracle_bruteforce.py (the enumerator) is missing"
 )
@@ -314,7 +317,7 @@ def test_the_decomposition_bound_is_at_most_the_optimum_on_a_crowded_instance():
         optimum = _solve(instance, objective, time_limit=20, decompose="off")
         assert optimum.status == "optimal"
         relaxed = decomposition_bound(
-            instance, objective, partitions=(("count", 4, 0), ("quiet", 5, 2)), workers=1
+            instance, objective, partitions=(("count", 4, 0), ("quiet", 5, 2)), limits=ONE_WORKER
         )
         assert relaxed.bound <= optimum.objective + 1e-9
         assert relaxed.bound >= relaxed.alone
@@ -330,7 +333,9 @@ def test_the_decomposition_bound_never_exceeds_the_enumerated_optimum(stride):
         spec = parse_objective(current.objective)
         if not set(spec.names) <= {"misses", "tardiness", "energy"}:
             continue
-        relaxed = decomposition_bound(current.instance, spec, partitions=partitions, workers=1)
+        relaxed = decomposition_bound(
+            current.instance, spec, partitions=partitions, limits=ONE_WORKER
+        )
         optimum = _optimum(index)
         assert relaxed.bound <= optimum * (1 + 1e-9) + 1e-9, (index, relaxed, optimum)
         checked += 1
@@ -439,7 +444,7 @@ def test_rolling_horizon_gives_a_valid_schedule(objective, drops):
     if drops == "allowed" and objective != "misses":
         return  # only misses prices drops
     instance = _crowded(12).with_settings(drops=drops)
-    result = rolling_horizon(instance, objective, window=5, step=3, workers=1)
+    result = rolling_horizon(instance, objective, window=5, step=3, limits=ONE_WORKER)
     assert validate(instance, result.schedule).ok
     spec = parse_objective(objective)
     assert result.objective == evaluate(instance, result.schedule, spec)
@@ -453,7 +458,7 @@ def test_rolling_horizon_is_never_better_than_the_optimum(stride):
     for index in _cases(stride):
         current = case(index)
         spec = parse_objective(current.objective)
-        result = rolling_horizon(current.instance, spec, window=1, step=1, workers=1)
+        result = rolling_horizon(current.instance, spec, window=1, step=1, limits=ONE_WORKER)
         assert validate(current.instance, result.schedule).ok
         optimum = _optimum(index)
         assert result.objective >= optimum * (1 - 1e-9) - 1e-12
@@ -462,7 +467,7 @@ def test_rolling_horizon_is_never_better_than_the_optimum(stride):
 def test_rolling_horizon_respects_cascades_across_windows():
     # Windows of 3 jobs split some (upstream, dependent) pairs.
     instance = _pairs()
-    result = rolling_horizon(instance, "misses", window=3, step=1, workers=1)
+    result = rolling_horizon(instance, "misses", window=3, step=1, limits=ONE_WORKER)
     assert validate(instance, result.schedule).ok
     assert result.objective == 0
     completion = result.schedule.completion_times(instance)
@@ -497,3 +502,82 @@ def test_vr_gaming_is_proven_optimal_within_a_minute(fps_scale, optimum, drops):
     assert result.wall_s < 60
     assert validate(instance, result.schedule).ok
     assert np.all(result.schedule.job_status == JobStatus.COMPLETED) or drops == "allowed"
+
+
+# -- the package's structure ----------------------------------------------------------------------
+def _oracle_imports() -> dict[str, list[tuple[int, str, list[str], bool]]]:
+    """Per module of rtmm_opt.oracle: every import anywhere in it, as (line, imported module,
+    imported names, whether it is a statement of the module's top level)."""
+    found: dict[str, list[tuple[int, str, list[str], bool]]] = {}
+    for file in sorted(ORACLE.glob("*.py")):
+        tree = ast.parse(file.read_text())
+        top_level = {id(node) for node in tree.body}
+        imports = found.setdefault(file.stem, [])
+        for node in ast.walk(tree):
+            at_top = id(node) in top_level
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert node.level == 0, f"{file.name}:{node.lineno}: a relative import"
+                names = [alias.name for alias in node.names]
+                imports.append((node.lineno, node.module, names, at_top))
+            elif isinstance(node, ast.Import):
+                imports.extend((node.lineno, alias.name, [], at_top) for alias in node.names)
+    return found
+
+
+def _oracle_graph() -> dict[str, set[str]]:
+    """Module → the modules of rtmm_opt.oracle it imports (``__init__`` for the package)."""
+    found = _oracle_imports()
+    graph: dict[str, set[str]] = {module: set() for module in found}
+    for module, imports in found.items():
+        for _, target, names, _ in imports:
+            if target == "rtmm_opt.oracle":  # the package itself, or its submodules by name
+                graph[module].update(n if n in found else "__init__" for n in names)
+            elif target.startswith("rtmm_opt.oracle."):
+                graph[module].add(target.removeprefix("rtmm_opt.oracle."))
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as a path that returns to its start, or None (depth-first)."""
+    done: set[str] = set()
+
+    def visit(path: list[str]) -> list[str] | None:
+        for following in sorted(graph.get(path[-1], ())):
+            if following in path:
+                return [*path[path.index(following) :], following]
+            if following not in done and (found := visit([*path, following])):
+                return found
+        done.add(path[-1])
+        return None
+
+    for start in sorted(graph):
+        if start not in done and (found := visit([start])):
+            return found
+    return None
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert _cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"b"}}) == ["b", "c", "b"]
+    assert _cycle({"a": {"a"}}) == ["a", "a"]
+
+
+def test_oracle_modules_import_one_way():
+    graph = _oracle_graph()
+    assert {"solve", "run", "terms", "uxcost", "horizon", "relaxation"} <= set(graph)
+    cycle = _cycle(graph)
+    assert cycle is None, f"import cycle: {' -> '.join(cycle or [])}"
+    # The orchestrator is on top: only the package's __init__ imports it.
+    assert [module for module, targets in graph.items() if "solve" in targets] == ["__init__"]
+
+
+def test_oracle_modules_import_at_the_top_and_only_public_names():
+    problems = []
+    for module, imports in _oracle_imports().items():
+        for line, target, names, at_top in imports:
+            if not at_top:
+                problems.append(f"{module}.py:{line} imports {target} inside a function or block")
+            private = [name for name in names if name.startswith("_")]
+            if private:
+                problems.append(f"{module}.py:{line} imports {', '.join(private)} from {target}")
+    assert not problems, "\n".join(problems)

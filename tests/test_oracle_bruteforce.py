@@ -68,7 +68,7 @@ CASE_KINDS = (
 )
 N_CASES = 20 * len(CASE_KINDS)  # 200
 RELATIVE = 1e-9  # float noise in sums of float terms
-ANTT_RELATIVE = 1e-6  # the solver's ANTT weights are rounded (see solve._antt_term)
+ANTT_RELATIVE = 1e-6  # the solver's ANTT weights are rounded (see terms._antt_term)
 
 # Job shapes: the predecessors of each op (local indices; ops are in topological order).
 SHAPES: dict[str, tuple[tuple[int, ...], ...]] = {

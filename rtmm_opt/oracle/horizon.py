@@ -19,21 +19,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.oracle.model import OracleModel, TimeWindows, append_jobs
 from rtmm_opt.oracle.objectives import Objective, evaluate, parse_objective
-from rtmm_opt.oracle.solve import (
-    _best_hint,
-    _integer_objective,
-    _objective_terms,
-    _parameters,
-    choose_formulation,
-)
+from rtmm_opt.oracle.run import UNLIMITED, SolverLimits, best_hint, choose_formulation, run
+from rtmm_opt.oracle.terms import minimize
 from rtmm_opt.schedule.schedule import JobStatus, Schedule
 from rtmm_opt.schedule.validator import validate
 
@@ -90,27 +83,24 @@ def rolling_horizon(
     *,
     window: int = WINDOW,
     step: int | None = STEP,
-    time_limit: float | None = None,
+    limits: SolverLimits = UNLIMITED,
     window_time_limit: float = WINDOW_TIME_LIMIT,
-    workers: int | None = None,
-    seed: int = 0,
     hints: Sequence[Schedule] = (),
-    params: dict[str, Any] | None = None,
 ) -> HorizonResult:
     """Solve ``instance`` window by window (module docstring); ``hints`` warm-start each window.
 
     Each model decides the next ``window`` jobs in release order; the first ``step`` of them
     (default: all) are then fixed, the others are decided again with the next window, which
-    lets the early ones see what comes after them. ``time_limit`` is shared evenly among the
-    windows still to solve, each getting at most ``window_time_limit``. A window whose model
-    finds no solution in its time keeps its jobs out (``selection``, drops allowed) or appends
-    them after everything (``direct``, ``drops: never``), so the result is always a valid
-    schedule."""
+    lets the early ones see what comes after them. The time limit of ``limits`` is shared
+    evenly among the windows still to solve, each getting at most ``window_time_limit``. A
+    window whose model finds no solution in its time keeps its jobs out (``selection``, drops
+    allowed) or appends them after everything (``direct``, ``drops: never``), so the result is
+    always a valid schedule."""
     spec = parse_objective(objective) if isinstance(objective, str) else objective
     started = time.perf_counter()
     formulation = choose_formulation(instance, spec)
     windows = TimeWindows.of(instance)
-    hint, _ = _best_hint(instance, spec, hints)
+    hint, _ = best_hint(instance, spec, hints)
     order = release_order(instance, windows)
     step = window if step is None else max(1, min(step, window))
     empty = Schedule.empty(instance, producer="rolling-horizon")
@@ -130,23 +120,20 @@ def rolling_horizon(
         last = position + window >= len(order)
         keep = jobs if last else _closed_prefix(instance, order[position : position + step], fixed)
         limit = window_time_limit
-        if time_limit is not None:
-            left = float(time_limit) - (time.perf_counter() - started)
+        if limits.time_limit is not None:
+            left = float(limits.time_limit) - (time.perf_counter() - started)
             remaining = max(1, n_windows - len(statuses))
             limit = max(0.05, min(limit, left / remaining))
         om = OracleModel(
             instance, formulation=formulation, jobs=jobs, frozen=schedule, windows=windows
         )
-        expr, _ = _integer_objective(_objective_terms(om, spec))
-        om.model.minimize(expr)
+        minimize(om, spec)
         if hint is not None:
             om.add_hint(hint)
-        solver = cp_model.CpSolver()
-        _parameters(solver, limit, workers, seed, params)
-        code = solver.solve(om.model)
-        statuses.append((len(jobs), solver.status_name(code).lower()))
-        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            part = om.extract(solver, producer="rolling-horizon", complete=False)
+        solved = run(om, limits.with_time(limit))
+        statuses.append((len(jobs), solved.status))
+        if solved.found:
+            part = om.extract(solved.solver, producer="rolling-horizon", complete=False)
             schedule = _merge(schedule, part, keep, instance)
             left_out.extend(j for j in keep if part.job_status[j] != JobStatus.COMPLETED)
         elif never and formulation == "direct":

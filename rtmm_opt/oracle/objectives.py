@@ -40,7 +40,7 @@ import numpy as np
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.io.strict import suggest
-from rtmm_opt.metrics.metrics import compute_metrics, job_energy_nj
+from rtmm_opt.metrics.metrics import completion_times, compute_metrics, job_energy_nj
 from rtmm_opt.schedule.schedule import JobStatus, Schedule
 
 TERMS = ("misses", "tardiness", "energy", "makespan", "antt", "accuracy_loss")
@@ -119,8 +119,6 @@ def term_values(instance: Instance, schedule: Schedule) -> dict[str, float]:
     """Every term's value for a schedule (the definitions in the module docstring)."""
     metrics = compute_metrics(instance, schedule)
     completed = schedule.job_status == JobStatus.COMPLETED
-    from rtmm_opt.metrics.metrics import completion_times
-
     completion = completion_times(instance, schedule)
     late = completed & (completion > instance.job_deadline)
     missed = ~completed | late

@@ -34,20 +34,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.oracle.model import OracleModel, TimeWindows
 from rtmm_opt.oracle.objectives import Objective, parse_objective
-from rtmm_opt.oracle.solve import (
-    DECOMPOSABLE,
-    STATUS_NAMES,
-    _integer_objective,
-    _objective_terms,
-    _parameters,
-    choose_formulation,
-    job_expressions,
-)
+from rtmm_opt.oracle.run import UNLIMITED, SolverLimits, choose_formulation, run
+from rtmm_opt.oracle.terms import DECOMPOSABLE, decomposable, job_expressions, minimize
 
 GROUP_TIME_LIMIT = 5.0  # seconds per group at most
 
@@ -186,22 +178,16 @@ def job_groups(
 
 def group_bound(
     instance: Instance, objective: Objective, jobs: list[int], *, windows: TimeWindows,
-    time_limit: float | None, workers: int | None = None, seed: int = 0,
-    params: dict[str, Any] | None = None,
+    limits: SolverLimits,
 ) -> tuple[float, str]:  # fmt: skip
     """The proven CP-SAT bound of ``objective`` on the relaxed instance of ``jobs`` alone, and the
     solver status (``instance`` should have contention off, see the module docstring)."""
     formulation = choose_formulation(instance, objective)
     om = OracleModel(instance, formulation=formulation, jobs=jobs, windows=windows)
-    expr, scale = _integer_objective(_objective_terms(om, objective, reload_energy=False))
-    om.model.minimize(expr)
-    solver = cp_model.CpSolver()
-    _parameters(solver, time_limit, workers, seed, params)
-    code = solver.solve(om.model)
-    how = STATUS_NAMES.get(code, str(code))
-    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return solver.best_objective_bound / scale, how
-    return 0.0, how
+    integer = minimize(om, objective, reload_energy=False)
+    solved = run(om, limits)
+    bound = solved.bound(integer.scale)
+    return (0.0 if bound is None else bound), solved.status
 
 
 PARTITIONS = (  # (strategy, group size, offset), cheapest and usually best first
@@ -220,21 +206,19 @@ def decomposition_bound(
     *,
     partitions: tuple[tuple[str, int, int], ...] = PARTITIONS,
     target: float | None = None,
-    time_limit: float | None = None,
+    limits: SolverLimits = UNLIMITED,
     group_time_limit: float = GROUP_TIME_LIMIT,
-    workers: int | None = None,
-    seed: int = 0,
-    params: dict[str, Any] | None = None,
 ) -> Relaxation:
     """The larger of the alone bound and the decomposition bounds (module docstring) of
     ``objective`` on ``instance``, over the ``partitions`` (strategy, group size, first-group
     size; see :func:`job_groups`). Stops early once the bound reaches ``target`` (e.g. the best
-    known objective) or the time limit; a group that the time limit leaves unsolved counts its
-    alone bound."""
+    known objective) or the time limit of ``limits``; a group that the time limit leaves unsolved
+    counts its alone bound."""
     spec = parse_objective(objective) if isinstance(objective, str) else objective
-    if spec.is_uxcost or not set(spec.names) <= DECOMPOSABLE:
+    if not decomposable(spec):
         raise ValueError(f"no decomposition bound for '{spec}': not a sum of per-job costs")
     started = time.perf_counter()
+    time_limit = limits.time_limit
     relaxed = instance.with_settings(contention=False) if instance.settings.contention else instance
     windows = TimeWindows.of(relaxed)
     alone = alone_costs(relaxed, spec, windows)
@@ -261,9 +245,8 @@ def decomposition_bound(
                 groups.append(GroupBound(tuple(jobs), least, "alone"))
                 continue
             bound, how = group_bound(
-                relaxed, spec, jobs, windows=windows, time_limit=limit, workers=workers,
-                seed=seed, params=params,
-            )  # fmt: skip
+                relaxed, spec, jobs, windows=windows, limits=limits.with_time(limit)
+            )
             if bound < least:
                 bound, how = least, "alone"
             groups.append(GroupBound(tuple(jobs), bound, how))

@@ -19,81 +19,75 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ortools.sat.python import cp_model
-
 from rtmm_opt.instance.instance import Instance
+from rtmm_opt.metrics.metrics import compute_metrics
 from rtmm_opt.oracle.model import OracleModel
-from rtmm_opt.oracle.objectives import evaluate, parse_objective
-from rtmm_opt.oracle.solve import (
-    OracleResult,
-    _integer_objective,
-    _objective_terms,
-    _parameters,
-    _result,
-    solve,
-)
+from rtmm_opt.oracle.objectives import Objective, evaluate, parse_objective
+from rtmm_opt.oracle.run import OracleResult, SolverLimits, read_result, run
+from rtmm_opt.oracle.terms import minimize
 from rtmm_opt.schedule.schedule import Schedule
 
 UXCOST = parse_objective("uxcost")
+MISSES = parse_objective("misses")
+ENERGY = parse_objective("energy")
 NJ_PER_MJ = 1e6
+
+# The oracle's solve of a weighted-sum objective (rtmm_opt.oracle.solve.solve_weighted_sum):
+# (instance, objective, limits, hints) -> result. The sweep is given it rather than importing
+# it, so that this module sits below the orchestrator that dispatches to it.
+WeightedSolve = Callable[[Instance, Objective, SolverLimits, Sequence[Schedule]], OracleResult]
 
 
 def _energy_with_at_most(
-    instance: Instance, misses: int, time_limit: float | None, workers: int | None, seed: int,
-    hints: Sequence[Schedule], params: dict[str, Any] | None,
-) -> OracleResult:  # fmt: skip
+    instance: Instance, misses: int, limits: SolverLimits, hints: Sequence[Schedule]
+) -> OracleResult:
     """min energy subject to at most ``misses`` late jobs (drops: never)."""
     started = time.perf_counter()
-    energy = parse_objective("energy")
     om = OracleModel(instance)
     om.model.add(sum(om.vars.late) <= misses)
-    expr, scale = _integer_objective(_objective_terms(om, energy))
-    om.model.minimize(expr)
-    usable = [h for h in hints if evaluate(instance, h, parse_objective("misses")) <= misses]
-    best = min(usable, key=lambda h: evaluate(instance, h, energy), default=None)
+    integer = minimize(om, ENERGY)
+    usable = [h for h in hints if evaluate(instance, h, MISSES) <= misses]
+    best = min(usable, key=lambda h: evaluate(instance, h, ENERGY), default=None)
     if best is not None:
         om.add_hint(best)
-    solver = cp_model.CpSolver()
-    info = _parameters(solver, time_limit, workers, seed, params)
-    code = solver.solve(om.model)
-    value = evaluate(instance, best, energy) if best is not None else None
-    return _result(instance, energy, om, solver, code, scale, best, value, started, info)
+    solved = run(om, limits)
+    value = evaluate(instance, best, ENERGY) if best is not None else None
+    return read_result(
+        instance, ENERGY, om, solved, integer.scale, hint=best, hint_value=value, started=started
+    )
 
 
 def solve_uxcost(
     instance: Instance,
+    solve_weighted_sum: WeightedSolve,
     *,
-    time_limit: float | None = 60.0,
-    workers: int | None = None,
-    seed: int = 0,
+    limits: SolverLimits,
     hints: Sequence[Schedule] = (),
-    params: dict[str, Any] | None = None,
 ) -> OracleResult:
-    """The uxcost sweep (see the module docstring)."""
+    """The uxcost sweep (see the module docstring); ``solve_weighted_sum`` solves its
+    ``misses`` and ``energy`` steps."""
     started = time.perf_counter()
-    budget = math.inf if time_limit is None else float(time_limit)
+    budget = math.inf if limits.time_limit is None else float(limits.time_limit)
 
-    def remaining(share: float) -> float | None:
+    def remaining(share: float) -> SolverLimits:
         if math.isinf(budget):
-            return None
-        return max(0.1, (budget - (time.perf_counter() - started)) * share)
+            return limits.with_time(None)
+        return limits.with_time(max(0.1, (budget - (time.perf_counter() - started)) * share))
 
     n = max(1, instance.n_jobs)
     pool = list(hints)
-    fewest = solve(instance, "misses", time_limit=remaining(0.25), workers=workers, seed=seed,
-                   hints=pool, params=params)  # fmt: skip
+    fewest = solve_weighted_sum(instance, MISSES, remaining(0.25), pool)
     steps: list[dict[str, Any]] = [_step("misses", fewest)]
     if fewest.schedule is not None:
         pool.append(fewest.schedule)
     best = min(pool, key=lambda h: evaluate(instance, h, UXCOST), default=None)
     best_value = evaluate(instance, best, UXCOST) if best is not None else math.inf
     if fewest.status == "optimal" and fewest.objective == 0:
-        return _finish(instance, best, 0.0, 0.0, started, steps, fewest.solver)
-    cheapest = solve(instance, "energy", time_limit=remaining(0.33), workers=workers, seed=seed,
-                     hints=pool, params=params)  # fmt: skip
+        return _sweep_result(instance, best, 0.0, 0.0, started, steps, fewest.solver)
+    cheapest = solve_weighted_sum(instance, ENERGY, remaining(0.33), pool)
     steps.append(_step("energy", cheapest))
     if cheapest.schedule is not None:
         pool.append(cheapest.schedule)
@@ -102,7 +96,7 @@ def solve_uxcost(
             best, best_value = cheapest.schedule, value
     energy_floor = (cheapest.bound or 0.0) / NJ_PER_MJ
     if fewest.status == "infeasible":
-        return _finish(instance, best, best_value, math.inf, started, steps, fewest.solver)
+        return _sweep_result(instance, best, best_value, math.inf, started, steps, fewest.solver)
     first_k = max(1, math.ceil((fewest.bound or 0.0) - 1e-9))
     bound = math.inf
     k = first_k
@@ -112,7 +106,7 @@ def solve_uxcost(
         if budget - (time.perf_counter() - started) <= 0.1:
             bound = min(bound, k / n * energy_floor)  # out of time: k, k+1, ... only have E_min
             break
-        result = _energy_with_at_most(instance, k, remaining(0.5), workers, seed, pool, params)
+        result = _energy_with_at_most(instance, k, remaining(0.5), pool)
         steps.append(_step(f"energy with <= {k} misses", result))
         if result.schedule is not None:
             pool.append(result.schedule)
@@ -123,7 +117,7 @@ def solve_uxcost(
         bound = min(bound, k / n * k_bound / NJ_PER_MJ)
         k += 1
     bound = min(bound, best_value)
-    return _finish(instance, best, best_value, bound, started, steps, fewest.solver)
+    return _sweep_result(instance, best, best_value, bound, started, steps, fewest.solver)
 
 
 def _step(name: str, result: OracleResult) -> dict[str, Any]:
@@ -136,12 +130,10 @@ def _step(name: str, result: OracleResult) -> dict[str, Any]:
     }
 
 
-def _finish(
+def _sweep_result(
     instance: Instance, schedule: Schedule | None, value: float, bound: float, started: float,
     steps: list[dict[str, Any]], solver: dict[str, Any],
 ) -> OracleResult:  # fmt: skip
-    from rtmm_opt.metrics.metrics import compute_metrics
-
     if schedule is None:
         status = "infeasible" if math.isinf(bound) else "unknown"
         return OracleResult(status, None, bound if math.isinf(bound) else None, None,
