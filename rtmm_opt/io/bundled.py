@@ -106,8 +106,9 @@ def resolve_workload(workload: str | Path) -> Path:
     """The file a WORKLOAD argument stands for (see the module docstring).
 
     An existing path wins over a bundled scenario of the same name. Neither is an
-    :class:`InputError`: ``no such file`` for a path, ``unknown scenario`` for a bare name, with
-    the nearest bundled scenario as a suggestion.
+    :class:`InputError`: ``no such file`` naming a path, or ``is neither a file nor a bundled
+    scenario`` in the field ``workload`` for a bare name, each with the nearest bundled scenario
+    as a suggestion.
     """
     path = Path(workload)
     if path.exists():
