@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 
 NS_PER_US = 1_000
 NS_PER_MS = 1_000_000
@@ -24,19 +24,22 @@ _DURATION = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(ns|us|µs|m
 def parse_duration(text: str | float | int, *, field: str = "duration") -> int:
     """A positive duration in integer nanoseconds. A bare number means seconds."""
     if isinstance(text, bool):
-        raise InputError(f"expected a duration such as 1s or 700ms, got {text!r}", field=field)
+        raise InputError(
+            f"expected a duration such as 1s or 700ms, got {excerpt(text)}", field=field
+        )
     if isinstance(text, int | float):
         text = f"{text}s"
     match = _DURATION.fullmatch(str(text))
     if not match:
         raise InputError(
-            f"expected a positive duration such as 1s, 700ms or 250us, got {text!r}", field=field
+            f"expected a positive duration such as 1s, 700ms or 250us, got {excerpt(text)}",
+            field=field,
         )
     value = float(match.group(1)) * _NS_PER[match.group(2) or "s"]
     if not math.isfinite(value) or value < 1:
-        raise InputError(f"duration must be at least 1 ns, got {text!r}", field=field)
+        raise InputError(f"duration must be at least 1 ns, got {excerpt(text)}", field=field)
     if value > 1e15:
-        raise InputError(f"absurdly long duration {text!r}", field=field)
+        raise InputError(f"absurdly long duration {excerpt(text)}", field=field)
     return round(value)
 
 
