@@ -42,7 +42,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
+from rtmm_opt.io.limits import INT_LIMIT, INT_LIMIT_TEXT, check_quantity
+from rtmm_opt.io.strict import integer_array
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -104,12 +106,12 @@ class Settings:
     def __post_init__(self) -> None:
         if self.drops not in DROP_MODES:
             raise InputError(
-                f"must be one of {', '.join(DROP_MODES)}, got {self.drops!r}",
+                f"must be one of {', '.join(DROP_MODES)}, got {excerpt(self.drops)}",
                 field="settings.drops",
             )
         if self.compat not in COMPAT_MODES:
             raise InputError(
-                f"must be one of {', '.join(COMPAT_MODES)}, got {self.compat!r}",
+                f"must be one of {', '.join(COMPAT_MODES)}, got {excerpt(self.compat)}",
                 field="settings.compat",
             )
         if self.contention and not (self.dram_bandwidth > 0 and math.isfinite(self.dram_bandwidth)):
@@ -135,27 +137,43 @@ _ARRAYS = (
 
 
 def _as_int(values: Any, name: str, ndim: int = 1) -> IntArray:
-    try:
-        raw = np.asarray(values)
-        if raw.dtype.kind == "f" and not (
-            np.isfinite(raw).all()
-            and np.array_equal(raw, np.trunc(raw))
-            and (np.abs(raw) < 2.0**63).all()
-        ):
-            raise ValueError  # 1.5 would silently become 1, inf or 1e30 garbage
-        array = raw.astype(np.int64) if raw.dtype.kind in "fiub" else np.asarray(raw, np.int64)
-    except (TypeError, ValueError, OverflowError):
-        raise InputError("expected integers", field=name) from None
-    if array.ndim != ndim and not (array.size == 0 and ndim == 2):
-        raise InputError(f"expected a {ndim}-d array, got shape {array.shape}", field=name)
-    return array
+    return integer_array(values, field=name, ndim=ndim)
 
 
 def _as_float(values: Any, name: str) -> FloatArray:
-    try:
-        return np.asarray([math.nan if v is None else v for v in values], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError("expected numbers or null", field=name) from None
+    """Numbers or null (NaN: unknown); booleans and strings are refused."""
+    for k, value in enumerate(values):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InputError(
+                f"expected a number or null, got {excerpt(value)}", field=f"{name}[{k}]"
+            )
+    return np.asarray([math.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def _names(spec: Any, key: str) -> tuple[str, ...]:
+    """A list of names (strings) of a file's mapping ``spec`` (a :class:`Fields`)."""
+    names = spec.items(key, [])
+    for k, name in enumerate(names):
+        if not isinstance(name, str) or not name.strip():
+            raise spec.error(f"{key}[{k}]", f"expected a name, got {excerpt(name)}")
+    return tuple(names)
+
+
+def _metadata(top: Any) -> dict[str, Any]:
+    """The free-form ``metadata`` mapping (null means empty); anything else is refused."""
+    raw = top.raw("metadata", None)
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise top.error("metadata", f"expected a mapping, got {type(raw).__name__}")
+    return dict(raw)
+
+
+def _row_max(matrix: IntArray) -> FloatArray:
+    """Per row, the largest eligible (non-negative) entry, as floats (sums cannot wrap)."""
+    if matrix.size == 0:
+        return np.zeros(len(matrix))
+    return np.maximum(matrix, 0).max(axis=1).astype(np.float64)
 
 
 def _time_unit(value: float) -> float:
@@ -296,6 +314,25 @@ class Instance:
         n_jobs, n_ops, n_acc = len(self.job_task), len(self.op_segment), len(self.accelerators)
         if n_acc == 0:
             raise InputError("an instance needs at least one accelerator", field="accelerators")
+        for what, names in (("accelerators", self.accelerators), ("contexts", self.contexts)):
+            for k, name in enumerate(names):
+                if not isinstance(name, str) or not name.strip():
+                    raise InputError(
+                        f"expected a non-empty name, got {excerpt(name)}", field=f"{what}[{k}]"
+                    )
+                if names.index(name) != k:
+                    raise InputError(
+                        f"duplicate name {excerpt(name)} (also {what}[{names.index(name)}])",
+                        field=f"{what}[{k}]",
+                    )
+        task_names = [task.name for task in self.tasks]
+        for k, name in enumerate(task_names):
+            if task_names.index(name) != k:
+                raise InputError(
+                    f"duplicate task name {excerpt(name)} (also tasks[{task_names.index(name)}]); "
+                    "per-task metrics are keyed by name",
+                    field=f"tasks[{k}].name",
+                )
         for name in _JOB_COLUMNS:
             if len(getattr(self, name)) != n_jobs:
                 raise InputError(
@@ -379,7 +416,7 @@ class Instance:
             if not isinstance(name, str) or not name.strip() or name in RESERVED_ESTIMATE_NAMES:
                 raise InputError(
                     f"an estimate set needs a non-empty name other than "
-                    f"{' and '.join(RESERVED_ESTIMATE_NAMES)}, got {name!r}",
+                    f"{' and '.join(RESERVED_ESTIMATE_NAMES)}, got {excerpt(name)}",
                     field="op_estimates",
                 )
             if matrix.shape != (n_ops, n_acc):
@@ -393,6 +430,16 @@ class Instance:
                 )
         if np.any(self.op_energy[eligible] < 0) or np.any(self.op_dram_bytes[eligible] < 0):
             raise InputError("energies and DRAM bytes must be >= 0", field="op_energy")
+        for name in _OP_FLOATS:
+            values = getattr(self, name)
+            outside = ~np.isnan(values) & ~((values >= 0) & (values <= 1))
+            if np.any(outside):
+                bad = int(np.flatnonzero(outside)[0])
+                raise InputError(
+                    f"op {bad}: a sparsity is a fraction in [0, 1] (or null), got "
+                    f"{excerpt(float(values[bad]))}",
+                    field=name,
+                )
         n_variants = (
             np.array([len(self.tasks[t].variants) for t in self.job_task[op_job]], dtype=np.int64)
             if n_ops
@@ -441,9 +488,64 @@ class Instance:
             or not (math.isfinite(unit) and unit >= MIN_TIME_UNIT_NS)
         ):
             raise InputError(
-                f"must be a number of ns >= {MIN_TIME_UNIT_NS:g}, got {unit!r}",
+                f"must be a number of ns >= {MIN_TIME_UNIT_NS:g}, got {excerpt(unit)}",
                 field="time_unit_ns",
             )
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
+        """Every integer quantity, and every sum a schedule or a metric can make of them, stays
+        at or below INT_LIMIT (``rtmm_opt.io.limits``), so int64 and CP-SAT never wrap."""
+        for name in ("job_release", "job_deadline", "job_weight", *_OP_MATRICES):
+            values = getattr(self, name)
+            if values.size and values.max() > INT_LIMIT:
+                bad = np.unravel_index(int(values.argmax()), values.shape)
+                where = "op" if name.startswith("op_") else "job"
+                raise InputError(
+                    f"{where} {int(bad[0])}: {int(values.max())} is above the limit "
+                    f"{INT_LIMIT_TEXT} of integer quantities",
+                    field=name,
+                )
+        for name, matrix in self.op_estimates.items():
+            if matrix.size and matrix.max() > INT_LIMIT:
+                raise InputError(
+                    f"{int(matrix.max())} is above the limit {INT_LIMIT_TEXT}",
+                    field=f"op_estimates.{name}",
+                )
+        for name in ("context_reload_time", "context_reload_energy"):
+            values = getattr(self, name)
+            if values.size and values.max() > INT_LIMIT:
+                raise InputError(
+                    f"{int(values.max())} is above the limit {INT_LIMIT_TEXT}", field=name
+                )
+        # Sums: a schedule without idle time ends by the latest release plus every op's longest
+        # duration (and a reload before each op); the energy and DRAM traffic of any schedule
+        # are at most every op's largest figure (and a reload each).
+        reloads = self.settings.context_switch and self.n_ops and len(self.contexts)
+        reload_time = reload_energy = 0.0
+        if reloads:
+            reload_time = float(_row_max(self.context_reload_time)[self.op_context].sum())
+            reload_energy = float(_row_max(self.context_reload_energy)[self.op_context].sum())
+        latest = float(max(self.job_deadline.max(initial=0), self.job_release.max(initial=0)))
+        durations = {"op_duration": self.op_duration, "op_predicted": self.op_predicted}
+        durations.update((f"op_estimates.{n}", m) for n, m in self.op_estimates.items())
+        for name, matrix in durations.items():
+            check_quantity(
+                latest + float(_row_max(matrix).sum()) + reload_time,
+                "the latest deadline plus every op's longest duration",
+                field=name,
+                advice="use a coarser time unit, or fewer or shorter jobs",
+            )
+        check_quantity(
+            float(_row_max(self.op_energy).sum()) + reload_energy,
+            "the energy of every op on its most costly accelerator, in nJ,",
+            field="op_energy",
+        )
+        check_quantity(
+            float(_row_max(self.op_dram_bytes).sum()),
+            "the DRAM bytes of every op on its most costly accelerator",
+            field="op_dram_bytes",
+        )
 
     # -- serialisation ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -507,7 +609,7 @@ class Instance:
             top = Fields(data, file=file)
             fmt = top.text("format")
             if fmt != FORMAT:
-                raise top.error("format", f"expected '{FORMAT}', got {fmt!r}")
+                raise top.error("format", f"expected '{FORMAT}', got {excerpt(fmt)}")
             version = top.integer("version")
             if version != VERSION:
                 raise top.error("version", f"unsupported version {version}; this reads {VERSION}")
@@ -526,7 +628,7 @@ class Instance:
                         model=t.text("model"),
                         period=None if period is None else t.integer("period", positive=True),
                         priority=t.integer("priority", 1),
-                        depends_on=tuple(t.items("depends_on", [])),
+                        depends_on=_names(t, "depends_on"),
                         variants=tuple(variants),
                     )
                 )
@@ -580,7 +682,7 @@ class Instance:
                 **reload,
                 settings=settings,
                 time_unit_ns=_time_unit(top.number("time_unit_ns", 1, positive=True)),
-                metadata=dict(top.raw("metadata", {}) or {}),
+                metadata=_metadata(top),
                 op_estimates=estimates,
                 **arrays,
             )

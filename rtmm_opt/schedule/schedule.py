@@ -139,7 +139,11 @@ class Schedule:
 
     @classmethod
     def from_dict(cls, data: Any, *, file: str | Path | None = None) -> Schedule:
-        from rtmm_opt.io.strict import Fields
+        """A schedule from parsed JSON. Every column is a list of integers (a fraction, a string
+        or a boolean is refused, not converted) within ``±INT_LIMIT`` (``rtmm_opt.io.limits``);
+        ``info`` is a mapping."""
+        from rtmm_opt.io.limits import INT_LIMIT, INT_LIMIT_TEXT
+        from rtmm_opt.io.strict import Fields, integer_array
 
         top = Fields(data, file=file)
         arrays = {}
@@ -151,13 +155,19 @@ class Schedule:
             "job_variant",
             "job_drop_time",
         ):
-            try:
-                arrays[name] = np.asarray(top.items(name), dtype=np.int64)
-            except (TypeError, ValueError, OverflowError):
-                raise top.error(name, "expected a list of integers") from None
-        schedule = cls(
-            producer=top.text("producer", ""), info=dict(top.raw("info", {}) or {}), **arrays
-        )
+            values = integer_array(top.raw(name), file=file, field=name)
+            if values.size and np.abs(values).max() > INT_LIMIT:
+                bad = int(np.abs(values).argmax())
+                raise InputError(
+                    f"{int(values[bad])} is beyond the limit {INT_LIMIT_TEXT} of integer times",
+                    file=file,
+                    field=f"{name}[{bad}]",
+                )
+            arrays[name] = values
+        info = top.raw("info", None)
+        if info is not None and not isinstance(info, dict):
+            raise top.error("info", f"expected a mapping, got {type(info).__name__}")
+        schedule = cls(producer=top.text("producer", ""), info=dict(info or {}), **arrays)
         top.done()
         if len(schedule.op_start) != len(schedule.op_accelerator) or len(schedule.op_end) != len(
             schedule.op_accelerator
