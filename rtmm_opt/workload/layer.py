@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
+from rtmm_opt.io.limits import check_quantity
 
 
 class LayerType(StrEnum):
@@ -48,7 +49,8 @@ class LayerType(StrEnum):
 
             valid = sorted({t.value for t in cls} | set(_ALIASES))
             raise InputError(
-                f"unknown layer type '{name}'{suggest(key, valid)}; valid: {', '.join(valid)}"
+                f"unknown layer type {excerpt(name)}{suggest(key, valid)}; "
+                f"valid: {', '.join(valid)}"
             ) from None
 
     @property
@@ -117,7 +119,15 @@ class Layer:
         for dim in (*DIMENSIONS, "stride_y", "stride_x", "bytes_per_element"):
             value = getattr(self, dim)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"must be a positive integer, got {value!r}", field=dim)
+                raise InputError(f"must be a positive integer, got {excerpt(value)}", field=dim)
+        # Work and traffic become int64 and CP-SAT integers downstream (rtmm_opt.io.limits).
+        for what, value in (
+            ("MACs (N·K·C·R·S·Y'·X')", self.macs),
+            ("weight bytes", self.weight_bytes),
+            ("input bytes", self.input_bytes),
+            ("output bytes", self.output_bytes),
+        ):
+            check_quantity(value, f"layer '{self.name}': its {what}")
 
     # -- shapes -------------------------------------------------------------------------------
     @property

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.io.strict import ABSURD, read_text, suggest
 from rtmm_opt.workload.graph import ModelGraph
 from rtmm_opt.workload.layer import DIMENSIONS, Layer, LayerType
@@ -150,7 +150,7 @@ class _Parser:
     def expect(self, text: str, where: str | None = None) -> _Token:
         token = self.next(f"'{text}'", where)
         if token.text != text:
-            raise self.error(token, f"expected '{text}', got '{token.text}'", where)
+            raise self.error(token, f"expected '{text}', got {excerpt(token.text)}", where)
         return token
 
     def skip_colon(self) -> None:
@@ -166,7 +166,7 @@ class _Parser:
     def name(self, what: str, where: str | None = None) -> _Token:
         token = self.next(what, where)
         if token.text in _PUNCTUATION:
-            raise self.error(token, f"expected {what}, got '{token.text}'", where)
+            raise self.error(token, f"expected {what}, got {excerpt(token.text)}", where)
         return token
 
     def keyword(self, token: _Token, valid: tuple[str, ...], where: str) -> str:
@@ -176,11 +176,12 @@ class _Parser:
                 return key
         if token.text in _PUNCTUATION:
             raise self.error(
-                token, f"expected one of {', '.join(valid)}, got '{token.text}'", where
+                token, f"expected one of {', '.join(valid)}, got {excerpt(token.text)}", where
             )
         raise self.error(
             token,
-            f"unknown field '{token.text}'{suggest(token.text, valid)}; valid: {', '.join(valid)}",
+            f"unknown field {excerpt(token.text)}{suggest(token.text, valid)}; "
+            f"valid: {', '.join(valid)}",
             f"{where}.{token.text}",
         )
 
@@ -194,7 +195,9 @@ class _Parser:
                 hint = ""
                 if token.text.lower() in ("accelerator", "dataflow"):
                     hint = " (this looks like a hardware or dataflow file, not a model file)"
-                raise self.error(token, f"expected 'Network NAME {{', got '{token.text}'{hint}")
+                raise self.error(
+                    token, f"expected 'Network NAME {{', got {excerpt(token.text)}{hint}"
+                )
             network = self.parse_network(token.line)
             if network.name in seen:
                 raise InputError(
@@ -272,9 +275,11 @@ class _Parser:
             if token.text == ",":
                 continue
             if token.text in _PUNCTUATION:
-                raise self.error(token, f"expected a network name, got '{token.text}'", where)
+                raise self.error(
+                    token, f"expected a network name, got {excerpt(token.text)}", where
+                )
             if token.text in names:
-                raise self.error(token, f"'{token.text}' listed twice", where)
+                raise self.error(token, f"{excerpt(token.text)} listed twice", where)
             names.append(token.text)
 
     def parse_number(
@@ -282,21 +287,25 @@ class _Parser:
     ) -> float:
         token = self.next("a number", where)
         if not _NUMBER.fullmatch(token.text):
-            raise self.error(token, f"expected a number, got '{token.text}'", where)
+            raise self.error(token, f"expected a number, got {excerpt(token.text)}", where)
         value = float(token.text)
         too_small = value <= minimum if exclusive else value < minimum
         if not math.isfinite(value) or too_small or value > maximum:
             low = f"> {minimum:g}" if exclusive else f">= {minimum:g}"
-            raise self.error(token, f"must be {low} and <= {maximum:g}, got {token.text}", where)
+            raise self.error(
+                token, f"must be {low} and <= {maximum:g}, got {excerpt(token.text)}", where
+            )
         return value
 
     def parse_integer(self, where: str) -> int:
         token = self.next("a positive integer", where)
         if not _INTEGER.fullmatch(token.text):
-            raise self.error(token, f"expected a positive integer, got '{token.text}'", where)
+            raise self.error(
+                token, f"expected a positive integer, got {excerpt(token.text)}", where
+            )
         # Bound the digit count before int(): Python refuses to convert huge digit strings.
         if len(token.text.lstrip("+-0")) > 12:
-            raise self.error(token, f"absurdly large value {token.text}", where)
+            raise self.error(token, f"absurdly large value {excerpt(token.text)}", where)
         value = int(token.text)
         if value < 1:
             raise self.error(token, f"must be a positive integer, got {value}", where)
@@ -320,7 +329,7 @@ class _Parser:
             if token.text not in valid:
                 raise self.error(
                     token,
-                    f"unknown dimension '{token.text}'{suggest(token.text, valid)}; "
+                    f"unknown dimension {excerpt(token.text)}{suggest(token.text, valid)}; "
                     f"valid: {', '.join(valid)}",
                     f"{where}.{token.text}",
                 )
@@ -393,7 +402,7 @@ class _Parser:
             extra = " (transposed convs are not supported)" if type_name == "TRCONV" else ""
             raise self.error(
                 type_token,
-                f"unknown layer type '{type_token.text}'{suggest(type_name, MAESTRO_TYPES)}"
+                f"unknown layer type {excerpt(type_token.text)}{suggest(type_name, MAESTRO_TYPES)}"
                 f"{extra}; valid: {', '.join(MAESTRO_TYPES)}",
                 f"{where}.Type",
             )
@@ -413,19 +422,22 @@ class _Parser:
             values["K"] = values["C"]
         elif (values["R"], values["S"], values["X"], stride_y, stride_x) == (1, 1, 1, 1, 1):
             layer_type = LayerType.FC
-        layer = Layer(
-            name=name_token.text,
-            type=layer_type,
-            N=values["N"],
-            K=values["K"],
-            C=values["C"],
-            Y=values["Y"],
-            X=values["X"],
-            R=values["R"],
-            S=values["S"],
-            stride_y=stride_y,
-            stride_x=stride_x,
-        )
+        try:
+            layer = Layer(
+                name=name_token.text,
+                type=layer_type,
+                N=values["N"],
+                K=values["K"],
+                C=values["C"],
+                Y=values["Y"],
+                X=values["X"],
+                R=values["R"],
+                S=values["S"],
+                stride_y=stride_y,
+                stride_x=stride_x,
+            )
+        except InputError as error:  # work or traffic beyond the integer limit
+            raise self.error(name_token, error.reason, where) from None
         if layer.macs > ABSURD:
             raise self.error(name_token, f"absurdly large layer ({layer.macs:.3g} MACs)", where)
         return layer

@@ -30,7 +30,7 @@ from typing import Any
 import networkx as nx
 import yaml
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.io.strict import Fields, load_yaml, suggest
 from rtmm_opt.workload.graph import ModelGraph
 from rtmm_opt.workload.layer import DIMENSIONS, Layer, LayerType, SparsityStats
@@ -86,13 +86,13 @@ def _read_edges(spec: Fields, names: list[str]) -> list[tuple[int, int]]:
     for e, raw in enumerate(raw_edges):
         where = f"edges[{e}]"
         if not isinstance(raw, list) or len(raw) != 2:
-            raise spec.error(where, f"expected a pair [from_layer, to_layer], got {raw!r}")
+            raise spec.error(where, f"expected a pair [from_layer, to_layer], got {excerpt(raw)}")
         ends = []
         for side, end in enumerate(raw):
             if not isinstance(end, str) or end not in index:
                 raise spec.error(
                     f"{where}[{side}]",
-                    f"no layer named {end!r}{suggest(str(end), names)}",
+                    f"no layer named {excerpt(end)}{suggest(str(end), names)}",
                 )
             ends.append(index[end])
         edge = (ends[0], ends[1])

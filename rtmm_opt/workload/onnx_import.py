@@ -41,7 +41,7 @@ from typing import Any
 
 import networkx as nx
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.workload.graph import ModelGraph
 from rtmm_opt.workload.layer import Layer, LayerType
 
@@ -134,7 +134,8 @@ def import_onnx(
         or bytes_per_element < 1
     ):
         raise InputError(
-            f"must be a positive integer, got {bytes_per_element!r}", field="bytes_per_element"
+            f"must be a positive integer, got {excerpt(bytes_per_element)}",
+            field="bytes_per_element",
         )
     model = _load(onnx, file)
     notes: list[str] = []
@@ -214,7 +215,9 @@ def _fix_input_dims(model: Any, dim_values: dict[str, int], notes: list[str], fi
     for key, value in dim_values.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InputError(
-                f"must be a positive integer, got {value!r}", file=file, field=f"dim_values.{key}"
+                f"must be a positive integer, got {excerpt(value)}",
+                file=file,
+                field=f"dim_values.{key}",
             )
     initializers = {tensor.name for tensor in model.graph.initializer}
     resolved = dict(dim_values)
