@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtmm_opt.engine import replay
-from rtmm_opt.engine.engine import Engine
+from rtmm_opt.engine import Engine, replay
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance import Settings, TaskInfo
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
@@ -209,7 +208,7 @@ def test_compat_dysta_rejects_what_the_simulator_cannot_describe():
 
 
 def test_a_policy_must_dispatch_under_compat_dysta():
-    from rtmm_opt.engine.engine import SchedulingError
+    from rtmm_opt.engine import SchedulingError
 
     compat = chains((0, 10, 1))
     engine = Engine(compat, policy_name="idle")

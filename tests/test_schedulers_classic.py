@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from rtmm_opt.engine.policy import replay
+from rtmm_opt.engine import replay
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance import Instance, TaskInfo
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble

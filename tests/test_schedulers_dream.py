@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtmm_opt.engine.engine import Decision, View
-from rtmm_opt.engine.policy import replay
+from rtmm_opt.engine import Decision, View, replay
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance import Instance, TaskInfo
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble

@@ -25,8 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtmm_opt.engine.engine import Engine, StaticInfo
-from rtmm_opt.engine.policy import replay
+from rtmm_opt.engine import Engine, StaticInfo, replay
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance import Instance, Settings, TaskInfo
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from rtmm_opt.cli.main import main
-from rtmm_opt.engine.policy import replay
+from rtmm_opt.engine import replay
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance import Instance, Settings, TaskInfo
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble

@@ -59,7 +59,7 @@ def write_outputs(args: argparse.Namespace, instance: Any, schedule: Any, metric
 
 
 def execute(args: argparse.Namespace) -> int:
-    from rtmm_opt.engine.policy import replay
+    from rtmm_opt.engine import replay
     from rtmm_opt.metrics.metrics import compute_metrics
     from rtmm_opt.schedule.validator import validate
     from rtmm_opt.schedulers import make_scheduler, parse_params

@@ -29,8 +29,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from rtmm_opt.engine.engine import PREDICTED, Decision, Notice, StaticInfo, View
-from rtmm_opt.engine.policy import Policy
+from rtmm_opt.engine.contract import PREDICTED, Decision, Notice, Policy, StaticInfo, View
 from rtmm_opt.schedulers.common import (
     ACCELERATOR_RULES,
     RemainingWork,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rtmm_opt.engine.engine import PREDICTED, Decision, Notice, StaticInfo, View
+from rtmm_opt.engine.contract import PREDICTED, Decision, Notice, StaticInfo, View
 from rtmm_opt.instance.instance import IntArray
 
 ACCELERATOR_RULES = ("earliest_finish", "lowest_energy", "first_idle")

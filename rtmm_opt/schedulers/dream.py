@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from rtmm_opt.engine.engine import Decision, Notice, StaticInfo, View
-from rtmm_opt.engine.policy import Policy
+from rtmm_opt.engine.contract import Decision, Notice, Policy, StaticInfo, View
 from rtmm_opt.schedulers.registry import register
 
 FloatArray = npt.NDArray[np.float64]

@@ -87,8 +87,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from rtmm_opt.engine.engine import PREDICTED, Decision, Notice, StaticInfo, View
-from rtmm_opt.engine.policy import Policy
+from rtmm_opt.engine.contract import PREDICTED, Decision, Notice, Policy, StaticInfo, View
 from rtmm_opt.schedulers.common import (
     ACCELERATOR_RULES,
     check_estimates_name,

@@ -8,8 +8,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from rtmm_opt.engine.engine import Decision, StaticInfo, View
-from rtmm_opt.engine.policy import Policy
+from rtmm_opt.engine.contract import Decision, Policy, StaticInfo, View
 from rtmm_opt.schedulers.classic import OP_READY
 from rtmm_opt.schedulers.registry import register
 

@@ -9,7 +9,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rtmm_opt.engine.engine import View
+from rtmm_opt.engine.contract import View
 from rtmm_opt.schedulers.classic import JobPickPolicy
 from rtmm_opt.schedulers.registry import register
 

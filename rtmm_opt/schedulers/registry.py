@@ -1,6 +1,6 @@
 """Schedulers by name: ``@register`` on the class, ``make_scheduler(name, params)`` to build one.
 
-A scheduler is a dataclass subclass of :class:`~rtmm_opt.engine.policy.Policy`; its fields are
+A scheduler is a dataclass subclass of :class:`~rtmm_opt.engine.contract.Policy`; its fields are
 its parameters, settable from the CLI (``--param alpha=0.5``) and from study files.
 """
 
@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from rtmm_opt.engine.policy import Policy
+from rtmm_opt.engine.contract import Policy
 from rtmm_opt.errors import InputError
 from rtmm_opt.io.strict import suggest
 

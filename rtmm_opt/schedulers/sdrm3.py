@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from rtmm_opt.engine.engine import StaticInfo, View
+from rtmm_opt.engine.contract import StaticInfo, View
 from rtmm_opt.schedulers.classic import PredictingJobPick
 from rtmm_opt.schedulers.planaria import negative_maximum_fold
 from rtmm_opt.schedulers.registry import register

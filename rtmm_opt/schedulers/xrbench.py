@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rtmm_opt.engine.engine import Decision, Notice, StaticInfo, View
-from rtmm_opt.engine.policy import Policy
+from rtmm_opt.engine.contract import Decision, Notice, Policy, StaticInfo, View
 from rtmm_opt.errors import InputError
 from rtmm_opt.schedulers.common import choose_accelerator
 from rtmm_opt.schedulers.registry import register

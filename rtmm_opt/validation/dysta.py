@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rtmm_opt.engine.policy import replay
+from rtmm_opt.engine import replay
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance.dysta import (
     DEFAULT_SEQ_LEN,

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rtmm_opt.engine.policy import replay
+from rtmm_opt.engine import replay
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.instance.workload import load_workload

@@ -7,10 +7,9 @@ asked for. The sequence number makes the order of equal keys deterministic.
 
 After processing every event at a time ``t``, the engine stops at a **decision point** if at
 least one accelerator is idle and at least one released job is unfinished, or if the policy asked
-to be woken at ``t``. It then exposes a :class:`View`, which is what the policy may see
-(SPEC §2). The policy answers with a :class:`Decision`: dispatches (op → idle accelerator),
-drops and variant choices, and optionally a time to be woken. The engine checks every
-decision and raises :class:`SchedulingError`, naming the policy, for an illegal one.
+to be woken at ``t``. It then exposes a :class:`~rtmm_opt.engine.contract.View` and takes a
+:class:`~rtmm_opt.engine.contract.Decision`, which it checks; what a policy sees, may answer and
+must not answer is the contract of :mod:`rtmm_opt.engine.contract`.
 
 The loop is steppable::
 
@@ -20,7 +19,7 @@ The loop is steppable::
         view = engine.step(my_policy(view))
     schedule = engine.schedule()
 
-:func:`replay` is that loop for a :class:`~rtmm_opt.engine.policy.Policy` object.
+:func:`replay` is that loop for a :class:`~rtmm_opt.engine.contract.Policy` object.
 
 Dynamic behaviour, all realised by the engine from the instance's trace and revealed only when
 it happens:
@@ -38,48 +37,39 @@ it happens:
   proportion to their demand (:class:`~rtmm_opt.schedule.contention.BandwidthShare`, the model
   the validator recomputes), so completion times move whenever an op starts or ends.
 
-**Compatibility mode ``dysta``** (``settings.compat == "dysta"``, set by the Dysta importer;
-``docs/dysta.md``). The engine then runs the Dysta simulator's loop instead of the event heap
-(``shared/dysta/README.md`` §3.4), for one accelerator without contention, context switches or
-cascades:
-
-* requests are admitted only at op (layer) boundaries: after each op, every job whose release
-  is *strictly* before the clock joins the queue;
-* when the queue is empty, the next job (by release, then index) is admitted alone and the
-  clock is set to its release. If that release lies before the end of the op that just
-  finished, the clock moves backwards and the job's first op overlaps that op: the simulator's
-  clock-rewind quirk, reproduced on purpose (the validator accepts exactly these overlaps under
-  this mode, :mod:`rtmm_opt.schedule.validator`). Only an op completion can rewind the clock;
-  a queue emptied by drops (which the simulator does not have) takes the next job at
-  ``max(now, release)``;
-* a job's release time and last progress are its release (the simulator's t_last = a_j), not
-  its admission time;
-* every decision point must dispatch an op (the simulator is work-conserving); wake-up
-  requests are ignored, as there is a decision point after every op anyway.
-
-The default path does not look at this mode beyond choosing the loop.
+Under ``settings.compat == "dysta"`` the engine runs the Dysta simulator's loop instead of the
+event heap (:mod:`rtmm_opt.engine.dysta_compat`); the default path does not look at that mode
+beyond choosing the loop.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from enum import IntEnum
-from functools import cached_property
-from typing import Any
 
 import numpy as np
 
+from rtmm_opt.engine.contract import (
+    FINISHED,
+    OP_STATE_NAMES,
+    READY,
+    RUNNING,
+    SKIPPED,
+    STAGNATION_LIMIT,
+    WAITING,
+    Decision,
+    Notice,
+    Policy,
+    SchedulingError,
+    StaticInfo,
+    View,
+)
+from rtmm_opt.engine.dysta_compat import DystaLoop
 from rtmm_opt.errors import InputError
-from rtmm_opt.instance.instance import Instance, IntArray
-from rtmm_opt.io.strict import suggest
+from rtmm_opt.instance.instance import Instance
 from rtmm_opt.schedule.contention import BandwidthShare, check_time
 from rtmm_opt.schedule.schedule import JobStatus, Schedule
-
-
-class SchedulingError(Exception):
-    """An illegal decision by a policy (a bug in the policy, not bad input)."""
+from rtmm_opt.schedule.validator import validate
 
 
 class EventClass(IntEnum):
@@ -90,50 +80,26 @@ class EventClass(IntEnum):
     WAKE = 2
 
 
-class Notice(IntEnum):
-    """What a policy is told happened since its last decision (``View.notices``)."""
-
-    RELEASED = 0  # (RELEASED, job)
-    OP_DONE = 1  # (OP_DONE, op): realised duration and sparsity are now visible
-    JOB_DONE = 2  # (JOB_DONE, job)
-    JOB_DROPPED = 3  # (JOB_DROPPED, job): by a policy, or cascaded from an upstream drop
-    OP_READY = 4  # (OP_READY, op): its job is released and its predecessors are done
-
-
-# The name of ``op_predicted`` among the prediction matrices (StaticInfo.estimates).
-PREDICTED = "predicted"
-
-# A policy that keeps asking to be woken while nothing else happens and it decides nothing is
-# stuck (e.g. waiting for an accelerator that can never take its job).
-STAGNATION_LIMIT = 100_000
-
 # Job states
 PENDING, ACTIVE, DONE, DROPPED = 0, 1, 2, 3
-# Op states
-WAITING, READY, RUNNING, FINISHED, SKIPPED = 0, 1, 2, 3, 4
-
-
-@dataclass(slots=True)
-class Decision:
-    """A policy's answer at a decision point.
-
-    ``dispatches``: ``(op, accelerator)`` pairs, each op ready and each accelerator idle (at most
-    one op per accelerator). ``drops``: jobs to drop now (with their downstream jobs).
-    ``variants``: ``{job: variant}`` for jobs that have not started. ``wake_at``: a later time
-    at which to get a decision point even if nothing happens then.
-    """
-
-    dispatches: list[tuple[int, int]] = field(default_factory=list)
-    drops: list[int] = field(default_factory=list)
-    variants: dict[int, int] = field(default_factory=dict)
-    wake_at: int | None = None
 
 
 class Engine:
-    """Replays one instance under one online policy (see the module docstring)."""
+    """Replays one instance under one online policy (see the module docstring).
+
+    :meth:`reset` starts a replay and returns the first :class:`View`; :meth:`step` applies a
+    decision and returns the next View, or None once the replay is over; :meth:`schedule` is
+    the result. Its public attributes are read-only for everyone but the engine: the
+    :class:`~rtmm_opt.engine.contract.EngineState` a View reads (``now``, ``notices``,
+    ``running``, ``active``, ``ready``, ``op_state``, ``op_start``, ``op_end``,
+    ``op_accelerator``, ``op_variant``, ``job_ops``, ``job_state``, ``job_variant``,
+    ``job_visible_at``, ``job_last_progress``, ``job_started``, ``job_completion``, ``static``)
+    and the counters ``decisions`` and ``dispatches``.
+    """
 
     def __init__(self, instance: Instance, *, policy_name: str = "policy") -> None:
         self.instance = instance
+        self.static = StaticInfo.of(instance)
         self.policy_name = policy_name
         n_jobs, n_ops, n_acc = instance.n_jobs, instance.n_ops, instance.n_accelerators
         self.n_accelerators = n_acc
@@ -141,12 +107,12 @@ class Engine:
         # numpy arrays in this loop.
         self._duration: list[list[int]] = instance.op_duration.tolist()
         self._op_job: list[int] = instance.op_job.tolist()
-        self._op_variant: list[int] = instance.op_variant.tolist()
+        self.op_variant: list[int] = instance.op_variant.tolist()
         self._op_context: list[int] = instance.op_context.tolist()
         self._job_release: list[int] = instance.job_release.tolist()
         self._job_exit: list[int] = instance.job_exit_op.tolist()
         offsets = instance.job_op_offsets.tolist()
-        self._job_ops: list[range] = [range(offsets[j], offsets[j + 1]) for j in range(n_jobs)]
+        self.job_ops: list[range] = [range(offsets[j], offsets[j + 1]) for j in range(n_jobs)]
         pred_offsets = instance.op_pred_offsets.tolist()
         preds = instance.op_preds.tolist()
         self._n_preds: list[int] = [pred_offsets[o + 1] - pred_offsets[o] for o in range(n_ops)]
@@ -166,18 +132,11 @@ class Engine:
                 "contention yet; enable one of them",
                 field="settings",
             )
-        self._dysta = instance.settings.compat == "dysta"
-        if self._dysta:
-            _check_dysta_compat(instance)
-        # Jobs in the order the Dysta loop admits them (compat "dysta" only): by release, then
-        # index. The next one to admit is ``_arrivals[_next_arrival]``.
-        self._arrivals: list[int] = (
-            sorted(range(n_jobs), key=lambda j: (self._job_release[j], j)) if self._dysta else []
-        )
-        self.reset_state()
+        self._dysta = DystaLoop(instance) if instance.settings.compat == "dysta" else None
+        self._reset_state()
 
     # -- state --------------------------------------------------------------------------------
-    def reset_state(self) -> None:
+    def _reset_state(self) -> None:
         instance = self.instance
         n_jobs, n_ops, n_acc = instance.n_jobs, instance.n_ops, instance.n_accelerators
         self.now = 0
@@ -209,8 +168,8 @@ class Engine:
         self.decisions = 0
         self.dispatches = 0
         self._stagnant = 0  # decision points in a row with only wake-ups and empty decisions
-        self._next_arrival = 0  # compat "dysta": the next job of _arrivals to admit
-        if self._dysta:
+        if self._dysta is not None:
+            self._dysta.reset()
             return  # the compat loop admits jobs itself
         for job in range(n_jobs):
             if not self._upstream[job]:
@@ -223,7 +182,7 @@ class Engine:
     # -- stepping -------------------------------------------------------------------------------
     def reset(self) -> View | None:
         """Start over; advance to the first decision point."""
-        self.reset_state()
+        self._reset_state()
         return self._advance_dysta() if self._dysta else self._advance()
 
     @property
@@ -232,7 +191,7 @@ class Engine:
             not self._heap
             and not self.active
             and all(op < 0 for op in self.running)
-            and self._next_arrival >= len(self._arrivals)
+            and (self._dysta is None or self._dysta.exhausted)
         )
 
     def step(self, decision: Decision | None) -> View | None:
@@ -295,8 +254,10 @@ class Engine:
                 return View(self)
 
     def _advance_dysta(self) -> View | None:
-        """The Dysta simulator's loop (README §3.4; the module docstring): run the op the last
-        decision dispatched, admit arrivals at its end, return the next decision point."""
+        """compat "dysta": run the op the last decision dispatched to its end, then let the
+        Dysta loop admit arrivals and set the clock (:mod:`rtmm_opt.engine.dysta_compat`)."""
+        dysta = self._dysta
+        assert dysta is not None
         heap = self._heap
         ran_op = False
         while heap:  # the op dispatched by the last decision; wake-ups are dropped
@@ -306,28 +267,10 @@ class Engine:
                 self._complete(item, time)
                 ran_op = True
         self._wake_pending.clear()
-        if self.active and not ran_op and self.decisions:
-            raise SchedulingError(
-                f"{self.policy_name} at t={self.now}: dispatched nothing while "
-                f"{len(self.active)} jobs are queued; under compat 'dysta' every decision "
-                "must dispatch an op (the Dysta simulator is work-conserving)"
-            )
-        arrivals, release = self._arrivals, self._job_release
-        k, count = self._next_arrival, len(arrivals)
-        if k < count:
-            if not self.active:
-                job = arrivals[k]
-                k += 1
-                # README §3.4: the clock is set to the arrival, also when that is earlier
-                # than the end of the op that just ran (the clock-rewind quirk).
-                self.now = release[job] if ran_op else max(self.now, release[job])
-                self._release(job, release[job])
-            else:
-                now = self.now
-                while k < count and release[arrivals[k]] < now:  # strict, as in the simulator
-                    self._release(arrivals[k], release[arrivals[k]])
-                    k += 1
-            self._next_arrival = k
+        dysta.check_dispatched(self.policy_name, self.now, len(self.active), ran_op, self.decisions)
+        self.now, admitted = dysta.admit(self.now, queue_empty=not self.active, ran_op=ran_op)
+        for job in admitted:
+            self._release(job, self._job_release[job])
         return View(self) if self.active else None
 
     def _stalled(self) -> None:
@@ -352,9 +295,9 @@ class Engine:
     def _open_variant(self, job: int) -> None:
         """Mark the ops of the job's variant with no predecessors ready; count required ops."""
         variant = self.job_variant[job]
-        ops = [op for op in self._job_ops[job] if self._op_variant[op] == variant]
+        ops = [op for op in self.job_ops[job] if self.op_variant[op] == variant]
         exit_op = self._job_exit[job]
-        if exit_op >= 0 and self._op_variant[exit_op] == variant:
+        if exit_op >= 0 and self.op_variant[exit_op] == variant:
             required = set(self.instance.required_ops(job, variant))
             self._required[job] = required
             self._job_todo[job] = len(required)
@@ -390,7 +333,7 @@ class Engine:
                 self.notices.append((Notice.OP_READY, succ))
 
     def _is_required(self, job: int, op: int) -> bool:
-        if self._op_variant[op] != self.job_variant[job]:
+        if self.op_variant[op] != self.job_variant[job]:
             return False
         required = self._required.get(job)
         return required is None or op in required
@@ -399,7 +342,7 @@ class Engine:
         self.job_state[job] = DONE
         self.job_completion[job] = time
         del self.active[job]
-        for op in self._job_ops[job]:
+        for op in self.job_ops[job]:
             if self.op_state[op] == READY:
                 del self.ready[op]
                 self.op_state[op] = SKIPPED
@@ -426,7 +369,7 @@ class Engine:
             self._job_drop_time[current] = max(time, self._job_release[current])
             if state == ACTIVE:
                 del self.active[current]
-            for op in self._job_ops[current]:
+            for op in self.job_ops[current]:
                 if self.op_state[op] == READY:
                     del self.ready[op]
                 if self.op_state[op] in (READY, WAITING):
@@ -491,7 +434,7 @@ class Engine:
             )
         if variant == self.job_variant[job]:
             return False
-        for op in self._job_ops[job]:
+        for op in self.job_ops[job]:
             if self.op_state[op] == READY:
                 del self.ready[op]
                 self.op_state[op] = WAITING
@@ -501,7 +444,8 @@ class Engine:
 
     def _dispatch(self, op: int, acc: int, now: int) -> None:
         if not 0 <= op < len(self.op_state) or self.op_state[op] != READY:
-            state = "unknown" if not 0 <= op < len(self.op_state) else _OP_STATE[self.op_state[op]]
+            known = 0 <= op < len(self.op_state)
+            state = OP_STATE_NAMES[self.op_state[op]] if known else "unknown"
             self._illegal(f"dispatch of op {op}, which is not ready (it is {state})")
         if not 0 <= acc < self.n_accelerators or self.running[acc] >= 0:
             self._illegal(f"dispatch of op {op} to accelerator {acc}, which is not idle")
@@ -553,224 +497,14 @@ class Engine:
         )
 
 
-def _check_dysta_compat(instance: Instance) -> None:
-    """Reject instances that the Dysta simulator's loop cannot describe (InputError)."""
-    settings = instance.settings
-    problems = [
-        what
-        for what, present in (
-            (f"{instance.n_accelerators} accelerators", instance.n_accelerators != 1),
-            ("bandwidth contention", settings.contention),
-            ("context switches", settings.context_switch),
-            ("cascaded jobs", len(instance.job_upstream) > 0),
-        )
-        if present
-    ]
-    if problems:
-        raise InputError(
-            "compat 'dysta' reproduces the Dysta simulator, which has one accelerator and no "
-            f"contention, context switches or cascades; this instance has {', '.join(problems)}",
-            field="settings.compat",
-        )
-
-
-_OP_STATE = {
-    WAITING: "waiting",
-    READY: "ready",
-    RUNNING: "running",
-    FINISHED: "finished",
-    SKIPPED: "skipped",
-}
-
-
-class View:
-    """What an online policy may see at a decision point (SPEC §2).
-
-    Released jobs only; predicted op durations until an op has run, realised ones after; the
-    notices of what happened since the last decision. Policies must treat it as read-only and
-    must not keep it past the decision (it is a window onto the engine's live state).
-    """
-
-    __slots__ = ("_engine", "instance_name", "n_accelerators", "now")
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self.now = engine.now
-        self.n_accelerators = engine.n_accelerators
-        self.instance_name = engine.instance.name
-
-    # -- what is happening -----------------------------------------------------------------------
-    @property
-    def notices(self) -> Sequence[tuple[int, int]]:
-        return self._engine.notices
-
-    @property
-    def idle_accelerators(self) -> list[int]:
-        return [acc for acc, op in enumerate(self._engine.running) if op < 0]
-
-    def running_op(self, accelerator: int) -> int:
-        """The op running on ``accelerator``, or -1."""
-        return self._engine.running[accelerator]
-
-    @property
-    def active_jobs(self) -> Iterable[int]:
-        """Released, unfinished jobs, in release order."""
-        return self._engine.active.keys()
-
-    @property
-    def ready_ops(self) -> Iterable[int]:
-        """Ops that could start now, in the order they became ready."""
-        return self._engine.ready.keys()
-
-    def is_ready(self, op: int) -> bool:
-        return self._engine.op_state[op] == READY
-
-    def ready_ops_of(self, job: int) -> list[int]:
-        state = self._engine.op_state
-        return [op for op in self._engine._job_ops[job] if state[op] == READY]
-
-    # -- static, visible facts ---------------------------------------------------------------------
-    @property
-    def static(self) -> StaticInfo:
-        return StaticInfo.of(self._engine.instance)
-
-    def job_release(self, job: int) -> int:
-        """When the job became visible (its frame release, or its upstream's completion)."""
-        return self._engine.job_visible_at[job]
-
-    def job_last_progress(self, job: int) -> int:
-        """The end of the job's last finished op, or its release."""
-        return self._engine.job_last_progress[job]
-
-    def job_variant(self, job: int) -> int:
-        return self._engine.job_variant[job]
-
-    def job_started(self, job: int) -> bool:
-        return self._engine.job_started[job]
-
-    def remaining_ops(self, job: int) -> list[int]:
-        """The job's ops of its variant that have not finished (including running ones)."""
-        engine = self._engine
-        variant = engine.job_variant[job]
-        state = engine.op_state
-        return [
-            op
-            for op in engine._job_ops[job]
-            if engine._op_variant[op] == variant and state[op] in (WAITING, READY, RUNNING)
-        ]
-
-    def op_finished(self, op: int) -> bool:
-        return self._engine.op_state[op] == FINISHED
-
-    def op_start(self, op: int) -> int:
-        return self._engine.op_start[op]
-
-    # -- realised outcomes, once they happened ----------------------------------------------
-    def actual_duration(self, op: int) -> int:
-        """The realised duration of a finished op (its end minus its start)."""
-        engine = self._engine
-        if engine.op_state[op] != FINISHED:
-            raise SchedulingError(f"op {op} has not finished; its realised duration is unknown")
-        return engine.op_end[op] - engine.op_start[op]
-
-    def measured_sparsity(self, op: int) -> float:
-        """The sparsity measured while a finished op ran (NaN if the instance has none)."""
-        if self._engine.op_state[op] != FINISHED:
-            raise SchedulingError(f"op {op} has not run; its sparsity is not measured yet")
-        return float(self._engine.instance.op_sparsity[op])
-
-    def clairvoyant(self) -> Instance:
-        """The whole instance, realised outcomes included: for oracle-style baselines only
-        (e.g. ``dysta_oracle``); their results are not online results."""
-        return self._engine.instance
-
-
-@dataclass(frozen=True)
-class StaticInfo:
-    """What an online policy knows before anything runs: tasks, accelerators, predictions.
-
-    Realised values (``op_duration``, ``op_sparsity``, ``job_exit_op``) are not here. The arrays
-    are the instance's own read-only arrays; it is cached per instance.
-    """
-
-    accelerators: tuple[str, ...]
-    tasks: tuple[Any, ...]
-    job_task: IntArray
-    job_frame: IntArray
-    job_release: IntArray
-    job_deadline: IntArray
-    job_weight: IntArray
-    job_op_offsets: IntArray
-    op_job: IntArray
-    op_variant: IntArray
-    op_segment: IntArray
-    op_predicted: IntArray
-    op_energy: IntArray
-    op_sparsity_mean: Any
-    op_pred_offsets: IntArray
-    op_preds: IntArray
-    drops_allowed: bool
-    time_unit_ns: float
-    op_estimates: Mapping[str, IntArray] = field(default_factory=dict)
-    compat: str = "none"  # Settings.compat: whose simulator's quirks to reproduce
-
-    @staticmethod
-    def of(instance: Instance) -> StaticInfo:
-        cached: StaticInfo | None = instance.__dict__.get("_static_info")
-        if cached is None:
-            cached = StaticInfo(
-                accelerators=instance.accelerators,
-                tasks=instance.tasks,
-                job_task=instance.job_task,
-                job_frame=instance.job_frame,
-                job_release=instance.job_release,
-                job_deadline=instance.job_deadline,
-                job_weight=instance.job_weight,
-                job_op_offsets=instance.job_op_offsets,
-                op_job=instance.op_job,
-                op_variant=instance.op_variant,
-                op_segment=instance.op_segment,
-                op_predicted=instance.op_predicted,
-                op_energy=instance.op_energy,
-                op_sparsity_mean=instance.op_sparsity_mean,
-                op_pred_offsets=instance.op_pred_offsets,
-                op_preds=instance.op_preds,
-                drops_allowed=instance.settings.drops == "allowed",
-                time_unit_ns=instance.time_unit_ns,
-                op_estimates=instance.op_estimates,
-                compat=instance.settings.compat,
-            )
-            instance.__dict__["_static_info"] = cached
-        return cached
-
-    def ops_of(self, job: int) -> range:
-        return range(int(self.job_op_offsets[job]), int(self.job_op_offsets[job + 1]))
-
-    def estimates(self, name: str = PREDICTED) -> IntArray:
-        """A prediction matrix by name: ``"predicted"`` is ``op_predicted``, any other name an
-        estimate set of the instance (``Instance.op_estimates``). Unknown names are input
-        errors naming the scheduler parameter ``estimates``."""
-        if name == PREDICTED:
-            return self.op_predicted
-        if name not in self.op_estimates:
-            known = [PREDICTED, *self.op_estimates]
-            raise InputError(
-                f"unknown estimate set {name!r}{suggest(name, known)}; this instance has "
-                f"{', '.join(known)}",
-                field="params.estimates",
-            )
-        return self.op_estimates[name]
-
-    # Python-list copies for hot loops: indexing a list is several times faster than a numpy
-    # scalar look-up.
-    @cached_property
-    def predicted_rows(self) -> list[list[int]]:
-        return self.op_predicted.tolist()
-
-    @cached_property
-    def op_job_list(self) -> list[int]:
-        return self.op_job.tolist()
-
-    @cached_property
-    def job_deadline_list(self) -> list[int]:
-        return self.job_deadline.tolist()
+def replay(instance: Instance, policy: Policy, *, check: bool = True) -> Schedule:
+    """Run ``policy`` over ``instance`` to the end and return the (validated) Schedule."""
+    engine = Engine(instance, policy_name=policy.name or type(policy).__name__)
+    policy.reset(engine.static)
+    view = engine.reset()
+    while view is not None:
+        view = engine.step(policy.decide(view))
+    schedule = engine.schedule()
+    if check:
+        validate(instance, schedule).raise_if_invalid()
+    return schedule
