@@ -34,6 +34,14 @@ This is the one place where costs become integers (SPEC §2). The steps:
    ``EnergyTable.dram_pj`` unless the cost model carries its own). They matter only with
    ``context_switch``. The shared ``dram_bandwidth`` is ``system.dram_bandwidth_gbps ×
    time_unit_ns`` bytes per unit.
+8. **Limits** (``rtmm_opt.io.limits``, ``docs/scenarios.md``): before the trace is drawn, the
+   jobs (per task, duration / period or rate × duration) and the ops (jobs × ops per job, plus
+   1/16 op per per-layer latency draw of a dynamic task, × accelerators/4 beyond 4
+   accelerators) are estimated and refused above ``RTMM_MAX_JOBS``/``RTMM_MAX_OPS``. Every
+   integer (a duration in units, an energy in nJ, DRAM bytes) is checked against 2^60 before
+   its float becomes an int64, and so are the sums a schedule can make of them (the latest
+   deadline plus every op's longest duration, every op's largest energy and DRAM traffic). The
+   error names the task.
 """
 
 from __future__ import annotations
@@ -50,8 +58,9 @@ from rtmm_opt.errors import InputError
 from rtmm_opt.hardware.accelerator import System
 from rtmm_opt.hardware.cost.base import CostModel
 from rtmm_opt.instance.instance import Instance, Settings, TaskInfo, Variant
+from rtmm_opt.io.limits import LAYER_DRAWS_PER_OP, OPS, check_quantity, op_weight
 from rtmm_opt.scenario.scenario import Scenario, Task, VariantSpec
-from rtmm_opt.scenario.trace import Trace, generate_trace
+from rtmm_opt.scenario.trace import Trace, check_job_count, generate_trace
 from rtmm_opt.workload.graph import Granularity, ModelGraph
 
 FloatArray = npt.NDArray[np.float64]
@@ -75,6 +84,42 @@ def to_units(ns: FloatArray | float, time_unit_ns: int) -> Any:
     """Durations in ns → whole time units, rounded up, at least 1 (see the module docstring)."""
     units = np.asarray(ns, dtype=np.float64) / time_unit_ns
     return np.maximum(np.ceil(units - (1e-6 + 1e-12 * units)), 1).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where a task comes from, for errors: the scenario file and the task's index."""
+
+    file: str | None
+    task: int
+    name: str
+
+    def check(self, value: float, what: str, *, time: bool = True) -> None:
+        check_quantity(
+            value,
+            f"{what} of task '{self.name}'",
+            file=self.file,
+            field=f"tasks[{self.task}].model",
+            advice=("use a coarser time unit, " if time else "use ")
+            + "a smaller model or fewer jobs",
+        )
+
+
+def _integers(values: FloatArray, origin: _Origin, what: str) -> IntArray:
+    """Nearest integers of non-negative floats, refused above INT_LIMIT before the cast (a
+    float beyond int64 would otherwise become a negative integer)."""
+    rounded = np.rint(values)
+    if rounded.size:
+        origin.check(float(rounded.max()), what, time=False)
+    return rounded.astype(np.int64)
+
+
+def _checked_units(ns: FloatArray, time_unit_ns: int, origin: _Origin, what: str) -> IntArray:
+    """:func:`to_units`, refused above INT_LIMIT before the cast."""
+    if np.size(ns):
+        origin.check(float(np.max(ns)) / time_unit_ns, what)
+    units: IntArray = to_units(ns, time_unit_ns)
+    return units
 
 
 def _nearest_units(ns: IntArray, time_unit_ns: int) -> IntArray:
@@ -182,6 +227,7 @@ def _task_ops(
     time_unit_ns: int,
     context_of: dict[tuple[int, float], int],
     contexts: list[tuple[ModelGraph, float]],
+    origin: _Origin,
 ) -> _TaskOps:
     n_acc = len(costs.system)
     n_jobs = len(job_indices)
@@ -220,17 +266,19 @@ def _task_ops(
         # (sparsity factors have mean 1 by construction; a latency factor may not).
         factor_model = task.dynamic.latency_factor
         expected_ns = static_ns * (factor_model.mean if factor_model is not None else 1.0)
-        predicted = np.where(ineligible, -1, to_units(expected_ns, time_unit_ns))
+        predicted = np.where(
+            ineligible,
+            -1,
+            _checked_units(expected_ns, time_unit_ns, origin, "a predicted op duration in units"),
+        )
         parts["predicted"].append(predicted)
+        energy_nj = np.add.reduceat(layer.energy_nj, starts, axis=1).T * scale
+        dram_bytes = np.add.reduceat(layer.dram_bytes, starts, axis=1).T * scale
         parts["energy"].append(
-            np.where(
-                ineligible, 0, np.rint(np.add.reduceat(layer.energy_nj, starts, axis=1).T * scale)
-            ).astype(np.int64)
+            np.where(ineligible, 0, _integers(energy_nj, origin, "the energy (nJ) of an op"))
         )
         parts["dram"].append(
-            np.where(
-                ineligible, 0, np.rint(np.add.reduceat(layer.dram_bytes, starts, axis=1).T * scale)
-            ).astype(np.int64)
+            np.where(ineligible, 0, _integers(dram_bytes, origin, "the DRAM bytes of an op"))
         )
         parts["segment"].append(np.arange(n_seg, dtype=np.int64))
         parts["variant"].append(np.full(n_seg, v, np.int64))
@@ -258,7 +306,13 @@ def _task_ops(
             )
             ends = np.append(starts[1:], len(graph))
             realised_ns = (cumulative[:, :, ends] - cumulative[:, :, starts]).transpose(0, 2, 1)
-            duration = np.where(ineligible[None], -1, to_units(realised_ns, time_unit_ns))
+            duration = np.where(
+                ineligible[None],
+                -1,
+                _checked_units(
+                    realised_ns, time_unit_ns, origin, "a realised op duration in units"
+                ),
+            )
         if v == 0 and task.dynamic.early_exit:
             exits = np.array(
                 [-1 if o.exit_after is None else o.exit_after for o in outcomes], np.int64
@@ -339,6 +393,71 @@ def _context_names(contexts: Sequence[tuple[ModelGraph, float]]) -> tuple[str, .
     return tuple(names)
 
 
+def _check_size(
+    run: Scenario, accelerators: int, granularity: Granularity, duration_ns: int
+) -> None:
+    """Refuse a build whose jobs or ops are estimated above the limits, before the trace is
+    drawn (see the module docstring; the rates are ``run``'s, ``fps_scale`` applied)."""
+    jobs = check_job_count(run, duration_ns)
+    weight = op_weight(accelerators)
+    ops = []
+    for task, count in zip(run.tasks, jobs, strict=True):
+        per_job = float(sum(len(v.graph.segments(granularity)) for v in task.variants))
+        if task.dynamic.varies_latency:  # per-layer latency draws, (jobs, accelerators, layers)
+            per_job += sum(len(v.graph) for v in task.variants) / LAYER_DRAWS_PER_OP
+        ops.append(count * per_job * weight)
+    busiest = int(np.argmax(ops))
+    OPS.check(
+        sum(ops),
+        f"the scenario over {duration_ns / 1e9:g} s at granularity {granularity} on "
+        f"{accelerators} accelerator{'s' if accelerators > 1 else ''}",
+        file=run.file,
+        field=f"tasks[{busiest}].model",
+        advice="use a coarser granularity, a shorter duration or lower rates",
+    )
+
+
+def _check_totals(
+    templates: Sequence[_TaskOps],
+    members: Sequence[IntArray],
+    job_deadline: IntArray,
+    reload_time: IntArray,
+    reload_energy: IntArray,
+    context_switch: bool,
+    origins: Sequence[_Origin],
+) -> None:
+    """The sums a schedule can make stay within INT_LIMIT: the latest deadline plus every op's
+    longest duration (and a reload before each op), every op's largest energy (and a reload),
+    every op's largest DRAM traffic. Computed in floats per task; the error names the task that
+    contributes most."""
+    time, energy, dram = [], [], []
+    for template, jobs in zip(templates, members, strict=True):
+        n = len(jobs)
+        reloads = np.zeros(2)
+        if context_switch and template.n_ops:
+            reloads = np.array(
+                [
+                    float(reload_time.max(axis=1)[template.context].sum()),
+                    float(reload_energy.max(axis=1)[template.context].sum()),
+                ]
+            )
+        longest = float(template.duration.max(axis=2).sum(dtype=np.float64)) if n else 0.0
+        predicted = n * float(template.predicted.max(axis=1).sum(dtype=np.float64))
+        time.append(max(longest, predicted) + n * reloads[0])
+        energy.append(n * (float(template.energy.max(axis=1).sum(dtype=np.float64)) + reloads[1]))
+        dram.append(n * float(template.dram.max(axis=1).sum(dtype=np.float64)))
+    latest = float(job_deadline.max(initial=0))
+    for what, parts, base in (
+        ("the latest deadline plus every op's longest duration, in units,", time, latest),
+        ("the energy (nJ) of every op on its most costly accelerator,", energy, 0.0),
+        ("the DRAM bytes of every op on its most costly accelerator,", dram, 0.0),
+    ):
+        busiest = int(np.argmax(parts))
+        origins[busiest].check(
+            base + math.fsum(parts), f"{what} most of it from the jobs", time=parts is time
+        )
+
+
 def build_instance(
     scenario: Scenario,
     system: System,
@@ -383,7 +502,11 @@ def build_instance(
     )
     run = scenario.scaled(fps_scale)
     costs = _CostCache(system, cost_model)
+    origins = [_Origin(run.file, i, task.name) for i, task in enumerate(run.tasks)]
     isolated = {task.name: costs.isolated_ns(task.variants[0]) for task in run.tasks}
+    for origin in origins:
+        origin.check(isolated[origin.name] / time_unit_ns, "the isolated latency in units")
+    _check_size(run, len(system), granularity, duration_ns)
     trace = generate_trace(run, duration_ns, seed, isolated_latency=isolated)
     n_acc = len(system)
 
@@ -405,8 +528,39 @@ def build_instance(
                 time_unit_ns,
                 context_of,
                 contexts,
+                origins[index],
             )
         )
+
+    upstream_counts = [len(job.upstream) for job in trace.jobs]
+    job_upstream_offsets = np.concatenate([[0], np.cumsum(upstream_counts)]).astype(np.int64)
+    job_upstream = np.array([u for job in trace.jobs for u in job.upstream], np.int64)
+    release_ns = np.array([job.release_ns for job in trace.jobs], np.int64)
+    deadline_ns = np.array([job.deadline_ns for job in trace.jobs], np.int64)
+    job_release = _nearest_units(release_ns, time_unit_ns)
+    job_deadline = np.maximum(_nearest_units(deadline_ns, time_unit_ns), job_release + 1)
+
+    dram_pj = _dram_pj_per_byte(cost_model)
+    reload_time = np.zeros((len(contexts), n_acc), np.int64)
+    reload_energy = np.zeros((len(contexts), n_acc), np.int64)
+    for c, (graph, scale) in enumerate(contexts):
+        weight_bytes = graph.weight_bytes * scale
+        owner = next(
+            origin
+            for origin, task in zip(origins, run.tasks, strict=True)
+            if any(v.graph is graph for v in task.variants)
+        )
+        for a, accelerator in enumerate(system.accelerators):
+            reload_ns = weight_bytes / accelerator.offchip_bandwidth_gbps
+            owner.check(reload_ns / time_unit_ns, "the weight reload time in units")
+            reload_time[c, a] = int(to_units(reload_ns, time_unit_ns)) if weight_bytes else 0
+            owner.check(
+                weight_bytes * dram_pj / 1000.0, "the weight reload energy (nJ)", time=False
+            )
+            reload_energy[c, a] = round(weight_bytes * dram_pj / 1000.0)
+    _check_totals(
+        templates, members, job_deadline, reload_time, reload_energy, context_switch, origins
+    )
 
     ops_per_job = np.array([templates[t].n_ops for t in job_task], np.int64)
     job_op_offsets = np.concatenate([[0], np.cumsum(ops_per_job)]).astype(np.int64)
@@ -446,27 +600,6 @@ def build_instance(
         if len(template.preds) and len(jobs):
             firsts = job_op_offsets[jobs]
             _scatter(op_preds, op_pred_offsets[firsts], firsts[:, None] + template.preds[None, :])
-
-    upstream_counts = [len(job.upstream) for job in trace.jobs]
-    job_upstream_offsets = np.concatenate([[0], np.cumsum(upstream_counts)]).astype(np.int64)
-    job_upstream = np.array([u for job in trace.jobs for u in job.upstream], np.int64)
-    release_ns = np.array([job.release_ns for job in trace.jobs], np.int64)
-    deadline_ns = np.array([job.deadline_ns for job in trace.jobs], np.int64)
-    job_release = _nearest_units(release_ns, time_unit_ns)
-    job_deadline = np.maximum(_nearest_units(deadline_ns, time_unit_ns), job_release + 1)
-
-    dram_pj = _dram_pj_per_byte(cost_model)
-    reload_time = np.zeros((len(contexts), n_acc), np.int64)
-    reload_energy = np.zeros((len(contexts), n_acc), np.int64)
-    for c, (graph, scale) in enumerate(contexts):
-        weight_bytes = graph.weight_bytes * scale
-        for a, accelerator in enumerate(system.accelerators):
-            reload_time[c, a] = (
-                int(to_units(weight_bytes / accelerator.offchip_bandwidth_gbps, time_unit_ns))
-                if weight_bytes
-                else 0
-            )
-            reload_energy[c, a] = round(weight_bytes * dram_pj / 1000.0)
 
     tasks = tuple(
         TaskInfo(

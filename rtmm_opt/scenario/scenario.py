@@ -23,7 +23,7 @@ from typing import Any
 
 import networkx as nx
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.io.strict import Fields, check_number, load_yaml, suggest
 from rtmm_opt.workload.graph import ModelGraph
 
@@ -238,7 +238,7 @@ class Scenario:
             if task.name == name:
                 return index
         names = [task.name for task in self.tasks]
-        raise InputError(f"no task named '{name}'{suggest(name, names)}", file=self.file)
+        raise InputError(f"no task named {excerpt(name)}{suggest(name, names)}", file=self.file)
 
     @property
     def topological_order(self) -> tuple[int, ...]:
@@ -279,7 +279,7 @@ class Scenario:
             isinstance(factor, int | float) and math.isfinite(factor) and 0 < factor <= MAX_SCALE
         ):
             raise InputError(
-                f"must be a number in (0, {MAX_SCALE:g}], got {factor!r}", field="fps_scale"
+                f"must be a number in (0, {MAX_SCALE:g}], got {excerpt(factor)}", field="fps_scale"
             )
         return replace(self, tasks=tuple(task.scaled(factor) for task in self.tasks))
 
@@ -306,13 +306,14 @@ def _check_scenario(scenario: Scenario) -> None:
         raise InputError("a scenario needs at least one task", file=file, field="tasks")
     if scenario.period_rounding not in PERIOD_ROUNDINGS:
         raise InputError(
-            f"must be one of {', '.join(PERIOD_ROUNDINGS)}, got {scenario.period_rounding!r}",
+            f"must be one of {', '.join(PERIOD_ROUNDINGS)}, "
+            f"got {excerpt(scenario.period_rounding)}",
             file=file,
             field="period_rounding",
         )
     if scenario.compat not in SCENARIO_COMPAT_MODES:
         raise InputError(
-            f"must be one of {', '.join(SCENARIO_COMPAT_MODES)}, got {scenario.compat!r}",
+            f"must be one of {', '.join(SCENARIO_COMPAT_MODES)}, got {excerpt(scenario.compat)}",
             file=file,
             field="compat",
         )
@@ -332,7 +333,7 @@ def _check_scenario(scenario: Scenario) -> None:
                 raise fail(
                     i,
                     f"depends_on[{k}]",
-                    f"unknown task '{up}'{suggest(up, names)}; tasks: {', '.join(names)}",
+                    f"unknown task {excerpt(up)}{suggest(up, names)}; tasks: {', '.join(names)}",
                 )
         if len(set(task.depends_on)) != len(task.depends_on):
             raise fail(i, "depends_on", "a task is listed twice")
@@ -437,7 +438,7 @@ def _known_keys(spec: Fields, valid: Sequence[str]) -> None:
         if key not in valid:
             raise spec.error(
                 str(key),
-                f"unknown key '{key}'{suggest(str(key), valid)}; "
+                f"unknown key {excerpt(key)}{suggest(str(key), valid)}; "
                 f"valid keys: {', '.join(sorted(valid))}",
             )
 
@@ -455,7 +456,7 @@ def scenario_from_dict(data: Any, *, file: str | Path | None = None) -> Scenario
     """A scenario from parsed YAML; model paths are resolved against ``file``'s directory."""
     top = Fields(data, file=file)
     if top.has("kind") and top.data["kind"] != "scenario":  # another kind of file: say so first
-        raise top.error("kind", f"expected 'scenario', got {top.data['kind']!r}")
+        raise top.error("kind", f"expected 'scenario', got {excerpt(top.data['kind'])}")
     _known_keys(top, SCENARIO_KEYS)
     top.text("kind")
     name = top.text("name")
@@ -512,7 +513,7 @@ def _read_task(spec: Fields, base: Path) -> Task:
     depends_on = spec.items("depends_on", [])
     for k, up in enumerate(depends_on):
         if not isinstance(up, str) or not up.strip():
-            raise spec.error(f"depends_on[{k}]", f"expected a task name, got {up!r}")
+            raise spec.error(f"depends_on[{k}]", f"expected a task name, got {excerpt(up)}")
     task = Task(
         name=name,
         model=model,
@@ -539,12 +540,14 @@ def _read_deadline(spec: Fields) -> DeadlineRule:
         if raw != "period":
             raise spec.error(
                 "deadline",
-                f"unknown deadline '{raw}'{suggest(raw, ['period'])}; "
+                f"unknown deadline {excerpt(raw)}{suggest(raw, ['period'])}; "
                 "use period, {slo: X} or {ms: X}",
             )
         return DeadlineRule("period")
     if not isinstance(raw, Mapping):
-        raise spec.error("deadline", f"expected period, {{slo: X}} or {{ms: X}}, got {raw!r}")
+        raise spec.error(
+            "deadline", f"expected period, {{slo: X}} or {{ms: X}}, got {excerpt(raw)}"
+        )
     rule = spec.mapping("deadline")
     assert rule is not None
     slo = rule.number("slo", None, positive=True, maximum=MAX_SLO)
@@ -649,7 +652,7 @@ def _read_exit(point: Fields, n_layers: int, model: str) -> ExitPoint:
     raw = point.raw("after_layer")
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
         raise point.error(
-            "after_layer", f"expected a layer index or a fraction in (0, 1), got {raw!r}"
+            "after_layer", f"expected a layer index or a fraction in (0, 1), got {excerpt(raw)}"
         )
     if isinstance(raw, int):
         position = raw
@@ -662,7 +665,7 @@ def _read_exit(point: Fields, n_layers: int, model: str) -> ExitPoint:
     else:
         if not 0 < raw < 1:
             raise point.error(
-                "after_layer", f"a fraction of the layers must be in (0, 1), got {raw!r}"
+                "after_layer", f"a fraction of the layers must be in (0, 1), got {excerpt(raw)}"
             )
         # after the first ceil(f·n) layers, i.e. at position ceil(f·n) - 1
         position = max(0, math.ceil(raw * n_layers - 1e-9) - 1)

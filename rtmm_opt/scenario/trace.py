@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
+from rtmm_opt.io.limits import INT_LIMIT, JOBS, check_quantity
 from rtmm_opt.scenario.scenario import (
     MAX_SPARSITY,
     NS_PER_MS,
@@ -51,7 +52,6 @@ from rtmm_opt.scenario.scenario import (
 FloatArray = npt.NDArray[np.float64]
 
 MAX_DURATION_NS = 10**13  # 10^4 s of simulated time
-MAX_JOBS = 2_000_000
 
 # Stream purposes (the last element of a task's spawn key).
 _ARRIVALS, _JITTER, _TRIGGER, _SAMPLE_SHIFT, _EXIT, _SAMPLE_FACTOR = range(6)
@@ -170,8 +170,6 @@ def _poisson(task: Task, rate: float, duration_ns: int, seed: int) -> _Frames:
     rng = _stream(seed, task, _ARRIVALS)
     mean_gap = NS_PER_S / rate
     expected = duration_ns / mean_gap
-    if expected > MAX_JOBS:
-        raise _too_many(task, expected)
     chunk = int(expected + 5 * math.sqrt(expected) + 16)
     arrivals: list[FloatArray] = []
     last = 0.0
@@ -185,12 +183,38 @@ def _poisson(task: Task, rate: float, duration_ns: int, seed: int) -> _Frames:
     return _Frames(np.ones(count, bool), release, np.full(count, -1, np.int64))
 
 
-def _too_many(task: Task, expected: float) -> InputError:
-    return InputError(
-        f"task '{task.name}' would make about {expected:.3g} jobs (limit {MAX_JOBS:,}); "
-        "shorten the duration or lower the rate",
-        field="duration",
+def expected_jobs(scenario: Scenario, duration_ns: int) -> list[float]:
+    """About how many jobs each task makes in ``duration_ns``, estimated before any draw (a
+    little above the mean): duration / period + 1 for a periodic task, rate × duration + 1 for a
+    Poisson one; a cascaded task makes at most as many as its fewest upstream task."""
+    counts = [0.0] * len(scenario.tasks)
+    for index in scenario.topological_order:
+        task = scenario.tasks[index]
+        period = scenario.own_period_ns(task)
+        own = math.inf
+        if period is not None:
+            own = duration_ns / period + 1
+        elif task.poisson is not None:
+            own = task.poisson * duration_ns / NS_PER_S + 1
+        upstream = [counts[scenario.task_index(up)] for up in task.depends_on]
+        counts[index] = min([own, *upstream])
+    return counts
+
+
+def check_job_count(scenario: Scenario, duration_ns: int) -> list[float]:
+    """:func:`expected_jobs`, refused above the jobs limit (:data:`rtmm_opt.io.limits.JOBS`)."""
+    counts = expected_jobs(scenario, duration_ns)
+    rated = [i for i, task in enumerate(scenario.tasks) if task.fps or task.poisson]
+    busiest = max(rated, key=lambda i: counts[i])
+    key = "fps" if scenario.tasks[busiest].fps else "poisson"
+    JOBS.check(
+        sum(counts),
+        f"the scenario over {duration_ns / NS_PER_S:g} s",
+        file=scenario.file,
+        field=f"tasks[{busiest}].{key}",
+        advice="shorten the duration or lower the rates",
     )
+    return counts
 
 
 # -- the generator ---------------------------------------------------------------------------
@@ -211,24 +235,18 @@ def generate_trace(
     same trace, always.
     """
     if isinstance(duration_ns, bool) or not isinstance(duration_ns, int | np.integer):
-        raise InputError(f"expected an integer number of ns, got {duration_ns!r}", field="duration")
+        raise InputError(
+            f"expected an integer number of ns, got {excerpt(duration_ns)}", field="duration"
+        )
     if not 0 < duration_ns <= MAX_DURATION_NS:
         raise InputError(
             f"must be in (0, {MAX_DURATION_NS / NS_PER_S:g} s], got {duration_ns} ns",
             field="duration",
         )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise InputError(f"must be a non-negative integer, got {seed!r}", field="seed")
+        raise InputError(f"must be a non-negative integer, got {excerpt(seed)}", field="seed")
     duration_ns, seed = int(duration_ns), int(seed)
-    expected = sum(
-        (task.fps or task.poisson or 0.0) * duration_ns / NS_PER_S for task in scenario.tasks
-    )
-    if expected > MAX_JOBS:
-        raise InputError(
-            f"the scenario would make about {expected:.3g} jobs (limit {MAX_JOBS:,}); "
-            "shorten the duration or lower the rates",
-            field="duration",
-        )
+    check_job_count(scenario, duration_ns)
 
     topological = scenario.topological_order
     index_of = {task.name: i for i, task in enumerate(scenario.tasks)}
@@ -324,7 +342,15 @@ def _deadline(
                 file=scenario.file,
                 field=f"tasks[{index}].deadline",
             )
-        deadline = release + math.ceil(rule.value * isolated_latency[task.name])
+        slo_ns = rule.value * isolated_latency[task.name]
+        if not slo_ns <= INT_LIMIT:
+            check_quantity(
+                slo_ns,
+                f"the deadline of '{task.name}' after its release, in ns,",
+                file=scenario.file,
+                field=f"tasks[{index}].deadline",
+            )
+        deadline = release + math.ceil(slo_ns)
     # A cascaded frame whose upstream is released after its own frame ends is due at once.
     return max(deadline, release + 1)
 
