@@ -40,6 +40,8 @@ a dependent is released when its upstream completes). ``T_iso,j`` is
 
 Metrics assume a schedule that passes :func:`~rtmm_opt.schedule.validator.validate`. Floating-point
 sums use ``math.fsum`` (exactly rounded, independent of order), so equal inputs give equal bits.
+Integer sums over jobs (tardiness, energy) are Python integers, and times are multiplied by the
+time unit as floats, so no int64 product or sum can wrap around into a negative figure.
 """
 
 from __future__ import annotations
@@ -213,9 +215,9 @@ def xrbench_logged(instance: Instance, schedule: Schedule, completion: IntArray)
     if instance.settings.compat != "xrbench":
         return np.ones(instance.n_jobs, dtype=bool)
     close = xrbench_window_close(instance, completion)
-    unit_ns = instance.time_unit_ns
+    unit_ns = float(instance.time_unit_ns)
     completed = schedule.job_status == JobStatus.COMPLETED
-    in_time = completion * unit_ns <= close * unit_ns + XRBENCH_FINISH_MARGIN_NS
+    in_time = completion.astype(np.float64) * unit_ns <= close * unit_ns + XRBENCH_FINISH_MARGIN_NS
     return np.where(completed, in_time, instance.job_deadline < close)
 
 
@@ -278,7 +280,7 @@ def _job_table(instance: Instance, schedule: Schedule, completion: IntArray) -> 
     normalized = np.where(completed, turnaround / np.maximum(isolated, 1), 0.0)
     progress = np.where(completed, isolated / turnaround, 0.0)
     energy = job_energy_nj(instance, schedule)
-    lateness_ms = (completion - deadline) * instance.time_unit_ns / NS_PER_MS
+    lateness_ms = (completion - deadline).astype(np.float64) * instance.time_unit_ns / NS_PER_MS
     # expit(-x) = 1/(1+exp(x)) without overflow for very late jobs.
     rt = np.where(completed, expit(-XRBENCH_RT_SLOPE_PER_MS * lateness_ms), 0.0)
     en = np.where(
@@ -306,13 +308,18 @@ def _fsum(values: np.ndarray) -> float:
     return math.fsum(values.tolist())
 
 
+def _int_sum(values: np.ndarray) -> int:
+    """An exact sum of integers (Python ints: an int64 sum of many large values could wrap)."""
+    return sum(values.tolist())
+
+
 def _task_metrics(table: _JobTable, mask: np.ndarray, time_unit_ns: float) -> TaskMetrics:
     jobs = int(mask.sum())
     completed_mask = mask & table.completed
     completed = int(completed_mask.sum())
     dropped = int((mask & table.dropped).sum())
     late = int((mask & table.late).sum())
-    tardiness = int(table.tardiness[mask].sum())
+    tardiness = _int_sum(table.tardiness[mask])
     normalized = table.normalized_turnaround[completed_mask]
     logged_mask = mask & table.xrbench_logged
     logged = int(logged_mask.sum())
@@ -331,7 +338,7 @@ def _task_metrics(table: _JobTable, mask: np.ndarray, time_unit_ns: float) -> Ta
         sla_rate=_ratio(completed - late, jobs),
         tardiness=tardiness,
         tardiness_ms=tardiness * time_unit_ns / NS_PER_MS,
-        energy_mJ=int(table.energy_nj[mask].sum()) / NJ_PER_MJ,
+        energy_mJ=_int_sum(table.energy_nj[mask]) / NJ_PER_MJ,
         antt=_ratio(_fsum(normalized), completed),
         stp=_fsum(table.normalized_progress[completed_mask]),
         accuracy=_ratio(_fsum(table.accuracy[completed_mask]), completed),
@@ -359,7 +366,7 @@ def compute_metrics(instance: Instance, schedule: Schedule) -> Metrics:
     if everything.completed:
         makespan = int(completion[table.completed].max() - instance.job_release.min())
     makespan_ms = makespan * unit_ns / NS_PER_MS
-    energy_mj = int(table.energy_nj.sum()) / NJ_PER_MJ
+    energy_mj = _int_sum(table.energy_nj) / NJ_PER_MJ
     return Metrics(
         jobs=everything.jobs,
         completed=everything.completed,
