@@ -20,10 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from rtmm_opt.cli.output import print_json
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 
 GENERATOR_OPTIONS = ("rate", "n_requests", "seed", "slo_mult")
 FLAGS = {"rate": "--rate", "n_requests": "--requests", "seed": "--seed", "slo_mult": "--slo-mult"}
+# generate_requests's error fields -> the flags they come from
+LIBRARY_FIELDS = {
+    "rate": "--rate",
+    "requests": "--requests",
+    "seed": "--seed",
+    "slo_mult": "--slo-mult",
+}
 
 
 def register(commands: Any) -> None:
@@ -81,10 +88,11 @@ def _number(text: str, flag: str, *, integer: bool = False, positive: bool = Fal
     try:
         value: Any = int(text) if integer else float(text)
     except ValueError:
-        raise InputError(f"expected {kind}, got {text!r}", field=flag) from None
+        raise InputError(f"expected {kind}, got {excerpt(text)}", field=flag) from None
     if not math.isfinite(value) or (positive and value <= 0):
         raise InputError(
-            f"expected {'a positive ' + kind.split()[-1] if positive else kind}, got {text!r}",
+            f"expected {'a positive ' + kind.split()[-1] if positive else kind}, "
+            f"got {excerpt(text)}",
             field=flag,
         )
     return value
@@ -139,7 +147,12 @@ def import_dysta(args: argparse.Namespace) -> int:
             "seed": _number(args.seed, "--seed", integer=True),
             "slo_mult": _number(args.slo_mult, "--slo-mult", positive=True),
         }
-        requests = generate_requests(tables, **generator)
+        try:
+            requests = generate_requests(tables, **generator)
+        except InputError as exc:  # the library names its parameters; say which flag
+            if exc.file is None and exc.field in LIBRARY_FIELDS:
+                raise InputError(exc.reason, field=LIBRARY_FIELDS[exc.field]) from None
+            raise
         if args.requests_out:
             write_requests(args.requests_out, requests, tables)
         source = {"generator": generator}

@@ -48,8 +48,9 @@ from typing import Any
 
 import numpy as np
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.instance.instance import MIN_TIME_UNIT_NS, Instance, Settings, TaskInfo
+from rtmm_opt.io.limits import INT_LIMIT, JOBS, OPS
 from rtmm_opt.io.strict import ABSURD, suggest
 
 EYERISS, SANGER = "eyerissv2", "sanger"
@@ -85,7 +86,7 @@ REQUIRED_REQUEST_COLUMNS = (
     "priority",
     "deadline_s",
 )
-MAX_TIME_UNITS = 2**62  # int64 headroom for sums of times
+MAX_TIME_UNITS = INT_LIMIT  # times and their sums, as every instance (rtmm_opt.io.limits)
 
 
 def sanger_latency(density: float, balance: float, seq_len: int = DEFAULT_SEQ_LEN) -> float:
@@ -180,7 +181,7 @@ def read_tables(
     if not files:
         raise InputError("no latency tables (*.csv) in this directory", file=folder)
     if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < 1:
-        raise InputError(f"must be a positive integer, got {seq_len!r}", field="seq_len")
+        raise InputError(f"must be a positive integer, got {excerpt(seq_len)}", field="seq_len")
     tables: dict[str, ModelTable] = {}
     formats: dict[str, Path] = {}
     for path in files:
@@ -387,6 +388,18 @@ class Request:
     target_latency_s: float | None = None  # slo_mult × targetLat, when known
 
 
+def check_request_count(
+    tables: DystaTables, count: int, *, file: str | Path | None = None, field: str | None = None
+) -> None:
+    """Refuse ``count`` requests above the jobs limit, or whose layer ops (at most the largest
+    table's layers each) would pass the ops limit (``rtmm_opt.io.limits``; a request is a job)."""
+    JOBS.check(count, "the requests (one job each)", file=file, field=field)
+    layers = max(table.n_layers for table in tables.tables.values())
+    OPS.check(
+        count * layers, f"{count:,} requests of up to {layers} layers", file=file, field=field
+    )
+
+
 def generate_requests(
     tables: DystaTables, *, rate: float, count: int, seed: int, slo_mult: float
 ) -> list[Request]:
@@ -402,11 +415,12 @@ def generate_requests(
     for name, value in (("rate", rate), ("slo_mult", slo_mult)):
         positive = isinstance(value, int | float) and math.isfinite(value) and value > 0
         if isinstance(value, bool) or not positive:
-            raise InputError(f"must be a positive number, got {value!r}", field=name)
+            raise InputError(f"must be a positive number, got {excerpt(value)}", field=name)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise InputError(f"must be a positive integer, got {count!r}", field="requests")
+        raise InputError(f"must be a positive integer, got {excerpt(count)}", field="requests")
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InputError(f"must be an integer, got {seed!r}", field="seed")
+        raise InputError(f"must be an integer, got {excerpt(seed)}", field="seed")
+    check_request_count(tables, count, field="requests")
     rng = random.Random(seed)
     models = tables.models
     requests = []
@@ -442,6 +456,7 @@ def read_requests(path: str | Path, tables: DystaTables) -> list[Request]:
     _require_columns(file, header, REQUIRED_REQUEST_COLUMNS)
     if not rows:
         raise InputError("has a header but no requests", file=file)
+    check_request_count(tables, len(rows), file=file)
     requests = []
     previous = 0.0
     for position, (line, row) in enumerate(rows):
@@ -465,7 +480,7 @@ def read_requests(path: str | Path, tables: DystaTables) -> list[Request]:
         model = _text(file, line, "model", row["model"])
         if model not in tables.tables:
             raise InputError(
-                f"unknown model '{model}'{suggest(model, tables.tables)}; the tables in "
+                f"unknown model {excerpt(model)}{suggest(model, tables.tables)}; the tables in "
                 f"{tables.directory} are {', '.join(tables.models)}",
                 file=file,
                 field=f"line {line} (model)",
@@ -558,7 +573,7 @@ def build_dysta_instance(
         and time_unit_ns >= MIN_TIME_UNIT_NS
     ):
         raise InputError(
-            f"must be a number of ns >= {MIN_TIME_UNIT_NS:g}, got {time_unit_ns!r}",
+            f"must be a number of ns >= {MIN_TIME_UNIT_NS:g}, got {excerpt(time_unit_ns)}",
             field="time_unit_ns",
         )
     if not requests:
@@ -729,13 +744,15 @@ def _number(
     try:
         value = float(text)
     except ValueError:
-        raise InputError(f"expected a number, got {text!r}", file=path, field=where) from None
+        raise InputError(
+            f"expected a number, got {excerpt(text)}", file=path, field=where
+        ) from None
     if not math.isfinite(value):
-        raise InputError(f"expected a finite number, got {text!r}", file=path, field=where)
+        raise InputError(f"expected a finite number, got {excerpt(text)}", file=path, field=where)
     if minimum is not None and value < minimum:
-        raise InputError(f"must be >= {minimum:g}, got {text}", file=path, field=where)
+        raise InputError(f"must be >= {minimum:g}, got {excerpt(text)}", file=path, field=where)
     if maximum is not None and value > maximum:
-        raise InputError(f"must be <= {maximum:g}, got {text}", file=path, field=where)
+        raise InputError(f"must be <= {maximum:g}, got {excerpt(text)}", file=path, field=where)
     return value
 
 
@@ -749,12 +766,14 @@ def _integer(path: Path, line: int, column: str, text: str, *, minimum: int = 0)
         except ValueError:
             number = math.nan
         if not number.is_integer():
-            raise InputError(f"expected an integer, got {text!r}", file=path, field=where) from None
+            raise InputError(
+                f"expected an integer, got {excerpt(text)}", file=path, field=where
+            ) from None
         value = int(number)
     if value < minimum:
-        raise InputError(f"must be >= {minimum}, got {text}", file=path, field=where)
+        raise InputError(f"must be >= {minimum}, got {excerpt(text)}", file=path, field=where)
     if value > ABSURD:  # e.g. a priority the instance loader would reject later
-        raise InputError(f"absurdly large value {text}", file=path, field=where)
+        raise InputError(f"absurdly large value {excerpt(text)}", file=path, field=where)
     return value
 
 
