@@ -28,7 +28,17 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from rtmm_opt.cli import build, importer, models, run, scenarios, solve, systems, validate
+    from rtmm_opt.cli import (
+        build,
+        importer,
+        models,
+        run,
+        scenarios,
+        solve,
+        sweep,
+        systems,
+        validate,
+    )  # fmt: skip
 
     parser = Parser(
         prog="rtmm",
@@ -45,6 +55,7 @@ def build_parser() -> Parser:
     importer.register(commands)
     run.register(commands)
     solve.register(commands)
+    sweep.register(commands)
     return parser
 
 
