@@ -37,6 +37,7 @@ from typing import Any
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
 from rtmm_opt.instance.instance import Instance, Settings, TaskInfo
+from rtmm_opt.io.limits import INT_LIMIT, INT_LIMIT_TEXT, OPS, op_weight
 from rtmm_opt.io.strict import suggest
 
 FORMATS = ("jsplib", "taillard", "fjs")
@@ -93,6 +94,10 @@ class _Reader:
     def duration(self, line: _Line, value: int, where: str) -> int:
         if value < 1:
             raise self.error(line.number, f"{where}: duration {value} must be at least 1 time unit")
+        if value > INT_LIMIT:
+            raise self.error(
+                line.number, f"{where}: duration {value} is above the limit {INT_LIMIT_TEXT}"
+            )
         return value
 
     def machine(self, line: _Line, value: int, machines: int, first: int, where: str) -> int:
@@ -338,6 +343,16 @@ def _instance(
     extra: dict[str, Any],
 ) -> Instance:
     horizon = sum(max(step.values()) for route in routes for step in route) + 1
+    if horizon > INT_LIMIT:  # Python ints: the sum is exact, and refused before any int64
+        raise InputError(
+            f"the durations add up to {horizon:.3g} time units, above the limit {INT_LIMIT_TEXT} "
+            "of integer times",
+            file=file,
+        )
+    operations = sum(len(route) for route in routes)
+    OPS.check(
+        operations * op_weight(machines), f"{operations:,} ops on {machines:,} machines", file=file
+    )
     jobs: list[JobSpec] = []
     for route in routes:
         ops = [
