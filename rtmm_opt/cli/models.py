@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rtmm_opt.cli.output import print_json, print_table, si
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 
 
 def register(commands: Any) -> None:
@@ -53,6 +53,9 @@ def load_any_model(spec: str) -> Any:
     from rtmm_opt.workload.library import get_model
 
     return get_model(spec)
+
+
+MAX_FILE_NAME_BYTES = 255  # what common file systems accept for one name
 
 
 def safe_file_name(name: str) -> str:
@@ -191,27 +194,48 @@ def show_model(args: argparse.Namespace) -> int:
 
 
 def import_models(args: argparse.Namespace) -> int:
+    """Read every network of every file first; refuse two that would share a file name
+    (``a/b`` and ``a_b``, or ``Net`` and ``net`` on a case-insensitive disk) before writing."""
     from rtmm_opt.workload.modelfile import dump_model
 
+    graphs: list[tuple[str, Any]] = []  # (source file, graph)
+    for file in args.files:
+        if file.endswith(".onnx"):
+            graphs.append((file, load_any_model(file)))
+        else:
+            from rtmm_opt.workload.maestro import parse_maestro
+
+            graphs += [(file, net.graph(source=file)) for net in parse_maestro(file).networks]
     out = Path(args.out)
+    targets: dict[str, tuple[str, str]] = {}  # folded file name -> (model name, source)
+    for source, graph in graphs:
+        name = f"{safe_file_name(graph.name)}.yaml"
+        if len(name.encode()) > MAX_FILE_NAME_BYTES:
+            raise InputError(
+                f"model name {excerpt(graph.name)} is too long for a file name", file=source
+            )
+        earlier = targets.get(name.casefold())
+        if earlier is not None:
+            raise InputError(
+                f"models {excerpt(earlier[0])} ({earlier[1]}) and {excerpt(graph.name)} "
+                f"({source}) would both be written to {out / name}; rename one of them",
+                field="--out",
+            )
+        targets[name.casefold()] = (graph.name, source)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create output directory: {exc.strerror}", file=out) from None
     written = []
-    for file in args.files:
-        if file.endswith(".onnx"):
-            graphs = [load_any_model(file)]
-        else:
-            from rtmm_opt.workload.maestro import parse_maestro
-
-            graphs = [network.graph(source=file) for network in parse_maestro(file).networks]
-        for graph in graphs:
-            target = out / f"{safe_file_name(graph.name)}.yaml"
+    for _, graph in graphs:
+        target = out / f"{safe_file_name(graph.name)}.yaml"
+        try:
             dump_model(graph, target)
-            written.append(
-                {"name": graph.name, "layers": len(graph), "macs": graph.macs, "file": str(target)}
-            )
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror}", file=target) from None
+        written.append(
+            {"name": graph.name, "layers": len(graph), "macs": graph.macs, "file": str(target)}
+        )
     if args.json:
         print_json({"written": written})
     else:
