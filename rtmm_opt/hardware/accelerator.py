@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 
 
 class Dataflow(StrEnum):
@@ -29,7 +29,8 @@ class Dataflow(StrEnum):
             return cls(key)
         except ValueError:
             raise InputError(
-                f"unknown dataflow '{name}'; valid: WS (NVDLA), OS (ShiDianNao), RS (Eyeriss)"
+                f"unknown dataflow {excerpt(name)}; "
+                "valid: WS (NVDLA), OS (ShiDianNao), RS (Eyeriss)"
             ) from None
 
 
@@ -56,11 +57,11 @@ class Accelerator:
         for name in ("pes", "buffer_bytes", "pe_buffer_bytes", "noc_bandwidth"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"must be a positive integer, got {value!r}", field=name)
+                raise InputError(f"must be a positive integer, got {excerpt(value)}", field=name)
         for name in ("clock_ghz", "offchip_bandwidth_gbps"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not (0 < value < 1e6):
-                raise InputError(f"must be a positive number, got {value!r}", field=name)
+                raise InputError(f"must be a positive number, got {excerpt(value)}", field=name)
 
     @property
     def peak_macs_per_ns(self) -> float:
@@ -89,7 +90,7 @@ class System:
             raise InputError("accelerator names must be unique", field="accelerators")
         if not (0 < self.dram_bandwidth_gbps < 1e6):
             raise InputError(
-                f"must be a positive number, got {self.dram_bandwidth_gbps!r}",
+                f"must be a positive number, got {excerpt(self.dram_bandwidth_gbps)}",
                 field="dram_bandwidth_gbps",
             )
 
@@ -100,4 +101,4 @@ class System:
         for i, acc in enumerate(self.accelerators):
             if acc.name == name:
                 return i
-        raise InputError(f"no accelerator named '{name}' in system '{self.name}'")
+        raise InputError(f"no accelerator named {excerpt(name)} in system '{self.name}'")

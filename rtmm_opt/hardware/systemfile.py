@@ -29,7 +29,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.hardware.accelerator import Accelerator, Dataflow, System
 from rtmm_opt.io.strict import Fields, load_yaml
 
@@ -59,7 +59,7 @@ def system_from_dict(data: Any, *, file: str | Path | None = None) -> System:
     spec = Fields(data, file=file)
     kind = spec.raw("kind", None)
     if kind != "system":
-        reason = "missing" if kind is None else f"expected 'system', got {kind!r}"
+        reason = "missing" if kind is None else f"expected 'system', got {excerpt(kind)}"
         raise spec.error("kind", reason)
     name = spec.text("name")
     description = spec.text("description", "")
@@ -73,7 +73,8 @@ def system_from_dict(data: Any, *, file: str | Path | None = None) -> System:
         for acc in _accelerators(spec.child(entry, where)):
             if acc.name in seen:
                 raise InputError(
-                    f"accelerator name '{acc.name}' is used twice (also in {seen[acc.name]})",
+                    f"accelerator name {excerpt(acc.name)} is used twice "
+                    f"(also in {seen[acc.name]})",
                     file=spec.file,
                     field=f"{where}.name",
                 )

@@ -33,10 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.hardware.accelerator import System
 from rtmm_opt.hardware.cost.base import LayerCost
 from rtmm_opt.io import bundled
+from rtmm_opt.io.limits import INT_LIMIT, INT_LIMIT_TEXT
 from rtmm_opt.io.strict import suggest
 from rtmm_opt.workload.graph import ModelGraph
 from rtmm_opt.workload.layer import DIMENSIONS
@@ -135,19 +136,25 @@ class TableCostModel:
             except ValueError:
                 kind = "an integer" if integer else "a number"
                 raise InputError(
-                    f"expected {kind}, got {text!r}",
+                    f"expected {kind}, got {excerpt(text)}",
                     file=self.path,
                     field=f"line {number}, column {column}",
                 ) from None
             if not integer and not math.isfinite(number_value):
                 raise InputError(
-                    f"expected a finite number, got {text!r}",
+                    f"expected a finite number, got {excerpt(text)}",
                     file=self.path,
                     field=f"line {number}, column {column}",
                 )
             if number_value < 0:
                 raise InputError(
-                    f"must be >= 0, got {text!r}",
+                    f"must be >= 0, got {excerpt(text)}",
+                    file=self.path,
+                    field=f"line {number}, column {column}",
+                )
+            if number_value > INT_LIMIT:  # costs become int64 time units, nJ and bytes
+                raise InputError(
+                    f"{excerpt(text)} is above the limit {INT_LIMIT_TEXT} of integer quantities",
                     file=self.path,
                     field=f"line {number}, column {column}",
                 )
