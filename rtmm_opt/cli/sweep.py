@@ -38,6 +38,9 @@ def register(commands: Any) -> None:
     report.add_argument("db", help="results file written by rtmm sweep")
     report.add_argument("--out", required=True, help="output directory")
     report.add_argument("--study", help="the study to report (default: the only one in DB)")
+    report.add_argument(
+        "--intro", metavar="F.md", help="markdown that opens the report (what the study shows)"
+    )
     report.add_argument("--json", action="store_true", help="print one JSON object")
     report.set_defaults(handler=run_report)
 
@@ -133,7 +136,12 @@ def run_sweep(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     from rtmm_opt.studies.report import write_report
 
-    report = write_report(args.db, args.out, study=args.study)
+    intro = None
+    if args.intro:
+        from rtmm_opt.io.strict import read_text
+
+        intro = read_text(Path(args.intro))
+    report = write_report(args.db, args.out, study=args.study, intro=intro)
     if args.json:
         print_json(report.to_dict())
     else:
