@@ -35,7 +35,7 @@ from tabulate import tabulate
 from rtmm_opt.engine import Decision, Engine, Policy, StaticInfo, View
 from rtmm_opt.instance.workload import load_workload
 from rtmm_opt.schedulers import make_scheduler, scheduler_names
-from rtmm_opt.schedulers.common import choose_accelerator
+from rtmm_opt.schedulers.base import choose_accelerator
 
 SCENARIO = Path(__file__).resolve().parents[1] / "instances" / "xrbench" / "VR_gaming.yaml"
 

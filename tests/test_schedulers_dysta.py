@@ -65,7 +65,7 @@ class Recording(Dysta):
     def decide(self, view):
         decision = super().decide(view)
         for op, _ in decision.dispatches if decision else []:
-            self.log[-1][3].append(int(self._static.op_job[op]))
+            self.log[-1][3].append(int(self.static.op_job[op]))
         return decision
 
 
@@ -356,7 +356,7 @@ class PickGammas(Dysta):
     def decide(self, view):
         decision = super().decide(view)
         for op, _ in decision.dispatches if decision else []:
-            self.picks.append(self.gamma(int(self._static.op_job[op])))
+            self.picks.append(self.gamma(int(self.static.op_job[op])))
         return decision
 
 

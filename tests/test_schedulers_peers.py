@@ -32,7 +32,7 @@ from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
 from rtmm_opt.instance.workload import load_workload
 from rtmm_opt.schedule import JobStatus, Schedule
 from rtmm_opt.schedulers import make_scheduler
-from rtmm_opt.schedulers.planaria import negative_maximum_fold
+from rtmm_opt.schedulers.base import negative_maximum_fold
 from rtmm_opt.schedulers.prema import Prema
 
 ROOT = Path(__file__).resolve().parents[1]

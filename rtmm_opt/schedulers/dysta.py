@@ -88,8 +88,8 @@ from typing import ClassVar
 import numpy as np
 
 from rtmm_opt.engine.contract import PREDICTED, Decision, Notice, Policy, StaticInfo, View
-from rtmm_opt.schedulers.common import (
-    ACCELERATOR_RULES,
+from rtmm_opt.schedulers.base import (
+    check_accelerator_rule,
     check_estimates_name,
     fastest_estimates,
     fill_idle,
@@ -114,31 +114,12 @@ class _DystaKey(Policy):
     time_scale: float | None = None
     reference_sums: bool = False
 
-    _static: StaticInfo | None = field(default=None, init=False, repr=False)
-    _scale: float = field(default=1.0, init=False, repr=False)
-    _estimate: list[int] | None = field(default=None, init=False, repr=False)
-    _estimate_s: list[float] = field(default_factory=list, init=False, repr=False)
-    _op_job: list[int] = field(default_factory=list, init=False, repr=False)
-    _deadline: list[int] = field(default_factory=list, init=False, repr=False)
-    _sparsity_mean: list[float] = field(default_factory=list, init=False, repr=False)
-    _counted: list[bool] = field(default_factory=list, init=False, repr=False)
-    _ops: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False)
-    _remaining: dict[int, int] = field(default_factory=dict, init=False, repr=False)
-    _total: dict[int, int] = field(default_factory=dict, init=False, repr=False)
-    _ratio_sum: dict[int, float] = field(default_factory=dict, init=False, repr=False)
-    _ratio_count: dict[int, int] = field(default_factory=dict, init=False, repr=False)
-    _ready: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False)
-
     def __post_init__(self) -> None:
         if isinstance(self.beta, bool) or not (
             isinstance(self.beta, int | float) and math.isfinite(self.beta) and self.beta >= 0
         ):
             raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}")
-        if self.accelerator not in ACCELERATOR_RULES:
-            raise ValueError(
-                f"accelerator must be one of {', '.join(ACCELERATOR_RULES)}, "
-                f"got {self.accelerator!r}"
-            )
+        check_accelerator_rule(self.accelerator)
         if self.time_scale is not None:
             scale = self.time_scale
             if isinstance(scale, bool) or not (
@@ -170,22 +151,26 @@ class _DystaKey(Policy):
 
     # -- policy -----------------------------------------------------------------------------------
     def reset(self, static: StaticInfo) -> None:
-        self._static = static
-        self._scale = (
+        self.static = static
+        self._scale = (  # seconds per time unit
             self.time_scale if self.time_scale is not None else static.time_unit_ns / NS_PER_S
         )
-        self._estimate = None
-        self._estimate_s = []
-        self._op_job = static.op_job.tolist()
-        self._deadline = static.job_deadline.tolist()
-        self._sparsity_mean = np.asarray(static.op_sparsity_mean, np.float64).tolist()
-        self._counted = [False] * len(self._op_job)
-        self._ops = {}
-        self._remaining = {}
-        self._total = {}
-        self._ratio_sum = {}
-        self._ratio_count = {}
-        self._ready = {}
+        # E per op (time units; in seconds for reference_sums), set at the first decision
+        self._estimate: list[int] | None = None
+        self._estimate_s: list[float] = []
+        self._op_job: list[int] = static.op_job.tolist()
+        self._deadline: list[int] = static.job_deadline.tolist()
+        sparsity_mean = np.asarray(static.op_sparsity_mean, np.float64)
+        self._sparsity_mean: list[float] = sparsity_mean.tolist()
+        self._counted = [False] * len(self._op_job)  # per op: in its job's R_est and T_est
+        # per active job: R_est, T_est, γ's running sum and count, its ready ops, and (for
+        # reference_sums) its counted ops
+        self._remaining: dict[int, int] = {}
+        self._total: dict[int, int] = {}
+        self._ratio_sum: dict[int, float] = {}
+        self._ratio_count: dict[int, int] = {}
+        self._ready: dict[int, list[int]] = {}
+        self._ops: dict[int, list[int]] = {}
 
     def gamma(self, job: int) -> float:
         """γ_j: the mean density ratio over the job's executed ops with sparsity data, else 1."""
@@ -282,8 +267,7 @@ class _DystaKey(Policy):
 
     def decide(self, view: View) -> Decision | None:
         self._observe(view)
-        static = self._static
-        assert static is not None
+        static = self.static
         if not view.idle_accelerators:
             return None
         keys = self.job_keys(view)

@@ -6,10 +6,10 @@ arXiv:1909.07437, "HERALD: Optimizing Heterogeneous DNN Accelerators for Edge De
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rtmm_opt.engine.contract import Decision, Policy, StaticInfo, View
-from rtmm_opt.schedulers.classic import OP_READY
+from rtmm_opt.schedulers.base import OP_READY, task_priorities
 from rtmm_opt.schedulers.registry import register
 
 OBJECTIVES = ("latency", "edp")
@@ -49,14 +49,6 @@ class Herald(Policy):
     order: str = "release"
     wait: bool = True
 
-    _static: StaticInfo | None = field(default=None, init=False, repr=False)
-    _heap: list[tuple[int, ...]] = field(default_factory=list, init=False, repr=False)
-    _busy_until: list[int] = field(default_factory=list, init=False, repr=False)
-    _rows: list[list[int]] = field(default_factory=list, init=False, repr=False)
-    _energy: list[list[int]] = field(default_factory=list, init=False, repr=False)
-    _op_job: list[int] = field(default_factory=list, init=False, repr=False)
-    _priority: list[int] = field(default_factory=list, init=False, repr=False)
-
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise ValueError(
@@ -68,14 +60,12 @@ class Herald(Policy):
             raise ValueError(f"wait must be true or false, got {self.wait!r}")
 
     def reset(self, static: StaticInfo) -> None:
-        self._static = static
-        self._heap = []
-        self._busy_until = [0] * len(static.accelerators)
+        self._heap: list[tuple[int, ...]] = []  # ready ops by (order key..., op)
+        self._busy_until = [0] * len(static.accelerators)  # predicted end of the running op
         self._rows = static.predicted_rows
-        self._energy = static.op_energy.tolist()
+        self._energy: list[list[int]] = static.op_energy.tolist()
         self._op_job = static.op_job_list
-        priorities = [int(task.priority) for task in static.tasks]
-        self._priority = [priorities[task] for task in static.job_task.tolist()]
+        self._priority = task_priorities(static)
 
     def _key(self, view: View, op: int) -> tuple[int, ...]:
         job = self._op_job[op]

@@ -5,10 +5,10 @@ Neural Processing Units", HPCA 2020, Algorithm 1), as Dysta's simulator implemen
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rtmm_opt.engine.contract import StaticInfo, View
-from rtmm_opt.schedulers.classic import PredictingJobPick
+from rtmm_opt.schedulers.base import PredictingJobPick
 from rtmm_opt.schedulers.registry import register
 
 THRESHOLDS = (9.0, 3.0, 1.0)  # PREMA's token thresholds, highest first (the task priorities)
@@ -54,17 +54,14 @@ class Prema(PredictingJobPick):
     ``tokens`` holds τ after the last decision (read-only; for inspection and tests).
     """
 
-    tokens: dict[int, float] = field(default_factory=dict, init=False, repr=False)
-    _fresh: set[int] = field(default_factory=set, init=False, repr=False)
-
     def reset(self, static: StaticInfo) -> None:
         super().reset(static)
-        self.tokens = {}
-        self._fresh = set()
+        self.tokens: dict[int, float] = {}
+        self._fresh: set[int] = set()  # jobs whose token was set at this decision (not in M)
 
     def prepare(self, view: View, pool: list[int]) -> None:
-        old, priority, total, running = self.tokens, self._priority, self.work.total, self._running
-        now, last_progress = view.now, view.job_last_progress
+        old, priority, total = self.tokens, self.priority, self.work.total
+        now, last_progress, running = view.now, view.job_last_progress, self.is_running
         tokens: dict[int, float] = {}
         fresh: set[int] = set()
         for job in view.active_jobs:
@@ -73,7 +70,7 @@ class Prema(PredictingJobPick):
                 tokens[job] = float(priority[job])
                 fresh.add(job)
             else:
-                waited = 0 if job in running else now - last_progress(job)
+                waited = 0 if running(job) else now - last_progress(job)
                 tokens[job] = token + priority[job] * waited / max(1, total[job])
         self.tokens, self._fresh = tokens, fresh
 

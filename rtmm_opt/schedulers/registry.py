@@ -1,7 +1,9 @@
 """Schedulers by name: ``@register`` on the class, ``make_scheduler(name, params)`` to build one.
 
 A scheduler is a dataclass subclass of :class:`~rtmm_opt.engine.contract.Policy`; its fields are
-its parameters, settable from the CLI (``--param alpha=0.5``) and from study files.
+its parameters, settable from the CLI (``--param alpha=0.5``) and from study files. Importing
+this module imports the package :mod:`rtmm_opt.schedulers` first, whose ``__init__`` imports
+every built-in scheduler module, so the registry is complete before anyone can ask it.
 """
 
 from __future__ import annotations
@@ -37,12 +39,7 @@ def register(name: str) -> Callable[[P], P]:
 
 
 def scheduler_names() -> list[str]:
-    _load_all()
     return sorted(SCHEDULERS)
-
-
-def _load_all() -> None:
-    import rtmm_opt.schedulers  # noqa: F401 - registers every built-in scheduler
 
 
 def parameters(name: str) -> dict[str, Any]:
@@ -56,7 +53,6 @@ def parameters(name: str) -> dict[str, Any]:
 
 
 def scheduler_class(name: str) -> type[Policy]:
-    _load_all()
     if name not in SCHEDULERS:
         raise InputError(
             f"unknown scheduler '{name}'{suggest(name, SCHEDULERS)}; "

@@ -6,11 +6,10 @@ form that Dysta's simulator implements as ``sdrm3`` (``shared/dysta/README.md`` 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rtmm_opt.engine.contract import StaticInfo, View
-from rtmm_opt.schedulers.classic import PredictingJobPick
-from rtmm_opt.schedulers.planaria import negative_maximum_fold
+from rtmm_opt.schedulers.base import PredictingJobPick, negative_maximum_fold
 from rtmm_opt.schedulers.registry import register
 
 
@@ -31,7 +30,7 @@ class SDRM3(PredictingJobPick):
     * MapScore_j = u_j + α · f_j, with ``alpha`` = 1 (Dysta's ``--alpha``). Both terms are
       ratios, so the score does not depend on the time unit.
 
-    The job is chosen by :func:`~rtmm_opt.schedulers.planaria.negative_maximum_fold` over the
+    The job is chosen by :func:`~rtmm_opt.schedulers.base.negative_maximum_fold` over the
     jobs that can run, in release order (Dysta's quirk: a negative running maximum is replaced
     by the next job whatever its score). With several idle accelerators the fold repeats over
     the jobs that can still run; the pick's first ready op goes to the idle accelerator chosen
@@ -40,8 +39,6 @@ class SDRM3(PredictingJobPick):
     """
 
     alpha: float = 1.0
-    _score: dict[int, float] = field(default_factory=dict, init=False, repr=False)
-    _divisor: list[int] = field(default_factory=list, init=False, repr=False)  # e_j, at least 1
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -53,11 +50,12 @@ class SDRM3(PredictingJobPick):
 
     def reset(self, static: StaticInfo) -> None:
         super().reset(static)
-        self._divisor = [max(1, estimate) for estimate in self.work.per_op]
+        self._divisor = [max(1, estimate) for estimate in self.work.per_op]  # e per op, at least 1
+        self._score: dict[int, float] = {}  # MapScore of the pool, at this decision
 
     def prepare(self, view: View, pool: list[int]) -> None:
-        ready, running, divisor = self._ready, self._running, self._divisor
-        remaining, deadline, alpha = self.work.remaining, self._deadline, self.alpha
+        running, first_ready_op, divisor = self.is_running, self.first_ready_op, self._divisor
+        remaining, deadline, alpha = self.work.remaining, self.deadline, self.alpha
         now, last_progress = view.now, view.job_last_progress
         score: dict[int, float] = {}
         for job in pool:
@@ -65,8 +63,8 @@ class SDRM3(PredictingJobPick):
             urgency = remaining[job] / left if left else 1.0
             if urgency > 1.0:
                 urgency = 1.0
-            waited = 0 if job in running else now - last_progress(job)
-            score[job] = urgency + alpha * (waited / divisor[next(iter(ready[job]))])
+            waited = 0 if running(job) else now - last_progress(job)
+            score[job] = urgency + alpha * (waited / divisor[first_ready_op(job)])
         self._score = score
 
     def select(self, view: View, pool: list[int]) -> int:

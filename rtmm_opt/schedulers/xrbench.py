@@ -11,13 +11,13 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from rtmm_opt.engine.contract import Decision, Notice, Policy, StaticInfo, View
 from rtmm_opt.errors import InputError
-from rtmm_opt.schedulers.common import choose_accelerator
+from rtmm_opt.schedulers.base import choose_accelerator
 from rtmm_opt.schedulers.registry import register
 
 COMPAT_MODES = ("auto", "none", "harness")
@@ -118,25 +118,6 @@ class XRBench(Policy):
 
     compat: str = "auto"
 
-    _static: StaticInfo | None = field(default=None, init=False, repr=False)
-    _replay: _HarnessReplay | None = field(default=None, init=False, repr=False)
-    _tick: int = field(default=0, init=False, repr=False)  # 0: no periodic task, no ticks
-    _tick_task: int = field(default=-1, init=False, repr=False)  # the task whose period ticks
-    _task_order: list[int] = field(default_factory=list, init=False, repr=False)
-    _queues: list[deque[int]] = field(default_factory=list, init=False, repr=False)
-    _waiting: list[int] = field(default_factory=list, init=False, repr=False)  # not yet queued
-    _gone: set[int] = field(default_factory=set, init=False, repr=False)
-    _owner: list[int] = field(default_factory=list, init=False, repr=False)  # acc -> job, -1
-    _home: dict[int, int] = field(default_factory=dict, init=False, repr=False)  # job -> acc
-    # jobs in service that no single accelerator can run whole: each op goes where it can
-    _roaming: dict[int, None] = field(default_factory=dict, init=False, repr=False)
-    _ready: dict[int, dict[int, None]] = field(default_factory=dict, init=False, repr=False)
-    _latency: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False)
-    _event_time: int = field(default=-1, init=False, repr=False)
-    _op_job: list[int] = field(default_factory=list, init=False, repr=False)
-    _job_task: list[int] = field(default_factory=list, init=False, repr=False)
-    _deadline: list[int] = field(default_factory=list, init=False, repr=False)
-
     def __post_init__(self) -> None:
         if self.compat not in COMPAT_MODES:
             raise ValueError(
@@ -145,22 +126,19 @@ class XRBench(Policy):
             )
 
     def reset(self, static: StaticInfo) -> None:
-        self._static = static
-        periods = [(task.period, index) for index, task in enumerate(static.tasks) if task.period]
+        self.static = static
+        periods: list[tuple[int, int]] = [
+            (task.period, index) for index, task in enumerate(static.tasks) if task.period
+        ]
+        # the fastest task's period and index; (0, -1): no periodic task, no ticks
         self._tick, self._tick_task = min(periods) if periods else (0, -1)
         self._task_order = sorted(range(len(static.tasks)), key=lambda t: static.tasks[t].name)
-        self._queues = [deque() for _ in static.tasks]
-        self._waiting = []
-        self._gone = set()
-        self._owner = [-1] * len(static.accelerators)
-        self._home = {}
-        self._roaming = {}
-        self._ready = {}
-        self._latency = {}
+        self._queues: list[deque[int]] = [deque() for _ in static.tasks]
+        self._waiting: list[int] = []  # released, not yet queued (waiting for an event)
         self._event_time = -1
-        self._op_job = static.op_job_list
-        self._job_task = static.job_task.tolist()
+        self._job_task: list[int] = static.job_task.tolist()
         self._deadline = static.job_deadline_list
+        self._service = _Service(static)
         harness = self.compat == "harness" or (self.compat == "auto" and static.compat == "xrbench")
         if harness and static.compat == "dysta":
             # The harness waits for its next event; the Dysta loop must run an op at every
@@ -171,36 +149,25 @@ class XRBench(Policy):
                 "every decision runs an op; use compat 'none' or 'auto'",
                 field="params.compat",
             )
-        self._replay = _HarnessReplay(self, static) if harness else None
+        self._replay = _HarnessReplay(static, self._service, self._task_order) if harness else None
 
     @property
     def replays_harness(self) -> bool:
         """True when this replay follows the harness's event loop (set by ``reset``)."""
         return self._replay is not None
 
-    def model_latency(self, view: View, job: int) -> list[int]:
-        """Per accelerator, the job's summed predicted op latency; -1 where an op is ineligible."""
-        latency = self._latency.get(job)
-        if latency is None:
-            static = self._static
-            assert static is not None
-            variant = view.job_variant(job)
-            ops = [op for op in static.ops_of(job) if static.op_variant[op] == variant]
-            latency = self._latency[job] = summed_latency(static, ops)
-        return latency
-
     def _observe(self, view: View) -> bool:
         """Take in the notices; True at a harness event: a job completed at this very time, or
         the tick task released a frame."""
-        now, op_job = view.now, self._op_job
+        now, service = view.now, self._service
         ended_now: set[int] = set()
         completed_now = False
         for kind, item in view.notices:
             if kind == _OP_READY:
-                self._ready.setdefault(op_job[item], {})[item] = None
+                service.op_ready(item)
             elif kind == _OP_DONE:
                 if view.op_start(item) + view.actual_duration(item) == now:
-                    ended_now.add(op_job[item])
+                    ended_now.add(service.op_job[item])
             elif kind == _RELEASED:
                 self._waiting.append(item)
                 # The fastest task's frames are the harness's ticks. Its releases sit on the
@@ -208,86 +175,33 @@ class XRBench(Policy):
                 completed_now |= self._job_task[item] == self._tick_task
             elif kind in (_JOB_DONE, _JOB_DROPPED):
                 completed_now |= kind == _JOB_DONE and item in ended_now
-                self._forget(item)
+                service.forget(item)
         return completed_now
-
-    def _forget(self, job: int) -> None:
-        """A job completed or was dropped: free its accelerator and its bookkeeping."""
-        self._gone.add(job)
-        self._ready.pop(job, None)
-        self._latency.pop(job, None)
-        acc = self._home.pop(job, -1)
-        if acc >= 0:
-            self._owner[acc] = -1
-        self._roaming.pop(job, None)
 
     def decide(self, view: View) -> Decision | None:
         if self._replay is not None:
             return self._replay.decide(view)
-        static = self._static
-        assert static is not None
         now = view.now
         if self._observe(view) or not self._tick or now % self._tick == 0:
             self._event_time = now
         decision = Decision()
-        free = self._continue_jobs(view, decision)
-        self._roam(decision, free)
+        free = self._service.continue_jobs(view, decision)
+        self._service.roam(decision, free)
         if self._event_time == now:
             self._serve(view, decision, free)
         if self._tick and (self._waiting or any(self._queues)):
             decision.wake_at = (now // self._tick + 1) * self._tick
         return decision
 
-    def _continue_jobs(self, view: View, decision: Decision) -> list[int]:
-        """Start the next op of each job in service on its own idle accelerator (back to back);
-        return the idle accelerators that no job holds."""
-        free = []
-        for acc in view.idle_accelerators:
-            job = self._owner[acc]
-            if job < 0:
-                free.append(acc)
-                continue
-            ready = self._ready.get(job)
-            if ready:
-                op = next(iter(ready))
-                del ready[op]
-                decision.dispatches.append((op, acc))
-        return free
-
-    def _roam(self, decision: Decision, free: list[int]) -> None:
-        """Dispatch the ready ops of roaming jobs, each to its fastest free eligible accelerator."""
-        static = self._static
-        assert static is not None
-        for job in self._roaming:
-            ready = self._ready.get(job)
-            for op in list(ready or ()):
-                acc = choose_accelerator(static, op, free)
-                if acc < 0:
-                    continue
-                del ready[op]  # type: ignore[union-attr]
-                decision.dispatches.append((op, acc))
-                free.remove(acc)
-
-    def _start(self, job: int, acc: int, decision: Decision, free: list[int]) -> None:
-        """Start the job's first ready op on ``acc``, which becomes the job's home."""
-        ready = self._ready[job]
-        op = next(iter(ready))
-        del ready[op]
-        decision.dispatches.append((op, acc))
-        free.remove(acc)
-        self._owner[acc] = job
-        self._home[job] = acc
-
     def _serve(self, view: View, decision: Decision, free: list[int]) -> None:
         """A harness event: queue new requests, drop expired ones, serve the heads."""
-        static = self._static
-        assert static is not None
-        now, gone, queues = view.now, self._gone, self._queues
+        service = self._service
+        now, gone, queues = view.now, service.gone, self._queues
         for job in self._waiting:
             if job not in gone:
                 queues[self._job_task[job]].append(job)
         self._waiting = []
-        if static.drops_allowed:
+        if self.static.drops_allowed:
             deadline = self._deadline
             for index, queue in enumerate(queues):
                 if any(deadline[job] <= now for job in queue):
@@ -304,7 +218,7 @@ class XRBench(Policy):
             if not queue:
                 continue
             job = queue[0]
-            latency = self.model_latency(view, job)
+            latency = service.model_latency(view, job)
             acc = min(
                 (acc for acc in free if latency[acc] >= 0),
                 key=lambda acc: (latency[acc], acc),
@@ -314,11 +228,93 @@ class XRBench(Policy):
                 if any(value >= 0 for value in latency):
                     continue  # wait for an accelerator that runs the whole model
                 queue.popleft()  # none can: its ops go to whichever accelerator runs each
-                self._roaming[job] = None
-                self._roam(decision, free)
+                service.start_roaming(job, decision, free)
                 continue
             queue.popleft()
-            self._start(job, acc, decision, free)
+            service.start(job, acc, decision, free)
+
+
+class _Service:
+    """The jobs in service and their ready ops, for one replay: the dispatch bookkeeping of the
+    clean policy (a job keeps its accelerator until it completes; roaming jobs), which the
+    harness replay shares."""
+
+    def __init__(self, static: StaticInfo) -> None:
+        self.static = static
+        self.op_job = static.op_job_list
+        self.ready: dict[int, dict[int, None]] = {}  # job -> its ready, undispatched ops
+        self.gone: set[int] = set()  # completed or dropped jobs
+        self.owner = [-1] * len(static.accelerators)  # accelerator -> the job it serves, or -1
+        self.home: dict[int, int] = {}  # job -> the accelerator it holds
+        # jobs in service that no single accelerator can run whole: each op goes where it can
+        self.roaming: dict[int, None] = {}
+        self.latency: dict[int, list[int]] = {}  # job -> model latency (summed_latency)
+
+    def op_ready(self, op: int) -> None:
+        self.ready.setdefault(self.op_job[op], {})[op] = None
+
+    def model_latency(self, view: View, job: int) -> list[int]:
+        """Per accelerator, the job's summed predicted op latency; -1 where an op is ineligible."""
+        latency = self.latency.get(job)
+        if latency is None:
+            static = self.static
+            variant = view.job_variant(job)
+            ops = [op for op in static.ops_of(job) if static.op_variant[op] == variant]
+            latency = self.latency[job] = summed_latency(static, ops)
+        return latency
+
+    def forget(self, job: int) -> None:
+        """A job completed or was dropped: free its accelerator and its bookkeeping."""
+        self.gone.add(job)
+        self.ready.pop(job, None)
+        self.latency.pop(job, None)
+        acc = self.home.pop(job, -1)
+        if acc >= 0:
+            self.owner[acc] = -1
+        self.roaming.pop(job, None)
+
+    def continue_jobs(self, view: View, decision: Decision) -> list[int]:
+        """Start the next op of each job in service on its own idle accelerator (back to back);
+        return the idle accelerators that no job holds."""
+        free = []
+        for acc in view.idle_accelerators:
+            job = self.owner[acc]
+            if job < 0:
+                free.append(acc)
+                continue
+            ready = self.ready.get(job)
+            if ready:
+                op = next(iter(ready))
+                del ready[op]
+                decision.dispatches.append((op, acc))
+        return free
+
+    def roam(self, decision: Decision, free: list[int]) -> None:
+        """Dispatch the ready ops of roaming jobs, each to its fastest free eligible accelerator."""
+        for job in self.roaming:
+            ready = self.ready.get(job)
+            for op in list(ready or ()):
+                acc = choose_accelerator(self.static, op, free)
+                if acc < 0:
+                    continue
+                del ready[op]  # type: ignore[union-attr]
+                decision.dispatches.append((op, acc))
+                free.remove(acc)
+
+    def start_roaming(self, job: int, decision: Decision, free: list[int]) -> None:
+        """Serve a job that no single accelerator can run whole, op by op."""
+        self.roaming[job] = None
+        self.roam(decision, free)
+
+    def start(self, job: int, acc: int, decision: Decision, free: list[int]) -> None:
+        """Start the job's first ready op on ``acc``, which becomes the job's home."""
+        ready = self.ready[job]
+        op = next(iter(ready))
+        del ready[op]
+        decision.dispatches.append((op, acc))
+        free.remove(acc)
+        self.owner[acc] = job
+        self.home[job] = acc
 
 
 @dataclass
@@ -333,11 +329,12 @@ class _HarnessReplay:
     """The harness's event loop in its own float32 clock (``HET_runtime.hpp``,
     ``Runtime::RunWorkloads``: fetch, remove finished, drop late, dispatch, next event), driving
     the engine. See :class:`XRBench` for the quirks; the dispatch bookkeeping for finer
-    granularity and roaming jobs is the clean policy's (``policy``)."""
+    granularity and roaming jobs is the clean policy's (``service``)."""
 
-    def __init__(self, policy: XRBench, static: StaticInfo) -> None:
-        self.policy = policy
+    def __init__(self, static: StaticInfo, service: _Service, task_order: list[int]) -> None:
         self.static = static
+        self.service = service
+        self.task_order = task_order  # alphabetical by model name (std::map)
         self.unit_ns = float(static.time_unit_ns)
         n_tasks = len(static.tasks)
         names = [task.name for task in static.tasks]
@@ -374,11 +371,11 @@ class _HarnessReplay:
 
     # -- the engine side ----------------------------------------------------------------------
     def decide(self, view: View) -> Decision:
-        policy = self.policy
+        service = self.service
         decision = Decision()
         self._observe(view, decision)
-        free = policy._continue_jobs(view, decision)
-        policy._roam(decision, free)
+        free = service.continue_jobs(view, decision)
+        service.roam(decision, free)
         while self.next_event is not None and self._due(self.next_event, view.now):
             self._event(self.next_event, view, decision, free)
         if self.next_event is not None and (
@@ -390,16 +387,16 @@ class _HarnessReplay:
         return decision
 
     def _observe(self, view: View, decision: Decision) -> None:
-        policy, op_job = self.policy, self.policy._op_job
+        service = self.service
         for kind, item in view.notices:
             if kind == _OP_READY:
-                policy._ready.setdefault(op_job[item], {})[item] = None
+                service.op_ready(item)
             elif kind == _RELEASED:
                 late = self.last_event is not None and self.deadline_ms[item] < self.last_event
                 if late and self.static.drops_allowed:
                     # released (upstream done) after the harness dropped it from its queue
                     decision.drops.append(item)
-                    policy._gone.add(item)
+                    service.gone.add(item)
                 else:
                     bisect.insort(self.pending[self.job_task[item]], (self.job_frame[item], item))
                     if self.next_event is None:  # no ticks and nothing running: an event now
@@ -407,7 +404,7 @@ class _HarnessReplay:
             elif kind in (_JOB_DONE, _JOB_DROPPED):
                 if kind == _JOB_DONE:
                     self.done.add(item)
-                policy._forget(item)
+                service.forget(item)
 
     def _due(self, time_ms: np.float32, now: int) -> bool:
         """Whether the event at ``time_ms`` can be processed at ``now``: its time has come and
@@ -421,7 +418,7 @@ class _HarnessReplay:
 
     # -- the harness side ---------------------------------------------------------------------
     def _event(self, time_ms: np.float32, view: View, decision: Decision, free: list[int]) -> None:
-        gone = self.policy._gone
+        gone = self.service.gone
         # GetNewInferenceRequests: frames released by now enter their model's queue
         for task, pending in enumerate(self.pending):
             while pending and self.release_ms[pending[0][1]] <= time_ms:
@@ -461,15 +458,15 @@ class _HarnessReplay:
         self, time_ms: np.float32, view: View, decision: Decision, free: list[int]
     ) -> None:
         """DispatchJobs: passes over the models in alphabetical order until nothing starts."""
-        policy = self.policy
+        service = self.service
         started = True
         while started:
             started = False
-            for task in policy._task_order:
+            for task in self.task_order:
                 queue = self.queues[task]
                 if not queue:
                     continue
-                while queue and queue[0][1] in self.policy._gone:  # cascaded by the engine
+                while queue and queue[0][1] in service.gone:  # cascaded by the engine
                     queue.pop(0)
                 if not queue:
                     continue
@@ -479,17 +476,16 @@ class _HarnessReplay:
                 idle = [acc for acc in free if self.running[acc] is None]
                 if not idle:
                     continue
-                latency = policy.model_latency(view, job)
+                latency = service.model_latency(view, job)
                 eligible = [acc for acc in idle if latency[acc] >= 0]
                 if not eligible:
                     if all(value < 0 for value in latency):  # no accelerator runs it whole
                         queue.pop(0)
-                        policy._roaming[job] = None
-                        policy._roam(decision, free)
+                        service.start_roaming(job, decision, free)
                     continue
                 acc = min(eligible, key=lambda a: (latency[a], a))
                 completion = np.float32(time_ms + self._latency_ms(latency[acc]))
                 self.running[acc] = _Running(job, completion)
                 queue.pop(0)
-                policy._start(job, acc, decision, free)
+                service.start(job, acc, decision, free)
                 started = True

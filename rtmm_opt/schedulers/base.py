@@ -1,0 +1,403 @@
+"""What the schedulers share: base policies, accelerator choice, predicted remaining work, the
+choice of estimate set, and the selection fold of Dysta's Planaria and SDRM3.
+
+A scheduler module imports this module, the engine's contract and the registry, never a sibling
+scheduler. Parameters are dataclass fields (parsed and checked by the registry); the state of
+one replay is built in ``reset``.
+
+**Base policies.**
+
+* :class:`ReadyHeapPolicy` (FCFS, EDF): ready ops in a heap fed by the view's ``OP_READY``
+  notices, so a decision costs O(log n) in the number of queued ops. Entries go stale when an
+  op stops being ready (its job was dropped or changed variant); they are skipped when popped.
+* :class:`JobPickPolicy` (RR, LLF, SJF, PREMA, Planaria, SDRM3): a rule that picks a *job*, not
+  an op. At a decision, the jobs that can run now (released, unfinished, with a ready op
+  eligible on an idle accelerator) form the *pool*, in release order; the rule picks one job,
+  its first ready op (in the order its ops became ready) goes to an idle accelerator by the
+  ``accelerator`` rule (:func:`choose_accelerator`), and this repeats with the jobs that can
+  still run on the remaining idle accelerators. A job whose ops form a chain has one ready op at
+  a time, so it takes at most one accelerator; a job with parallel branches may take several.
+  Jobs are preempted at op boundaries: every decision re-ranks the pool.
+  :class:`PredictingJobPick` is one whose formula reads predicted durations (LLF, SJF, PREMA,
+  SDRM3).
+
+**Predicted remaining work** (SJF, LLF, PREMA, SDRM3) is :class:`RemainingWork`: each op counts
+its shortest predicted duration over the accelerators it is eligible on, and an op counts as
+remaining until it has finished. A job with a running op is *not waiting*: its waited time
+(PREMA, SDRM3) is 0; otherwise it is ``now − job_last_progress`` (the end of its last finished
+op, or its release).
+
+**Estimate sets.** An instance has one prediction matrix, ``op_predicted``, and may carry named
+alternatives (``Instance.op_estimates``; the Dysta importer adds ``"pattern"``, the per-pattern
+averages, next to the per-architecture averages in ``op_predicted``, ``docs/dysta.md``).
+Schedulers whose rule reads predicted durations take a parameter ``estimates``: ``"predicted"``
+(``op_predicted``), the name of a set, or ``"auto"``, the scheduler's own natural choice
+(:func:`resolve_estimates`). Only the rule's formula reads the chosen set; which idle
+accelerator a picked op goes to (:func:`choose_accelerator`) is judged on ``op_predicted``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rtmm_opt.engine.contract import PREDICTED, Decision, Notice, Policy, StaticInfo, View
+from rtmm_opt.instance.instance import IntArray
+
+ACCELERATOR_RULES = ("earliest_finish", "lowest_energy", "first_idle")
+AUTO = "auto"
+
+# Notice kinds as plain ints, for the comparisons in hot loops.
+OP_READY = Notice.OP_READY.value
+OP_DONE = Notice.OP_DONE.value
+RELEASED = Notice.RELEASED.value
+JOB_GONE = (Notice.JOB_DONE.value, Notice.JOB_DROPPED.value)
+
+
+# -- parameters ------------------------------------------------------------------------------------
+def check_accelerator_rule(rule: str) -> None:
+    if rule not in ACCELERATOR_RULES:
+        raise ValueError(f"accelerator must be one of {', '.join(ACCELERATOR_RULES)}, got {rule!r}")
+
+
+def check_estimates_name(name: object) -> None:
+    """``estimates`` must be a non-empty string (whether the set exists is known at reset)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(
+            f"estimates must be '{PREDICTED}', '{AUTO}' or the name of an estimate set of the "
+            f"instance, got {name!r}"
+        )
+
+
+def resolve_estimates(static: StaticInfo, name: str, auto: str = PREDICTED) -> str:
+    """The estimate set ``name`` stands for: ``"auto"`` is ``auto`` if the instance has that
+    set and ``"predicted"`` otherwise; any other name is itself (checked by
+    :meth:`StaticInfo.estimates`)."""
+    if name == AUTO:
+        return auto if auto == PREDICTED or auto in static.op_estimates else PREDICTED
+    return name
+
+
+# -- predictions and accelerators ------------------------------------------------------------------
+def fastest_estimates(matrix: IntArray) -> list[int]:
+    """Per op, its smallest non-negative entry: the estimate on its fastest eligible accelerator
+    (-1 marks an ineligible accelerator; an op eligible nowhere does not occur)."""
+    if matrix.size == 0:
+        return []
+    masked = np.where(matrix < 0, np.iinfo(np.int64).max, matrix)
+    return [int(v) for v in masked.min(axis=1)]
+
+
+def choose_accelerator(
+    static: StaticInfo, op: int, idle: list[int], rule: str = "earliest_finish"
+) -> int:
+    """The idle accelerator to run ``op`` on, or -1 if it is eligible on none of them.
+
+    ``earliest_finish`` (the default for schedulers defined on one accelerator, SPEC §4): the
+    shortest predicted duration, as every idle accelerator can start now. ``lowest_energy``:
+    the lowest energy, then the shortest duration. ``first_idle``: the lowest index. Ties go
+    to the lowest index.
+    """
+    row = static.predicted_rows[op]
+    if rule == "earliest_finish":  # the common case, kept lean
+        best, best_duration = -1, 0
+        for acc in idle:
+            duration = row[acc]
+            if duration >= 0 and (best < 0 or duration < best_duration):
+                best, best_duration = acc, duration
+        return best
+    best, best_key = -1, None
+    for acc in idle:
+        duration = row[acc]
+        if duration < 0:
+            continue
+        if rule == "lowest_energy":
+            key: tuple[int, ...] = (int(static.op_energy[op, acc]), duration)
+        else:
+            key = ()
+        if best_key is None or key < best_key:
+            best, best_key = acc, key
+    return best
+
+
+def fill_idle(
+    view: View, static: StaticInfo, ranked_ops: Iterable[int], rule: str = "earliest_finish"
+) -> Decision:
+    """Give each idle accelerator the best-ranked ready op that is eligible on it."""
+    idle = view.idle_accelerators
+    decision = Decision()
+    if not idle:
+        return decision
+    for op in ranked_ops:
+        acc = choose_accelerator(static, op, idle, rule)
+        if acc < 0:
+            continue
+        decision.dispatches.append((op, acc))
+        idle.remove(acc)
+        if not idle:
+            break
+    return decision
+
+
+class RemainingWork:
+    """Predicted remaining work of every active job, kept up to date from the view's notices.
+
+    ``per_op[op]`` is what an op is predicted to cost: its shortest predicted duration over the
+    accelerators, from the estimate set ``estimates`` (``"predicted"`` is ``op_predicted``).
+    ``remaining[job]`` sums it over the job's unfinished ops of its variant; ``total[job]`` over
+    all of them (the isolated estimate). Update with :meth:`observe` at every decision.
+    """
+
+    def __init__(self, static: StaticInfo, estimates: str = PREDICTED) -> None:
+        self.static = static
+        self.per_op = fastest_estimates(static.estimates(estimates))
+        self.remaining: dict[int, int] = {}
+        self.total: dict[int, int] = {}
+
+    def _variant_sum(self, view: View, job: int) -> int:
+        variant = view.job_variant(job)
+        ops = self.static.ops_of(job)
+        variants = self.static.op_variant
+        return sum(self.per_op[op] for op in ops if variants[op] == variant)
+
+    def observe(self, view: View) -> None:
+        op_job = self.static.op_job
+        for kind, item in view.notices:
+            if kind == Notice.RELEASED:
+                work = self._variant_sum(view, item)
+                self.remaining[item] = work
+                self.total[item] = work
+            elif kind == Notice.OP_DONE:
+                job = int(op_job[item])
+                if job in self.remaining:
+                    self.remaining[job] -= self.per_op[item]
+            elif kind in (Notice.JOB_DONE, Notice.JOB_DROPPED):
+                self.remaining.pop(item, None)
+                self.total.pop(item, None)
+
+    def refresh(self, view: View, job: int) -> None:
+        """Recompute a job after a variant change."""
+        done = sum(self.per_op[op] for op in self.static.ops_of(job) if view.op_finished(op))
+        self.total[job] = self._variant_sum(view, job)
+        self.remaining[job] = self.total[job] - done
+
+
+def task_priorities(static: StaticInfo) -> list[int]:
+    """Per job, its task's priority (``TaskInfo.priority``; not the job's ``job_weight``)."""
+    priorities = [int(task.priority) for task in static.tasks]
+    return [priorities[task] for task in static.job_task.tolist()]
+
+
+def negative_maximum_fold(jobs: Sequence[int], score: Mapping[int, float]) -> int:
+    """The selection fold of Dysta's ``planaria`` and ``sdrm3`` (``shared/dysta/README.md``
+    §4.4, §4.5).
+
+    Start with m := −1 and no pick; visiting ``jobs`` in order, job j replaces the pick iff
+    (m < 0 or m ≤ s_j) and m ≠ s_j, and then m := s_j. Equal scores keep the earlier job; once
+    m is negative (the pick is past its deadline) the next job replaces it whatever its score;
+    a non-negative m is never replaced by a negative score. If nothing is picked (every score
+    is exactly −1) the first job is returned.
+    """
+    pick, top = -1, -1.0
+    for job in jobs:
+        value = score[job]
+        if (top < 0 or top <= value) and top != value:
+            pick, top = job, value
+    return pick if pick >= 0 else jobs[0]
+
+
+# -- base policies ---------------------------------------------------------------------------------
+@dataclass
+class ReadyHeapPolicy(Policy):
+    """Ready ops in a heap keyed by :meth:`key`; idle accelerators take the smallest keys.
+
+    Subclasses implement :meth:`key`; ``static`` is set by ``reset``.
+    """
+
+    accelerator: str = "earliest_finish"
+
+    def __post_init__(self) -> None:
+        check_accelerator_rule(self.accelerator)
+
+    def reset(self, static: StaticInfo) -> None:
+        self.static = static
+        self._heap: list[tuple[int, ...]] = []
+
+    def key(self, view: View, op: int) -> tuple[int, ...]:
+        """The heap key of a ready op (smallest first); the op is appended to it."""
+        raise NotImplementedError
+
+    def decide(self, view: View) -> Decision | None:
+        self.absorb(view)
+        return self.fill(view)
+
+    def absorb(self, view: View) -> None:
+        """Queue the ops that became ready since the last decision."""
+        heap = self._heap
+        key = self.key
+        for kind, item in view.notices:
+            if kind == OP_READY:
+                heapq.heappush(heap, (*key(view, item), item))
+
+    def fill(self, view: View) -> Decision | None:
+        """Give idle accelerators the smallest-key ready ops."""
+        heap = self._heap
+        idle = view.idle_accelerators
+        if not idle or not heap:
+            return None
+        static = self.static
+        decision = Decision()
+        skipped: list[tuple[int, ...]] = []
+        while heap and idle:
+            entry = heapq.heappop(heap)
+            op = entry[-1]
+            if not view.is_ready(op):
+                continue  # stale: dropped, finished or variant changed
+            acc = choose_accelerator(static, op, idle, self.accelerator)
+            if acc < 0:
+                skipped.append(entry)
+                continue
+            decision.dispatches.append((op, acc))
+            idle.remove(acc)
+        for entry in skipped:
+            heapq.heappush(heap, entry)
+        return decision
+
+
+@dataclass
+class JobPickPolicy(Policy):
+    """A rule that picks jobs; the base of RR, LLF, SJF, PREMA, Planaria and SDRM3.
+
+    Subclasses implement :meth:`select` (one job of the pool) and may override :meth:`prepare`
+    (score the pool once per decision) and :meth:`dispatched` (after a pick). See the module
+    docstring for the pool, the op and the accelerator that a pick gets. What they read, set
+    by ``reset``: ``static``, ``work`` (:class:`RemainingWork`), ``priority`` and ``deadline``
+    (per job), :meth:`is_running` and :meth:`first_ready_op`.
+    """
+
+    accelerator: str = "earliest_finish"
+
+    def __post_init__(self) -> None:
+        check_accelerator_rule(self.accelerator)
+
+    def reset(self, static: StaticInfo) -> None:
+        self.static = static
+        self.work = RemainingWork(static, estimates=self.estimate_set(static))
+        self.priority = task_priorities(static)
+        self.deadline = static.job_deadline_list
+        # job -> its ready ops not yet dispatched, in the order they became ready
+        self._ready: dict[int, dict[int, None]] = {}
+        self._running: dict[int, int] = {}  # job -> its running ops
+        self._rows = static.predicted_rows
+        self._op_job = static.op_job_list
+        self._everywhere = bool((static.op_predicted >= 0).all())  # every op eligible on all
+
+    # -- hooks ------------------------------------------------------------------------------------
+    def estimate_set(self, static: StaticInfo) -> str:
+        """The prediction set behind :attr:`work` (``op_predicted`` unless overridden)."""
+        return PREDICTED
+
+    def prepare(self, view: View, pool: list[int]) -> None:
+        """Score the pool (jobs that can run now, in release order); once per decision."""
+
+    def select(self, view: View, pool: list[int]) -> int:
+        """The job to serve next among ``pool`` (non-empty, in release order)."""
+        raise NotImplementedError
+
+    def dispatched(self, job: int) -> None:
+        """Called after one op of ``job`` was dispatched."""
+
+    # -- shared state ---------------------------------------------------------------------------
+    def is_running(self, job: int) -> bool:
+        """Whether an op of ``job`` is running (the job is then not waiting)."""
+        return job in self._running
+
+    def next_op(self, job: int, idle: list[int]) -> int:
+        """The job's first ready, undispatched op that is eligible on an idle accelerator."""
+        rows = self._rows
+        for op in self._ready.get(job, ()):
+            row = rows[op]
+            for acc in idle:
+                if row[acc] >= 0:
+                    return op
+        return -1
+
+    def first_ready_op(self, job: int) -> int:
+        """The job's first ready, undispatched op (the job is in the pool, so it has one)."""
+        return next(iter(self._ready[job]))
+
+    def observe(self, view: View) -> None:
+        """Take in the notices since the last decision."""
+        self.work.observe(view)
+        ready, running, op_job = self._ready, self._running, self._op_job
+        for kind, item in view.notices:
+            if kind == OP_READY:
+                job = op_job[item]
+                if job in ready:
+                    ready[job][item] = None
+                else:
+                    ready[job] = {item: None}
+            elif kind == OP_DONE:
+                job = op_job[item]
+                count = running.get(job, 0)
+                if count > 1:
+                    running[job] = count - 1
+                elif count == 1:
+                    del running[job]
+            elif kind in JOB_GONE:
+                ready.pop(item, None)
+                running.pop(item, None)
+
+    # -- decision -------------------------------------------------------------------------------
+    def decide(self, view: View) -> Decision | None:
+        self.observe(view)
+        idle = view.idle_accelerators
+        if not idle:
+            return None
+        next_op, ready = self.next_op, self._ready
+        if self._everywhere:  # any ready op can run on any idle accelerator
+            pool = [job for job in view.active_jobs if ready.get(job)]
+        else:
+            pool = [job for job in view.active_jobs if next_op(job, idle) >= 0]
+        if not pool:
+            return None
+        static = self.static
+        self.prepare(view, pool)
+        decision = Decision()
+        while True:
+            job = self.select(view, pool)
+            op = next_op(job, idle)
+            acc = choose_accelerator(static, op, idle, self.accelerator)
+            decision.dispatches.append((op, acc))
+            idle.remove(acc)
+            del ready[job][op]
+            self._running[job] = self._running.get(job, 0) + 1
+            self.dispatched(job)
+            if not idle:
+                break
+            pool = [j for j in pool if next_op(j, idle) >= 0]
+            if not pool:
+                break
+        return decision
+
+
+@dataclass
+class PredictingJobPick(JobPickPolicy):
+    """A job-picking rule that reads predicted durations (LLF, SJF, PREMA, SDRM3).
+
+    ``estimates``: the prediction set its formula reads (:attr:`work`): ``"predicted"``
+    (``op_predicted``, the default), ``"auto"`` (the same here), or the name of an estimate set
+    of the instance (``Instance.op_estimates``, e.g. the Dysta importer's ``"pattern"``).
+    """
+
+    estimates: str = PREDICTED
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_estimates_name(self.estimates)
+
+    def estimate_set(self, static: StaticInfo) -> str:
+        return resolve_estimates(static, self.estimates)
