@@ -18,23 +18,26 @@ Symbols (t = now, all times in the instance's time unit):
   ``P_j(a) = R_j*/R_j(a) · (E_j*/E_j(a))^λ`` in (0, 1].
 * ``MapScore_j(a) = U_j + α·F_j + β·P_j(a)``; idle accelerators are filled greedily by
   descending MapScore, one op per accelerator.
+
+The online tuning of (α, β) against UXCost is its own class,
+:class:`~rtmm_opt.schedulers.dream_tuning.WeightTuner`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from rtmm_opt.engine.contract import Decision, Notice, Policy, StaticInfo, View
+from rtmm_opt.schedulers.dream_tuning import AdaptationWindow, WeightTuner
 from rtmm_opt.schedulers.registry import register
 
 FloatArray = npt.NDArray[np.float64]
 
 NS_PER_MS = 1_000_000
-NJ_PER_MJ = 1e6
 
 
 def map_scores(
@@ -79,31 +82,6 @@ def map_scores(
     return result
 
 
-@dataclass(frozen=True)
-class AdaptationWindow:
-    """One closed adaptation window: the weights it ran with and the UXCost it measured.
-
-    ``phase``: ``base`` (the trial weights), ``probe_alpha`` / ``probe_beta`` (the trial weights
-    with α or β raised by the probe), or ``fixed`` (after convergence, or with ``adapt`` off).
-    ``uxcost`` = energy_mJ × missed/ended over the jobs that ended (completed or dropped) and
-    the ops that finished while the window was open.
-    """
-
-    start: int
-    end: int
-    phase: str
-    alpha: float
-    beta: float
-    energy_mJ: float
-    ended: int
-    missed: int
-    uxcost: float
-
-
-# One adaptation cycle: four windows around the trial weights (name, Δα, Δβ in probes).
-PROBES = (("alpha+", 1, 0), ("alpha-", -1, 0), ("beta+", 0, 1), ("beta-", 0, -1))
-
-
 @register("dream")
 @dataclass
 class Dream(Policy):
@@ -140,50 +118,6 @@ class Dream(Policy):
     variant_slack_threshold: float = 1.2
     variant_utilisation_threshold: float = 0.8
 
-    # -- per-replay state ---------------------------------------------------------------------
-    history: list[AdaptationWindow] = field(default_factory=list, init=False, repr=False)
-    _static: StaticInfo | None = field(default=None, init=False, repr=False)
-    _op_latency: FloatArray = field(
-        default_factory=lambda: np.zeros((0, 0)), init=False, repr=False
-    )
-    _op_energy: FloatArray = field(default_factory=lambda: np.zeros((0, 0)), init=False, repr=False)
-    _rest_latency: FloatArray = field(
-        default_factory=lambda: np.zeros((0, 0)), init=False, repr=False
-    )
-    _rest_energy: FloatArray = field(
-        default_factory=lambda: np.zeros((0, 0)), init=False, repr=False
-    )
-    _period: FloatArray = field(default_factory=lambda: np.zeros(0), init=False, repr=False)
-    _deadline: list[int] = field(default_factory=list, init=False, repr=False)
-    _op_job: list[int] = field(default_factory=list, init=False, repr=False)
-    _predicted: list[list[int]] = field(default_factory=list, init=False, repr=False)
-    _ready: dict[int, dict[int, None]] = field(default_factory=dict, init=False, repr=False)
-    _in_flight: dict[int, dict[int, int]] = field(default_factory=dict, init=False, repr=False)
-    _op_accelerator: dict[int, int] = field(default_factory=dict, init=False, repr=False)
-    _last_end: dict[int, int] = field(default_factory=dict, init=False, repr=False)
-    _variant_latency: dict[int, FloatArray] = field(default_factory=dict, init=False, repr=False)
-    _variant_energy: dict[int, FloatArray] = field(default_factory=dict, init=False, repr=False)
-    _variant_order: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False)
-    _task_work: dict[int, float] = field(default_factory=dict, init=False, repr=False)
-    _task_period_seen: dict[int, float] = field(default_factory=dict, init=False, repr=False)
-    _epsilon: float = field(default=1.0, init=False, repr=False)
-    # adaptation
-    _trial: tuple[float, float] = field(default=(0.0, 0.0), init=False, repr=False)
-    _weights: tuple[float, float] = field(default=(0.0, 0.0), init=False, repr=False)
-    _best: tuple[float, float] | None = field(default=None, init=False, repr=False)
-    _best_cost: float | None = field(default=None, init=False, repr=False)
-    _direction: tuple[float, float] | None = field(default=None, init=False, repr=False)
-    _step_now: float = field(default=0.0, init=False, repr=False)
-    _phase: int = field(default=0, init=False, repr=False)
-    _cycle_costs: list[float] = field(default_factory=list, init=False, repr=False)
-    _cycle_weights: list[tuple[float, float]] = field(default_factory=list, init=False, repr=False)
-    _converged: bool = field(default=False, init=False, repr=False)
-    _window_len: int = field(default=1, init=False, repr=False)
-    _window_start: int = field(default=0, init=False, repr=False)
-    _window_energy_nj: int = field(default=0, init=False, repr=False)
-    _window_ended: int = field(default=0, init=False, repr=False)
-    _window_missed: int = field(default=0, init=False, repr=False)
-
     def __post_init__(self) -> None:
         for name in ("alpha", "beta", "lam", "probe", "min_step"):
             value = getattr(self, name)
@@ -210,21 +144,28 @@ class Dream(Policy):
 
     # -- public read-outs ------------------------------------------------------------------------
     @property
+    def history(self) -> list[AdaptationWindow]:
+        """Every adaptation window of the last replay."""
+        return self._tuner.history
+
+    @property
     def weights(self) -> tuple[float, float]:
         """The (α, β) the next decision uses (after adaptation, probes included)."""
-        return self._weights
+        return self._tuner.weights
 
     @property
     def converged(self) -> bool:
         """True once the adaptation step fell below ``min_step`` (the weights are then fixed)."""
-        return self._converged
+        return self._tuner.converged
 
     # -- setup -----------------------------------------------------------------------------------
     def reset(self, static: StaticInfo) -> None:
-        self._static = static
+        self.static = static
         n_jobs, n_acc = len(static.job_task), len(static.accelerators)
+        # per op and accelerator: predicted latency and energy (ineligible: the op's best)
         self._op_latency = _eligible_or_best(static.op_predicted)
         self._op_energy = _eligible_or_best(static.op_energy, static.op_predicted)
+        # per job and accelerator: R_j(a), E_j(a) of its undispatched ops
         self._rest_latency = np.zeros((n_jobs, n_acc))
         self._rest_energy = np.zeros((n_jobs, n_acc))
         relative_deadline = (static.job_deadline - static.job_release).astype(np.float64)
@@ -234,43 +175,41 @@ class Dream(Policy):
         period = task_period[static.job_task] if len(static.tasks) else np.zeros(n_jobs)
         # aperiodic tasks: the job's relative deadline stands in for τ_j (docs/schedulers/dream.md)
         period = np.where(period > 0, period, relative_deadline)
-        self._period = np.maximum(period, 1.0)
-        self._deadline = static.job_deadline.tolist()
-        self._op_job = static.op_job.tolist()
-        self._predicted = static.op_predicted.tolist()
-        self._ready = {}
-        self._in_flight = {}
-        self._op_accelerator = {}
-        self._last_end = {}
-        self._variant_latency = {}
-        self._variant_energy = {}
-        self._variant_order = {}
-        self._task_work = {}
-        self._task_period_seen = {}
+        self._period: FloatArray = np.maximum(period, 1.0)
+        self._deadline: list[int] = static.job_deadline.tolist()
+        self._op_job: list[int] = static.op_job.tolist()
+        self._predicted: list[list[int]] = static.op_predicted.tolist()
         self._epsilon = max(self.epsilon_ms * NS_PER_MS / static.time_unit_ns, 1e-9)
-        self._window_len = max(1, round(self.window_ms * NS_PER_MS / static.time_unit_ns))
-        self._window_start = 0
-        self._window_energy_nj = self._window_ended = self._window_missed = 0
-        self.history = []
-        self._trial = self._weights = (self.alpha, self.beta)
-        self._best = None
-        self._best_cost = None
-        self._direction = None
-        self._step_now = self.step
-        self._phase = 0
-        self._cycle_costs = []
-        self._cycle_weights = []
-        self._converged = not self.adapt or self.step < self.min_step
-        if not self._converged:
-            self._weights = self._probe_weights()
+        # per active job
+        self._ready: dict[int, dict[int, None]] = {}  # its ready, undispatched ops
+        self._in_flight: dict[int, dict[int, int]] = {}  # its running ops -> predicted end
+        self._last_end: dict[int, int] = {}  # the end of its last finished op
+        # jobs whose task has several variants: per variant and accelerator, the predicted
+        # latency and energy; the variants, most accurate first
+        self._variant_latency: dict[int, FloatArray] = {}
+        self._variant_energy: dict[int, FloatArray] = {}
+        self._variant_order: dict[int, list[int]] = {}
+        # per task seen: the best latency of its latest job (its chosen variant), its period
+        self._task_work: dict[int, float] = {}
+        self._task_period_seen: dict[int, float] = {}
+        self._op_accelerator: dict[int, int] = {}  # running op -> its accelerator
+        self._tuner = WeightTuner(
+            self.alpha,
+            self.beta,
+            window=max(1, round(self.window_ms * NS_PER_MS / static.time_unit_ns)),
+            step=self.step,
+            probe=self.probe,
+            step_shrink=self.step_shrink,
+            min_step=self.min_step,
+            max_weight=self.max_weight,
+            adapt=self.adapt,
+        )
 
     # -- the decision ----------------------------------------------------------------------------
     def decide(self, view: View) -> Decision | None:
-        static = self._static
-        assert static is not None
         now = view.now
         self._observe(view)
-        self._account_window(now)
+        self._tuner.observe(now)
         decision = Decision()
         candidates = self._candidates(view)
         if not candidates:
@@ -278,7 +217,7 @@ class Dream(Policy):
         for job in candidates:
             if job in self._variant_order and not view.job_started(job):
                 self._choose_variant(view, job, decision)
-        if self.proactive_drop and static.drops_allowed:
+        if self.proactive_drop and self.static.drops_allowed:
             kept = []
             for job in candidates:
                 if self._deadline[job] - now < self._best_remaining(job, now):
@@ -339,7 +278,7 @@ class Dream(Policy):
         energy = self._rest_energy[rows]
         slack = np.array([self._deadline[job] - now for job in candidates], np.float64)
         waited = np.array([now - view.job_last_progress(job) for job in candidates], np.float64)
-        alpha, beta = self._weights
+        alpha, beta = self._tuner.weights
         scores = map_scores(
             latency,
             energy,
@@ -415,8 +354,7 @@ class Dream(Policy):
         Without load the most accurate variant fits; "under load" means it does not.
         """
         now = view.now
-        static = self._static
-        assert static is not None
+        static = self.static
         slack = self._deadline[job] - now
         best = self._variant_latency[job].min(axis=1)
         deadline = self._deadline[job]
@@ -458,8 +396,7 @@ class Dream(Policy):
 
     # -- notices -----------------------------------------------------------------------------------
     def _observe(self, view: View) -> None:
-        static = self._static
-        assert static is not None
+        static = self.static
         for kind, item in view.notices:
             if kind == Notice.OP_READY:
                 self._ready.setdefault(self._op_job[item], {})[item] = None
@@ -472,22 +409,19 @@ class Dream(Policy):
                     running.pop(item, None)
                 acc = self._op_accelerator.pop(item, -1)
                 if acc >= 0:
-                    self._window_energy_nj += int(static.op_energy[item, acc])
+                    self._tuner.op_finished(int(static.op_energy[item, acc]))
                 end = view.op_start(item) + view.actual_duration(item)
                 self._last_end[job] = max(end, self._last_end.get(job, end))
             elif kind == Notice.JOB_DONE:
                 completion = self._last_end.get(item, view.now)
-                self._window_ended += 1
-                self._window_missed += completion > self._deadline[item]
+                self._tuner.job_ended(missed=completion > self._deadline[item])
                 self._forget(item)
             elif kind == Notice.JOB_DROPPED:
-                self._window_ended += 1
-                self._window_missed += 1
+                self._tuner.job_ended(missed=True)
                 self._forget(item)
 
     def _on_release(self, view: View, job: int) -> None:
-        static = self._static
-        assert static is not None
+        static = self.static
         ops = static.ops_of(job)
         variants = static.op_variant[ops.start : ops.stop]
         latency = self._op_latency[ops.start : ops.stop]
@@ -520,89 +454,6 @@ class Dream(Policy):
         self._variant_latency.pop(job, None)
         self._variant_energy.pop(job, None)
         self._variant_order.pop(job, None)
-
-    # -- adaptation --------------------------------------------------------------------------------
-    def _account_window(self, now: int) -> None:
-        """Close the window once its time is up and a job ended in it; adapt (α, β)."""
-        if now < self._window_start + self._window_len or self._window_ended == 0:
-            return
-        energy_mj = self._window_energy_nj / NJ_PER_MJ
-        cost = energy_mj * self._window_missed / self._window_ended
-        phase = "fixed" if self._converged else PROBES[self._phase][0]
-        self.history.append(
-            AdaptationWindow(
-                start=self._window_start,
-                end=now,
-                phase=phase,
-                alpha=self._weights[0],
-                beta=self._weights[1],
-                energy_mJ=energy_mj,
-                ended=self._window_ended,
-                missed=self._window_missed,
-                uxcost=cost,
-            )
-        )
-        self._window_start = now
-        self._window_energy_nj = self._window_ended = self._window_missed = 0
-        if self._converged:
-            return
-        self._cycle_costs.append(cost)
-        self._cycle_weights.append(self._weights)
-        self._phase += 1
-        if self._phase == len(PROBES):
-            self._phase = 0
-            self._end_cycle()
-        self._weights = self._trial if self._converged else self._probe_weights()
-
-    def _probe_weights(self) -> tuple[float, float]:
-        _, d_alpha, d_beta = PROBES[self._phase]
-        return (
-            _clip(self._trial[0] + d_alpha * self.probe, self.max_weight),
-            _clip(self._trial[1] + d_beta * self.probe, self.max_weight),
-        )
-
-    def _end_cycle(self) -> None:
-        """One adaptation step: accept or backtrack, then move along the estimated gradient.
-
-        The cycle ran four windows around the trial weights θ: α ± probe, β ± probe. Their mean
-        UXCost estimates the cost at θ (four windows average out some of the window-to-window
-        noise); the central differences estimate the gradient. A trial whose mean cost is below
-        the best so far is accepted and sets the descent direction −∇/|∇|; otherwise the step
-        shrinks and the next trial backtracks from the best weights along the accepted
-        direction. Adaptation stops (the weights stay at the best ones) once the step is below
-        ``min_step``.
-        """
-        costs, used = self._cycle_costs, self._cycle_weights
-        self._cycle_costs, self._cycle_weights = [], []
-        mean_cost = math.fsum(costs) / len(costs)
-        if self._best_cost is None or mean_cost < self._best_cost:
-            self._best, self._best_cost = self._trial, mean_cost
-            gradient = []
-            for coordinate, (up, down) in enumerate(((0, 1), (2, 3))):
-                span = used[up][coordinate] - used[down][coordinate]  # less at a clipped bound
-                gradient.append((costs[up] - costs[down]) / span if span > 0 else 0.0)
-            norm = math.hypot(*gradient)
-            self._direction = (-gradient[0] / norm, -gradient[1] / norm) if norm > 0 else None
-            if self._direction is None:
-                self._step_now *= self.step_shrink  # flat here: nothing to follow
-        else:
-            self._step_now *= self.step_shrink
-        assert self._best is not None
-        if self._step_now < self.min_step:
-            self._converged = True
-            self._trial = self._best
-            return
-        if self._direction is None:
-            self._trial = self._best
-        else:
-            self._trial = (
-                _clip(self._best[0] + self._step_now * self._direction[0], self.max_weight),
-                _clip(self._best[1] + self._step_now * self._direction[1], self.max_weight),
-            )
-
-
-def _clip(value: float, upper: float) -> float:
-    return min(upper, max(0.0, value))
 
 
 def _eligible_or_best(
