@@ -10,6 +10,7 @@ tiny instances. XRBench measurements (the issue's targets) are marked slow.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import math
 import random
@@ -18,8 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rtmm_opt.engine import replay
+from rtmm_opt.hardware.presets import get_system
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
 from rtmm_opt.instance.instance import Instance, Settings, TaskInfo, Variant
+from rtmm_opt.instance.workload import load_workload
 from rtmm_opt.oracle import SolverLimits, evaluate, parse_objective, solve
 from rtmm_opt.oracle.horizon import job_windows, release_order, rolling_horizon
 from rtmm_opt.oracle.model import (
@@ -32,6 +36,7 @@ from rtmm_opt.oracle.model import (
 from rtmm_opt.oracle.relaxation import alone_costs, decomposition_bound, job_groups
 from rtmm_opt.schedule.schedule import JobStatus, Schedule
 from rtmm_opt.schedule.validator import validate
+from rtmm_opt.schedulers import make_scheduler, scheduler_names
 
 try:  # the exhaustive enumerator and its seeded tiny instances
     from test_oracle_bruteforce import N_CASES, brute_force, case
@@ -152,17 +157,19 @@ def test_context_switches_cost_reload_time_and_energy():
 def test_contention_keeps_the_schedule_unstretched():
     # Each op alone needs 60 % of the DRAM bandwidth: two at once would be stretched by the
     # engine's proportional share, so the oracle runs them one after the other.
-    ops = [OpSpec([10, 10], dram_bytes=[600, 600])]
-    jobs = [JobSpec(task=j, release=0, deadline=100, ops=ops) for j in range(2)]
-    settings = Settings(drops="never", contention=True, dram_bandwidth=100.0)
-    instance = _instance(jobs, settings=settings)
+    instance = _sharing_pair(deadline=100)
     result = _solve(instance, "makespan")
-    assert result.status == "optimal" and result.objective == 20
+    assert result.objective == 20
     starts = sorted(int(s) for s in result.schedule.op_start)
     assert starts == [0, 10]
     # Without contention both run at once on the two accelerators.
     free = _solve(instance.with_settings(contention=False), "makespan")
     assert free.objective == 10
+    # 20 is optimal only among unstretched schedules: the engine runs both at once, each
+    # stretched to 12 (makespan 12), so the result is feasible with the contention-free bound.
+    assert result.status == "feasible"
+    assert result.solver["restricted_bound"] == 20 and result.bound == 10
+    assert _replayed(instance, "makespan")["edf"] == 12
 
 
 def test_an_infeasible_model_is_reported_as_such():
@@ -173,8 +180,86 @@ def test_an_infeasible_model_is_reported_as_such():
                          accelerators=("npu0",), settings=settings)  # fmt: skip
     assert not selection_applies(instance)
     result = solve(instance, "misses", time_limit=5, workers=1)
-    assert result.status == "infeasible" and result.schedule is None
-    assert result.bound == math.inf
+    assert result.solver["status"] == "infeasible" and result.schedule is None
+    assert result.solver["restricted_bound"] == math.inf
+    # The engine runs the op stretched (5x, 10 -> 50 units, on time): the instance is not
+    # infeasible, only the model is, and the bound is the contention-free one.
+    assert result.status == "unknown" and result.bound == 0
+    assert _replayed(instance, "misses")["edf"] == 0
+
+
+def _sharing_pair(deadline: int, late_job: bool = False) -> Instance:
+    """Two jobs of one 10-unit op that needs 60 % of the DRAM bandwidth, on two accelerators;
+    with ``late_job``, a third job of 20 units that is late whatever happens (deadline 10)."""
+    ops = [OpSpec([10, 10], dram_bytes=[600, 600], energies=[1000, 1000])]
+    jobs = [JobSpec(task=j, release=0, deadline=deadline, ops=ops) for j in range(2)]
+    if late_job:
+        jobs.append(JobSpec(task=2, release=0, deadline=10, ops=[OpSpec([20, 20])]))
+    settings = Settings(drops="never", contention=True, dram_bandwidth=100.0)
+    return _instance(jobs, settings=settings)
+
+
+def _replayed(instance: Instance, objective: str) -> dict[str, float]:
+    """Every registered scheduler's objective on ``instance``, replayed by the engine (which
+    stretches ops under contention) and validated."""
+    values = {}
+    for name in scheduler_names():
+        schedule = replay(instance, make_scheduler(name))
+        report = validate(instance, schedule)
+        assert report.ok, (name, report.summary())
+        values[name] = evaluate(instance, schedule, parse_objective(objective))
+    return values
+
+
+def test_under_contention_optimal_needs_a_bound_over_every_engine_schedule():
+    # Deadline 12: the model (no DRAM oversubscription) runs the two ops one after the other,
+    # so one is late (1). The engine may run both at once, stretched to 12: both on time.
+    instance = _sharing_pair(deadline=12)
+    replayed = _replayed(instance, "misses")
+    assert min(replayed.values()) == 0
+    result = _solve(instance)
+    assert result.solver["status"] == "optimal" and result.solver["restricted_bound"] == 1
+    assert result.status == "feasible" and result.objective == 1
+    assert result.bound == 0 <= result.solver["restricted_bound"]
+    assert result.solver["contention_free"]["status"] == "optimal"
+    assert set(result.solver["bound_scope"]) == {"bound", "restricted_bound", "solver_bound"}
+    assert all(value >= result.bound for value in replayed.values())
+    # uxcost (energy × miss rate): the model's best is 2000 nJ × 1/2, the engine's 0.
+    ux = _solve(instance, "uxcost")
+    assert ux.status == "feasible" and ux.objective == pytest.approx(1e-3) and ux.bound == 0
+    assert min(_replayed(instance, "uxcost").values()) == 0
+    # Given the engine's schedules as hints, the best one (0) meets the bound: optimal.
+    hints = [replay(instance, make_scheduler(name)) for name in ("edf", "fcfs")]
+    hinted = _solve(instance, hints=hints)
+    assert hinted.status == "optimal" and hinted.objective == 0 == hinted.bound
+
+
+def test_under_contention_optimal_stands_when_the_bounds_agree():
+    # The 20-unit job is late in every schedule, the other two fit one after the other.
+    instance = _sharing_pair(deadline=30, late_job=True)
+    result = _solve(instance)
+    assert result.status == "optimal" and result.objective == 1
+    assert result.bound == result.solver["restricted_bound"] == 1
+    assert all(value >= result.bound for value in _replayed(instance, "misses").values())
+
+
+@pytest.mark.parametrize(
+    ("dram_gbps", "status", "bound"), [(24.0, "feasible", 0.0), (16.0, "optimal", 15.0)]
+)
+def test_under_contention_the_bound_holds_for_every_scheduler_on_xrbench(dram_gbps, status,
+                                                                         bound):  # fmt: skip
+    # VR_gaming on xrb4k-J with a narrower DRAM (256 GB/s in the preset), 150 ms at x1.6.
+    system = dataclasses.replace(get_system("xrb4k-J"), dram_bandwidth_gbps=dram_gbps)
+    instance = load_workload(
+        ROOT / "instances" / "xrbench" / "VR_gaming.yaml", system=system,
+        duration_ns=150_000_000, granularity="block:4", fps_scale=1.6, contention=True,
+    )  # fmt: skip
+    hints = [replay(instance, make_scheduler(name)) for name in ("edf", "llf", "dream", "dysta")]
+    result = _solve(instance, time_limit=30, hints=hints)
+    assert result.status == status and result.bound == bound
+    assert result.bound <= result.solver["restricted_bound"]
+    assert (result.bound == result.solver["restricted_bound"]) == (status == "optimal")
+    assert all(value >= result.bound for value in _replayed(instance, "misses").values())
 
 
 # -- result semantics ------------------------------------------------------------------------------
@@ -377,7 +462,8 @@ def test_left_out_jobs_are_appended_late_when_drops_are_never():
     # One accelerator, three jobs of 4 units each released at 0 with deadline 5: one is on
     # time, two are late and appended after it.
     jobs = [JobSpec(task=j, release=0, deadline=5, ops=[OpSpec([4])]) for j in range(3)]
-    instance = _instance(jobs, accelerators=("npu0",), tasks=[TaskInfo("t", "m")] * 3)
+    tasks = [TaskInfo(f"t{j}", "m") for j in range(3)]  # (task names are unique)
+    instance = _instance(jobs, accelerators=("npu0",), tasks=tasks)
     result = _solve(instance, formulation="selection", decompose="off")
     assert result.status == "optimal" and result.objective == 2
     assert sorted(result.schedule.op_end.tolist()) == [4, 8, 12]
@@ -478,8 +564,6 @@ def test_rolling_horizon_respects_cascades_across_windows():
 
 # -- the issue's targets (XRBench; slow) ------------------------------------------------------------
 def _vr(fps_scale: float, drops: str) -> Instance:
-    from rtmm_opt.instance.workload import load_workload
-
     return load_workload(
         ROOT / "instances" / "xrbench" / "VR_gaming.yaml", system="xrb4k-J",
         cost="table:xrbench", duration_ns=10**9, granularity="block:4", drops=drops,
@@ -491,9 +575,6 @@ def _vr(fps_scale: float, drops: str) -> Instance:
 @pytest.mark.parametrize(("fps_scale", "optimum"), [(1.0, 0), (1.2, 56), (1.5, 72)])
 @pytest.mark.parametrize("drops", ["never", "allowed"])
 def test_vr_gaming_is_proven_optimal_within_a_minute(fps_scale, optimum, drops):
-    from rtmm_opt.engine import replay
-    from rtmm_opt.schedulers import make_scheduler
-
     instance = _vr(fps_scale, drops)
     hints = [replay(instance, make_scheduler(n)) for n in ("edf", "dream", "dysta", "sjf")]
     result = solve(instance, "misses", time_limit=60, workers=2, hints=hints)

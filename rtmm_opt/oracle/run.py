@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from ortools.sat.python import cp_model
@@ -25,9 +26,19 @@ from rtmm_opt.instance.instance import Instance
 from rtmm_opt.metrics.metrics import compute_metrics
 from rtmm_opt.oracle.model import OracleModel, selection_applies
 from rtmm_opt.oracle.objectives import Objective, evaluate
+from rtmm_opt.oracle.terms import IntegerObjective, shortening_cannot_raise
 from rtmm_opt.schedule.schedule import Schedule
 from rtmm_opt.schedule.validator import validate
 
+# The full selection model closes its last gaps faster with an LB-tree search (docs/oracle.md:
+# AR_Assistant on xrb4k-J, 4 seeds: 3.3-4.3 s against 6-23 s); ``params`` override it.
+SELECTION_PARAMS: dict[str, Any] = {"optimize_with_lb_tree_search": True}
+FREE_SHARE = 0.25  # of the time of a model restricted by contention, kept for its relaxation
+BOUND_SCOPE = {  # what the bounds of a result under contention hold for (docs/oracle.md)
+    "bound": "every schedule the engine can produce",
+    "restricted_bound": "schedules without DRAM oversubscription (contention)",
+    "solver_bound": "schedules without DRAM oversubscription (contention)",
+}
 STATUS_NAMES: dict[Any, str] = {
     cp_model.OPTIMAL: "optimal",
     cp_model.FEASIBLE: "feasible",
@@ -178,17 +189,101 @@ def run(om: OracleModel, limits: SolverLimits) -> SolverRun:
     return SolverRun(solver, code, parameters)
 
 
-def read_result(
-    instance: Instance, spec: Objective, om: OracleModel, solved: SolverRun, scale: float, *,
+Build = Callable[[Instance], tuple[OracleModel, IntegerObjective]]
+"""Builds the model of an instance and sets its objective (:func:`solve_model` calls it for the
+instance, and under contention for its contention-free relaxation)."""
+
+
+def solve_model(
+    instance: Instance, spec: Objective, build: Build, limits: SolverLimits, *,
     hint: Schedule | None, hint_value: float | None, started: float,
     steps: dict[str, Any] | None = None, relaxed_bound: float | None = None,
+    archive: str | Path | None = None,
 ) -> OracleResult:  # fmt: skip
-    """The OracleResult of a run of ``om`` whose integer objective has ``scale``.
+    """Build the model of ``instance``, warm-start it with ``hint`` (of value ``hint_value``),
+    solve it within ``limits`` and read the result (:func:`read_result`). ``archive``: write the
+    model there first. ``relaxed_bound``: a bound proven elsewhere for every schedule the engine
+    can produce.
 
-    The incumbent is the solver's schedule (validated, scored by :func:`evaluate`) or ``hint``
-    if that is better; the bound is the larger of the solver's and ``relaxed_bound`` (a proven
-    bound from elsewhere). The ``solver`` fields record the run, its parameters and ``steps``
-    (what the strategy did before it)."""
+    Under ``settings.contention`` the model holds only schedules without DRAM
+    oversubscription, so its bound holds for those only. When its incumbent is not proven by
+    ``relaxed_bound``, the contention-free model (a relaxation, see
+    :func:`~rtmm_opt.oracle.terms.shortening_cannot_raise`) is solved for the rest of the time,
+    at least :data:`FREE_SHARE` of it, for a bound over every engine schedule."""
+    clock = time.perf_counter()
+    om, integer = build(instance)
+    if hint is not None:
+        om.add_hint(hint)
+    if archive is not None:
+        om.model.export_to_file(str(archive))
+    limits = limits.with_time(_left(limits, clock))  # building took some of the time
+    restricted = instance.settings.contention
+    relaxable = restricted and shortening_cannot_raise(instance, spec)
+    clock = time.perf_counter()
+    solved = run(om, _for_model(om, limits.share(1 - FREE_SHARE) if relaxable else limits))
+    incumbent = pick_incumbent(instance, spec, om, solved, hint, hint_value)
+    engine_bound = relaxed_bound
+    if relaxable and not _meets(incumbent.value, engine_bound):
+        free_instance = instance.with_settings(contention=False)
+        free_om, free_objective = build(free_instance)
+        if incumbent.schedule is not None and validate(free_instance, incumbent.schedule).ok:
+            free_om.add_hint(incumbent.schedule)
+        free = run(free_om, _for_model(free_om, limits.with_time(_left(limits, clock))))
+        free_bound = math.inf if free.code == cp_model.INFEASIBLE else free.bound(
+            free_objective.scale
+        )  # fmt: skip
+        steps = {
+            **(steps or {}),
+            "contention_free": {"status": free.status, "bound": free_bound,
+                                "wall_s": free.solver.wall_time},
+        }  # fmt: skip
+        engine_bound = _larger(engine_bound, free_bound)
+    return read_result(
+        instance, spec, solved, integer.scale, incumbent, started=started, steps=steps,
+        relaxed_bound=relaxed_bound, restricted=restricted, engine_bound=engine_bound,
+    )  # fmt: skip
+
+
+def _left(limits: SolverLimits, since: float) -> float | None:
+    """What is left of the time limit ``since`` then (at least 0.05 s), or None."""
+    if limits.time_limit is None:
+        return None
+    return max(0.05, float(limits.time_limit) - (time.perf_counter() - since))
+
+
+def _for_model(om: OracleModel, limits: SolverLimits) -> SolverLimits:
+    return limits.with_defaults(SELECTION_PARAMS) if om.selection else limits
+
+
+def _meets(value: float | None, bound: float | None) -> bool:
+    """Whether ``value`` is at most ``bound`` (so proven optimal by it), up to float noise."""
+    if value is None or bound is None:
+        return False
+    return value - bound <= 1e-9 * max(1.0, abs(value))
+
+
+def _larger(first: float | None, second: float | None) -> float | None:
+    if first is None or second is None:
+        return second if first is None else first
+    return max(first, second)
+
+
+@dataclass(frozen=True)
+class Incumbent:
+    """The best schedule of a solve and its objective; ``source``: ``solver``,
+    ``hint:<producer>`` or ``none``."""
+
+    schedule: Schedule | None
+    value: float | None
+    source: str
+
+
+def pick_incumbent(
+    instance: Instance, spec: Objective, om: OracleModel, solved: SolverRun,
+    hint: Schedule | None, hint_value: float | None,
+) -> Incumbent:  # fmt: skip
+    """The solver's schedule of ``om`` (validated, scored by :func:`evaluate`) or ``hint`` if
+    that is better."""
     schedule: Schedule | None = None
     value: float | None = None
     source = "none"
@@ -199,42 +294,78 @@ def read_result(
         source = "solver"
     if hint is not None and hint_value is not None and (value is None or hint_value < value):
         schedule, value, source = hint, hint_value, f"hint:{hint.producer or 'schedule'}"
-    bound = solved.bound(scale)
+    return Incumbent(schedule, value, source)
+
+
+def restricted_fields(restricted_bound: float | None) -> dict[str, Any]:
+    """The ``solver`` fields of a result whose model was restricted by contention."""
+    return {"restricted_bound": restricted_bound, "bound_scope": BOUND_SCOPE}
+
+
+def read_result(
+    instance: Instance, spec: Objective, solved: SolverRun, scale: float,
+    incumbent: Incumbent, *, started: float, steps: dict[str, Any] | None = None,
+    relaxed_bound: float | None = None, restricted: bool = False,
+    engine_bound: float | None = None,
+) -> OracleResult:  # fmt: skip
+    """The OracleResult of a run whose integer objective has ``scale``.
+
+    The model's bound is the larger of the solver's and ``relaxed_bound`` (a proven bound from
+    elsewhere). Unless ``restricted``, it is the result's bound. A ``restricted`` model (under
+    contention) holds only schedules without DRAM oversubscription: its bound is then reported
+    as ``solver.restricted_bound``, and the result's bound is ``engine_bound``, the best bound
+    known for every schedule the engine can produce; only that one proves optimality. The
+    ``solver`` fields record the run, its parameters and ``steps`` (what the strategy did)."""
+    value = incumbent.value
+    model_bound = solved.bound(scale)
     if solved.code == cp_model.INFEASIBLE:
-        bound = math.inf
-    if relaxed_bound is not None:
-        bound = relaxed_bound if bound is None else max(bound, relaxed_bound)
+        model_bound = math.inf
+    model_bound = _larger(model_bound, relaxed_bound)
+    tolerance = 1e-9 * max(1.0, abs(value)) if value is not None else 0.0
+    scope: dict[str, Any] = {}
+    if restricted:
+        bound = _larger(engine_bound, relaxed_bound)
+        proven = _meets(value, bound)
+        scope = restricted_fields(_larger(model_bound, bound))
+    else:
+        bound = model_bound
+        capped = None if bound is None or value is None else min(bound, value)
+        proven = (
+            value is not None
+            and capped is not None
+            and value - capped <= tolerance
+            and (solved.code == cp_model.OPTIMAL or (relaxed_bound is not None
+                                                     and value <= relaxed_bound + tolerance))
+        )  # fmt: skip
     if bound is not None and value is not None:
         bound = min(bound, value)
-    tolerance = 1e-9 * max(1.0, abs(value)) if value is not None else 0.0
-    proven = (
-        value is not None
-        and bound is not None
-        and value - bound <= tolerance
-        and (solved.code == cp_model.OPTIMAL or (relaxed_bound is not None
-                                                 and value <= relaxed_bound + tolerance))
-    )  # fmt: skip
     solver_info = {
         "status": solved.status,
         "objective_scale": scale,
         "conflicts": solved.solver.num_conflicts,
         "branches": solved.solver.num_branches,
         "solver_bound": solved.bound(scale),
+        **scope,
         **solved.parameters,
         **(steps or {}),
-        "incumbent": source,
+        "incumbent": incumbent.source,
     }
-    if schedule is None:
-        status = "infeasible" if solved.code == cp_model.INFEASIBLE else solved.status
+    if incumbent.schedule is None:
+        if bound == math.inf:
+            status = "infeasible"
+        elif solved.code == cp_model.INFEASIBLE:
+            status = "unknown"  # only the restricted model is infeasible
+        else:
+            status = solved.status
         return OracleResult(
             status=status, objective=None, bound=bound, schedule=None,
             wall_s=time.perf_counter() - started, objective_spec=str(spec),
             solver={"version": f"ortools {version('ortools')}", **solver_info}, metrics=None,
         )  # fmt: skip
     return incumbent_result(
-        instance, spec, schedule, value, bound, proven=proven, solver_status=solved.status,
-        started=started, info=solver_info,
-        producer="oracle" if source == "solver" else schedule.producer,
+        instance, spec, incumbent.schedule, value, bound, proven=proven,
+        solver_status=solved.status, started=started, info=solver_info,
+        producer="oracle" if incumbent.source == "solver" else incumbent.schedule.producer,
     )  # fmt: skip
 
 

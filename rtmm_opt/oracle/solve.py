@@ -12,12 +12,17 @@ Every result is honest (SPEC §5):
   incumbent's objective equals a proven lower bound (the solver's, or the relaxation's of
   :mod:`rtmm_opt.oracle.relaxation`). The incumbent's objective, recomputed from its schedule,
   must equal that bound. A stop at a time or gap limit is ``feasible``. With no schedule at all it
-  is ``infeasible`` or ``unknown``;
+  is ``infeasible`` (no schedule exists) or ``unknown``;
 * ``objective`` is :func:`~rtmm_opt.oracle.objectives.evaluate` on the incumbent Schedule, which
   has passed the validator;
-* ``bound`` is a proven lower bound on the objective over every schedule the model admits: the
-  larger of the solver's bound and the relaxation's. The solver's integer objective rounds
+* ``bound`` is a proven lower bound on the objective over every schedule the engine can produce:
+  the larger of the solver's bound and the relaxation's. The solver's integer objective rounds
   weights down, so its bound stays valid;
+* under ``settings.contention`` the model holds only schedules without DRAM oversubscription, so
+  the solver's bound holds for those only: it is reported as ``solver.restricted_bound``
+  (``solver.bound_scope`` says which bound holds for what), and ``bound`` comes from the
+  relaxations without contention, valid for every engine schedule because sharing only
+  lengthens ops (:func:`~rtmm_opt.oracle.run.solve_model`). Only ``bound`` proves ``optimal``;
 * the incumbent is never worse than any hint: the hints warm-start the solver, and when the
   solver ends with something worse (or nothing), the best hint is the incumbent
   (``solver.incumbent`` says which).
@@ -55,19 +60,16 @@ from rtmm_opt.oracle.run import (
     best_hint,
     choose_formulation,
     incumbent_result,
-    read_result,
-    run,
+    restricted_fields,
+    solve_model,
 )
-from rtmm_opt.oracle.terms import decomposable, minimize
+from rtmm_opt.oracle.terms import IntegerObjective, decomposable, minimize
 from rtmm_opt.oracle.uxcost import solve_uxcost
 from rtmm_opt.schedule.schedule import Schedule
 
 __all__ = ["OracleResult", "SolverLimits", "solve", "solve_weighted_sum"]
 
 DECOMPOSE_MODES = ("auto", "on", "off", "rolling", "bound")
-# The full selection model closes its last gaps faster with an LB-tree search (docs/oracle.md:
-# AR_Assistant on xrb4k-J, 4 seeds: 3.3-4.3 s against 6-23 s); ``params`` override it.
-SELECTION_PARAMS: dict[str, Any] = {"optimize_with_lb_tree_search": True}
 DECOMPOSITION_MIN_JOBS = 60  # smaller instances are solved by the full model alone, faster
 RELAXATION_SHARE = 0.25  # of the time limit, at most, for the decomposition bound
 ROLLING_SHARE = 0.25  # of the time limit, at most, for the rolling-horizon incumbent
@@ -148,14 +150,12 @@ def solve_weighted_sum(
 
     pool = list(hints)
     hint, hint_value = best_hint(instance, spec, pool)
-    if formulation == "auto" or naive:
+    chosen = formulation == "auto" or naive
+    if chosen:
         formulation = choose_formulation(instance, spec, naive)
     elif formulation == "selection" and spec.names != ("misses",):
         raise ValueError("the selection formulation serves the pure misses objective only")
     steps = {"formulation": formulation, "naive": naive, **(steps or {})}
-    if instance.settings.contention:
-        # The solver searches schedules that never oversubscribe the DRAM (docs/oracle.md).
-        steps["bound_scope"] = "schedules without DRAM oversubscription (contention)"
     large = instance.n_jobs >= DECOMPOSITION_MIN_JOBS and hint_value != 0  # 0 is optimal
     rolling = not naive and (decompose in ("on", "rolling") or (decompose == "auto" and large))
     bounding = not naive and (decompose in ("on", "bound") or (decompose == "auto" and large))
@@ -184,25 +184,31 @@ def solve_weighted_sum(
         and hint_value is not None
         and (hint_value <= relaxed_bound + 1e-9 * max(1.0, abs(hint_value)))
     ):
-        # The best hint meets a proven lower bound: it is optimal, no search needed.
+        # The best hint meets a proven lower bound: it is optimal, no search needed. (The
+        # relaxation's bounds hold for every schedule the engine can produce, contention or not.)
+        if instance.settings.contention:
+            steps.update(restricted_fields(relaxed_bound))
         return incumbent_result(
             instance, spec, hint, hint_value, relaxed_bound, proven=True,
             solver_status="skipped", started=started,
             info={**steps, "incumbent": f"hint:{hint.producer or 'schedule'}"},
         )  # fmt: skip
-    om = OracleModel(instance, formulation=formulation, naive=naive)
-    integer = minimize(om, spec)
-    if relaxation is not None and len(spec.terms) == 1 and integer.terms[0].exact:
-        name, weight = spec.terms[0]
-        relaxation.add_cuts(om, name, integer.scale * weight, integer.expression)
-    if hint is not None:
-        om.add_hint(hint)
-    if archive is not None:
-        om.model.export_to_file(str(archive))
-    if formulation == "selection":
-        limits = limits.with_defaults(SELECTION_PARAMS)
-    solved = run(om, limits.with_time(remaining()))
-    return read_result(
-        instance, spec, om, solved, integer.scale, hint=hint, hint_value=hint_value,
-        started=started, steps=steps, relaxed_bound=relaxed_bound,
+    free_formulation = formulation
+    if chosen:  # without contention, the selection formulation may apply where it did not
+        free_formulation = choose_formulation(instance.with_settings(contention=False), spec, naive)
+
+    def build(target: Instance) -> tuple[OracleModel, IntegerObjective]:
+        om = OracleModel(
+            target, naive=naive,
+            formulation=formulation if target is instance else free_formulation,
+        )  # fmt: skip
+        integer = minimize(om, spec)
+        if relaxation is not None and len(spec.terms) == 1 and integer.terms[0].exact:
+            name, weight = spec.terms[0]
+            relaxation.add_cuts(om, name, integer.scale * weight, integer.expression)
+        return om, integer
+
+    return solve_model(
+        instance, spec, build, limits.with_time(remaining()), hint=hint, hint_value=hint_value,
+        started=started, steps=steps, relaxed_bound=relaxed_bound, archive=archive,
     )  # fmt: skip

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from rtmm_opt.instance.instance import Instance
 from rtmm_opt.oracle.model import OracleModel
 from rtmm_opt.oracle.objectives import Objective
 
@@ -29,6 +30,18 @@ DECOMPOSABLE = frozenset({"misses", "tardiness", "energy"})  # sums of per-job c
 def decomposable(objective: Objective) -> bool:
     """Whether ``objective`` is a weighted sum of per-job costs (:data:`DECOMPOSABLE`)."""
     return not objective.is_uxcost and set(objective.names) <= DECOMPOSABLE
+
+
+def shortening_cannot_raise(instance: Instance, objective: Objective) -> bool:
+    """Whether shortening ops (same starts, earlier ends) never raises ``objective`` here.
+
+    Then the model without ``contention`` is a relaxation of every schedule the engine can
+    produce under contention: sharing the DRAM only lengthens ops, and the same schedule with
+    nominal durations is a schedule of the contention-free model that costs no more
+    (docs/oracle.md, "Contention"). Every term is non-decreasing in the completion times, or
+    independent of them, except ANTT with cascades: a dependent's turnaround runs from its
+    upstream's completion, so an earlier upstream can lengthen it."""
+    return "antt" not in objective.names or len(instance.job_upstream) == 0
 
 
 @dataclass(frozen=True)

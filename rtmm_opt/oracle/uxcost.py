@@ -10,9 +10,12 @@ schedule with exactly k misses costs at least (k/N)·E_k. The sweep:
    Every larger k is then pruned, because (k/N)·E_k ≥ (k/N)·E_min. Otherwise solve E_k and
    keep the best schedule, scored by the metric itself.
 
-The lower bound is the smallest (k/N)·LB(E_k) over every k the sweep did not rule out. LB(E_k)
-is a solved bound where there is one, and the bound on E_min otherwise. Requires
-``drops: never`` (with drops, dropping everything gives uxcost 0).
+The lower bound is the smallest (k/N)·LB(E_k) over every k the sweep did not rule out, and 0
+unless the bound on k* is at least 1. LB(E_k) is a solved bound where there is one, and the bound
+on E_min otherwise. These bounds hold for every schedule the engine can produce: under
+contention, each step's bound comes from the contention-free relaxation
+(:func:`rtmm_opt.oracle.run.solve_model`), as only fewer misses and less energy can come of
+shorter ops. Requires ``drops: never`` (with drops, dropping everything gives uxcost 0).
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from rtmm_opt.instance.instance import Instance
 from rtmm_opt.metrics.metrics import compute_metrics
 from rtmm_opt.oracle.model import OracleModel
 from rtmm_opt.oracle.objectives import Objective, evaluate, parse_objective
-from rtmm_opt.oracle.run import OracleResult, SolverLimits, read_result, run
-from rtmm_opt.oracle.terms import minimize
+from rtmm_opt.oracle.run import OracleResult, SolverLimits, solve_model
+from rtmm_opt.oracle.terms import IntegerObjective, minimize
 from rtmm_opt.schedule.schedule import Schedule
 
 UXCOST = parse_objective("uxcost")
@@ -46,17 +49,17 @@ def _energy_with_at_most(
 ) -> OracleResult:
     """min energy subject to at most ``misses`` late jobs (drops: never)."""
     started = time.perf_counter()
-    om = OracleModel(instance)
-    om.model.add(sum(om.vars.late) <= misses)
-    integer = minimize(om, ENERGY)
+
+    def build(target: Instance) -> tuple[OracleModel, IntegerObjective]:
+        om = OracleModel(target)
+        om.model.add(sum(om.vars.late) <= misses)
+        return om, minimize(om, ENERGY)
+
     usable = [h for h in hints if evaluate(instance, h, MISSES) <= misses]
     best = min(usable, key=lambda h: evaluate(instance, h, ENERGY), default=None)
-    if best is not None:
-        om.add_hint(best)
-    solved = run(om, limits)
     value = evaluate(instance, best, ENERGY) if best is not None else None
-    return read_result(
-        instance, ENERGY, om, solved, integer.scale, hint=best, hint_value=value, started=started
+    return solve_model(
+        instance, ENERGY, build, limits, hint=best, hint_value=value, started=started
     )
 
 
@@ -97,8 +100,10 @@ def solve_uxcost(
     energy_floor = (cheapest.bound or 0.0) / NJ_PER_MJ
     if fewest.status == "infeasible":
         return _sweep_result(instance, best, best_value, math.inf, started, steps, fewest.solver)
-    first_k = max(1, math.ceil((fewest.bound or 0.0) - 1e-9))
-    bound = math.inf
+    least_misses = math.ceil((fewest.bound or 0.0) - 1e-9)
+    first_k = max(1, least_misses)
+    # Unless k = 0 is ruled out (a proven bound of at least one miss), uxcost 0 may be possible.
+    bound = math.inf if least_misses >= 1 else 0.0
     k = first_k
     while k <= instance.n_jobs:
         if k / n * energy_floor >= best_value:
