@@ -193,8 +193,8 @@ def solve_weighted_sum(
             solver_status="skipped", started=started,
             info={**steps, "incumbent": f"hint:{hint.producer or 'schedule'}"},
         )  # fmt: skip
-    free_formulation = formulation
-    if chosen:  # without contention, the selection formulation may apply where it did not
+    free_formulation = formulation  # for the contention-free relaxation (run.solve_model)
+    if chosen and instance.settings.contention:  # selection may apply there where it did not
         free_formulation = choose_formulation(instance.with_settings(contention=False), spec, naive)
 
     def build(target: Instance) -> tuple[OracleModel, IntegerObjective]:
