@@ -117,7 +117,7 @@ def test_names_that_need_the_files_are_checked_before_any_cell(tmp_path, capsys)
     assert main(["sweep", str(path), "--db", str(tmp_path / "x.db"), "--workers", "0"]) == 2
     err = capsys.readouterr().err
     assert "fps.ES_RITNt" in err and "did you mean 'ES_RITNet'" in err
-    assert rows(tmp_path / "x.db") == [] if (tmp_path / "x.db").exists() else True
+    assert not (tmp_path / "x.db").exists() or rows(tmp_path / "x.db") == []
 
 
 # -- parameters reach the instance ----------------------------------------------------------------
@@ -183,7 +183,9 @@ def test_rows_equal_what_the_library_computes(tmp_path):
 def test_the_oracle_block_adds_certified_gaps(tmp_path):
     db = tmp_path / "mix.db"
     run_study(read_study(write(tmp_path, MIX)), db, workers=0)
-    for row in rows(db):
+    stored = rows(db)
+    assert len(stored) == 6 and {r["status"] for r in stored} == {"done"}
+    for row in stored:
         assert row["oracle_status"] == "optimal"
         assert row["oracle_objective"] <= row["objective"]
         assert row["excess"] == row["objective"] - row["oracle_objective"]
