@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from rtmm_opt.errors import InputError
@@ -161,6 +161,7 @@ def test_same_seed_same_trace(scenario, duration, seed):
 @given(scenarios(), durations, seeds)
 def test_trace_structure(scenario, duration, seed):
     trace = generate_trace(scenario, duration, seed)
+    assume(trace.jobs)  # an empty trace (trigger 0, a short window) would check nothing per job
     releases = [job.release_ns for job in trace.jobs]
     assert releases == sorted(releases)
     assert all(0 <= r < duration for r in releases)
@@ -198,6 +199,7 @@ def test_trace_structure(scenario, duration, seed):
 def test_longer_window_extends_shorter(scenario, first, second, seed):
     short, long = sorted((first, second))
     cut = [row for row in signature(generate_trace(scenario, long, seed)) if row[2] < short]
+    assume(cut)  # [] == [] would say nothing
     assert signature(generate_trace(scenario, short, seed)) == cut
 
 
@@ -209,9 +211,9 @@ def test_adding_a_task_leaves_the_others_alone(scenario, duration, seed):
     )
     bigger = Scenario("bigger", (extra, *scenario.tasks))
     names = {t.name for t in scenario.tasks}
-    assert signature(generate_trace(bigger, duration, seed), names) == signature(
-        generate_trace(scenario, duration, seed)
-    )
+    alone = signature(generate_trace(scenario, duration, seed))
+    assume(alone)  # [] == [] would say nothing
+    assert signature(generate_trace(bigger, duration, seed), names) == alone
 
 
 def test_periodic_frames_hand_computed():
@@ -247,6 +249,7 @@ def test_deadline_rules():
         ),
     )
     trace = generate_trace(scenario, 500 * MS, 1, isolated_latency={"slo": 1_000_001.0, "ms": 1.0})
+    assert {job.task for job in trace.jobs} == {0, 1}  # both rules are exercised below
     for job in trace.jobs:
         budget = math.ceil(2.5 * 1_000_001) if job.task == 0 else 3 * MS
         assert job.deadline_ns - job.release_ns == budget
