@@ -26,7 +26,7 @@ CASES = [
     # (name, file name, content, words that must appear in the one error line)
     ("malformed yaml", "a.yaml", "kind: model\nlayers: [\n", ["malformed YAML"]),
     ("empty yaml", "a.yaml", "\n", ["empty"]),
-    ("malformed .m", "a.m", "Network n { Layer c1 { Type: CONV Dimensions: { K: 4 ", []),
+    ("malformed .m", "a.m", "Network n { Layer c1 { Type: CONV Dimensions: { K: 4 ", ["Dimensions", "unexpected end of file"]),
     ("empty .m", "a.m", "", ["empty"]),
     ("unknown key", "a.yaml", MODEL.replace("name: m", "name: m\nlayerz: []"), ["layerz", "did you mean 'layers'"]),
     ("unknown layer key", "a.yaml", MODEL.replace("K: 4", "KK: 4"), ["KK"]),
@@ -59,6 +59,7 @@ def test_bad_file_exits_2_with_one_line(tmp_path, capsys, name, file_name, conte
     assert out == ""
     assert err.startswith(f"rtmm: error: {path}"), err
     assert err.count("\n") == 1 and "Traceback" not in err
+    assert words, f"{name}: no words to look for"
     for word in words:
         assert word in err, f"{name}: {word!r} not in {err!r}"
 

@@ -269,9 +269,12 @@ def test_bundled_models_spot_values() -> None:
 def test_bundled_models_equal_the_scenario_files() -> None:
     from rtmm_opt.workload.maestro import parse_maestro
 
-    for path in sorted(SCENARIOS.glob("*.m")):
-        for network in parse_maestro(path).networks:
-            assert get_model(network.name).layers == network.layers, (path, network.name)
+    paths = sorted(SCENARIOS.glob("*.m"))
+    networks = [(path, network) for path in paths for network in parse_maestro(path).networks]
+    assert len(paths) == 7  # XRBench's usage scenarios
+    assert {network.name for _, network in networks} == set(LAYER_COUNTS)
+    for path, network in networks:
+        assert get_model(network.name).layers == network.layers, (path, network.name)
 
 
 def test_unknown_name_suggests_nearest() -> None:
@@ -332,5 +335,7 @@ def test_converter_output_is_up_to_date() -> None:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    for name, text in module.convert(SCENARIOS).items():
+    converted = module.convert(SCENARIOS)
+    assert set(converted) == set(LAYER_COUNTS)
+    for name, text in converted.items():
         assert (REPO / "models" / f"{name}.yaml").read_text(encoding="utf-8") == text, name

@@ -667,7 +667,10 @@ def test_scenario_compat_typo_is_named() -> None:
 
 @needs_xrbench
 def test_m_scenarios_are_xrbench_compat() -> None:
-    for path in sorted(SCENARIOS.rglob("*.m")):
+    paths = sorted(SCENARIOS.rglob("*.m"))
+    # the 7 usage scenarios and the 4 trigger-probability variants of VR_gaming
+    assert len(paths) == 11 and sum(p.parent.name == "probability_sweep" for p in paths) == 4
+    for path in paths:
         assert load_scenario(path).compat == "xrbench", path
     converted = load_scenario(ROOT / "instances" / "xrbench" / "VR_gaming.yaml")
     assert converted.compat == "none"
