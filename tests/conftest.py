@@ -2,16 +2,24 @@
 
 Reference-data tests read ``../shared`` (the XRBench and Dysta reference data) and skip when it
 is absent, so the suite runs on a bare checkout. In CI (``CI`` set) the data must be there:
-a silent skip would hide that the reference checks did not run.
+a silent skip would hide that the reference checks did not run. So under CI the run stops at
+once when a reference folder is missing, and any test that skips because reference data, a
+data file or the exhaustive enumerator (tests/test_oracle_bruteforce.py) is missing fails
+instead (tests/test_ci_skips.py checks this). Skips for optional packages (matplotlib, onnx)
+and platforms stay skips.
 """
 
 import os
+import re
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REFERENCE_SETS = ("xrbench", "dysta")  # every reference check skips without its folder
+# What a skip for missing data says: a path under ../shared, or that something is missing
+MISSING_DATA = re.compile(r"not found|missing|not available|no XRBench models", re.IGNORECASE)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -22,3 +30,42 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"CI is set but the reference data is missing at {SHARED}: {', '.join(missing)}"
         )
+
+
+def skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # (file, line, "Skipped: reason")
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+def is_missing_data(reason: str) -> bool:
+    return str(SHARED) in reason or MISSING_DATA.search(reason) is not None
+
+
+def fail_missing_data_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """Under CI, turn a skip for missing reference data or a missing enumerator into a failure."""
+    if not os.environ.get("CI") or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = skip_reason(report)
+    if is_missing_data(reason):
+        report.outcome = "failed"
+        report.longrepr = f"CI is set, but this skipped for missing data: {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    fail_missing_data_skip(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    fail_missing_data_skip(report)
+    return report
