@@ -159,8 +159,9 @@ def test_structures_the_engine_cannot_finish_are_rejected():
 
 
 def test_early_exit_on_a_dag_keeps_the_prefix_in_topological_order():
-    # diamond 0 -> {1, 2} -> 3 with the exit after op 1: ops 0, 1 are required, and so is op 2,
-    # which comes before the exit in topological (op) order; op 3 is not.
+    # diamond 0 -> {1, 2} -> 3 with the exit at op 2: ops 0 and 2 are required, and so is op 1,
+    # which is no ancestor of op 2 but comes before it in topological (op) order; op 3 is not.
+    # With the exit at op 1, ops 0 and 1 are required; op 2 comes after the exit.
     ops = [
         OpSpec([10]),
         OpSpec([10], preds=[0]),

@@ -350,6 +350,15 @@ def test_ar_headset_valid_with_variants_early_exits_and_cascades():
     first = replay(instance, make_scheduler("dream"))
     again = replay(instance, make_scheduler("dream"))
     assert first.to_dict() == again.to_dict()
+    # what the name promises is in the instance: 3 realised early exits (all taken: those jobs
+    # completed on the variant holding the exit) and 15 cascaded (gaze after eye) jobs
+    exits = np.flatnonzero(instance.job_exit_op >= 0)
+    assert len(exits) == 3
+    assert np.all(first.job_status[exits] == JobStatus.COMPLETED)
+    assert np.all(first.job_variant[exits] == instance.op_variant[instance.job_exit_op[exits]])
+    cascaded = [job for job in range(instance.n_jobs) if len(instance.upstream_of(job))]
+    assert len(cascaded) == 15
+    assert {instance.tasks[instance.job_task[job]].name for job in cascaded} == {"gaze_estimation"}
     hand_tracking = instance.job_task == 2
     # at 1.5x the rate the hand tracker is under load: the half-width variant is used
     assert (first.job_variant[hand_tracking] == 1).sum() > hand_tracking.sum() // 2

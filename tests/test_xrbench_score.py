@@ -239,6 +239,11 @@ def test_reference_schedules_pass_the_validator(run):
     if run_id(run) == "Dual_4K/WS_OS":
         # The harness's own overlaps (module docstring): HT starts ~7 µs before GE ends on acc1.
         assert report.counts == {"overlap": 3}, report.summary()
+        assert len(report.violations) == 3
+
+        def model(op: int) -> str:
+            return instance.tasks[instance.job_task[instance.op_job[op]]].name
+
         for violation in report.violations:
             op = violation.op
             same = np.flatnonzero(schedule.op_accelerator == schedule.op_accelerator[op])
@@ -247,5 +252,9 @@ def test_reference_schedules_pass_the_validator(run):
             )
             overlap[same == op] = 0
             assert schedule.op_accelerator[op] == 1 and 0 < overlap.max() < 10_000  # < 10 µs
+            # HT starts while the one GE inference it overlaps is still running
+            (other,) = same[overlap > 0].tolist()
+            assert (model(op), model(other)) == ("HT_hand_graph_cnn_half", "GE_FBNet_C")
+            assert schedule.op_start[other] < schedule.op_start[op] < schedule.op_end[other]
     else:
         assert report.ok, report.summary()
