@@ -3,6 +3,7 @@
 The unwritable places: a path under a file (``/etc/passwd/x``), a directory given as the file,
 and a path on a read-only filesystem (``/proc``)."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,18 @@ def test_a_refused_output_leaves_no_file_behind(tmp_path):
         capture_output=True, text=True,
     ).returncode  # fmt: skip
     assert status == 2 and not target.exists()
+
+
+def test_the_archive_is_written_when_a_hint_is_already_optimal(tmp_path, capsys):
+    archive = tmp_path / "model.pb"
+    args = ["solve", AR, "--duration", "50ms", "--time-limit", "5", "--workers", "1", "--json",
+            "--archive", str(archive)]  # fmt: skip
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "optimal" and result["solver"]["status"] == "skipped"
+    assert archive.stat().st_size > 1000
+    from ortools.sat import cp_model_pb2
+
+    model = cp_model_pb2.CpModelProto()
+    model.ParseFromString(archive.read_bytes())
+    assert len(model.constraints) > 0 and model.HasField("objective")

@@ -26,6 +26,20 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def without_timings(data: Any) -> Any:
+    """``data`` without its wall-clock fields (every key ending in ``wall_s``, and
+    ``wall_time``): what ``--deterministic`` leaves out (``docs/outputs.md``)."""
+    if isinstance(data, dict):
+        return {
+            key: without_timings(value)
+            for key, value in data.items()
+            if not (str(key).endswith("wall_s") or key == "wall_time")
+        }
+    if isinstance(data, list | tuple):
+        return [without_timings(value) for value in data]
+    return data
+
+
 def print_json(data: Any) -> None:
     json.dump(_clean(data), sys.stdout, indent=2, allow_nan=False)
     sys.stdout.write("\n")

@@ -14,7 +14,13 @@ import argparse
 import math
 from typing import Any
 
-from rtmm_opt.cli.output import check_outputs, output_path, print_json, print_table
+from rtmm_opt.cli.output import (
+    check_outputs,
+    output_path,
+    print_json,
+    print_table,
+    without_timings,
+)
 from rtmm_opt.cli.run import OUTPUT_FLAGS, add_scheduler_options, write_outputs
 from rtmm_opt.cli.workload_options import add_workload_options, instance_from_args
 from rtmm_opt.errors import InputError
@@ -35,6 +41,12 @@ def _add_solver_options(parser: argparse.ArgumentParser, default_limit: float) -
         "--time-limit", default=str(default_limit), help=f"seconds (default {default_limit:g})"
     )
     parser.add_argument("--workers", default="0", help="CP-SAT workers (default: all cores)")
+    parser.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="byte-identical output: one worker, the time limit in CP-SAT's deterministic time, "
+        "and no wall-clock fields",
+    )
     parser.add_argument("--archive", metavar="F.pb", help="write the CP-SAT model proto here")
 
 
@@ -99,7 +111,27 @@ def solver_settings(args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(
             f"expected a non-negative integer, got {args.workers!r}", field="--workers"
         ) from None
+    if args.deterministic:
+        if workers not in (0, 1):
+            raise InputError("--deterministic runs one worker", field="--workers")
+        workers = 1
     return {"time_limit": limit, "workers": workers or None}
+
+
+def solver_limits(args: argparse.Namespace) -> Any:
+    """The oracle's :class:`~rtmm_opt.oracle.SolverLimits` from the command line."""
+    from rtmm_opt.oracle import SolverLimits
+
+    settings = solver_settings(args)
+    return SolverLimits(
+        time_limit=settings["time_limit"], workers=settings["workers"],
+        seed=int(getattr(args, "seed", 0) or 0), deterministic=args.deterministic,
+    )  # fmt: skip
+
+
+def printable(data: dict[str, Any], deterministic: bool) -> dict[str, Any]:
+    """``data`` without its wall-clock fields when ``deterministic`` (see ``docs/outputs.md``)."""
+    return without_timings(data) if deterministic else data
 
 
 def _schedulers(text: str, flag: str) -> list[str]:
@@ -145,7 +177,7 @@ def run_solve(args: argparse.Namespace) -> int:
 
     check_outputs(args, (*OUTPUT_FLAGS, "--archive"))
     objective = parse_objective(args.objective)
-    settings = solver_settings(args)
+    limits = solver_limits(args)
     instance, stripped = clean_problem(_load(args))
     objective.check(instance)
     if args.hint == "none":
@@ -157,21 +189,14 @@ def run_solve(args: argparse.Namespace) -> int:
     else:
         names = _schedulers(args.hint, "--hint")
     hints = _heuristic_schedules(instance, names, {})
-    result = solve(
-        instance,
-        objective,
-        seed=int(getattr(args, "seed", 0) or 0),
-        hints=hints,
-        archive=args.archive,
-        **settings,
-    )
+    result = solve(instance, objective, hints=hints, archive=args.archive, limits=limits)
     data = {"instance": instance.name, "instance_hash": instance.content_hash, **result.to_dict()}
     data["hints"] = names
     data["compat_stripped"] = stripped
     if result.schedule is not None:
         write_outputs(args, instance, result.schedule, None)
     if args.json:
-        print_json(data)
+        print_json(printable(data, args.deterministic))
         return 0
     if stripped:
         print(_compat_note(stripped))
@@ -183,7 +208,7 @@ def run_solve(args: argparse.Namespace) -> int:
         ("objective", result.objective),
         ("bound", result.bound),
         ("gap", result.gap),
-        ("wall s", round(result.wall_s, 2)),
+        *([] if args.deterministic else [("wall s", round(result.wall_s, 2))]),
         ("incumbent from", result.solver.get("incumbent")),
     ]
     print_table(rows, ["", "value"])
@@ -197,18 +222,13 @@ def run_compare(args: argparse.Namespace) -> int:
 
     check_outputs(args, ("--gantt",))
     objective = parse_objective(args.objective)
-    settings = solver_settings(args)
+    limits = solver_limits(args)  # checked before the replays start
     names = _schedulers(args.schedulers, "--schedulers")
     params = parse_params(args.param)
     comparison = compare(
-        instance_from_args(args),
-        names,
-        objective,
-        params=params,
-        seed=int(args.seed or 0),
-        hints=not args.no_hints,
-        **settings,
-    )
+        instance_from_args(args), names, objective, params=params, hints=not args.no_hints,
+        limits=limits,
+    )  # fmt: skip
     instance, result = comparison.instance, comparison.oracle
     worst = comparison.worst
     if args.gantt and result.schedule is not None and worst is not None:
@@ -223,14 +243,14 @@ def run_compare(args: argparse.Namespace) -> int:
         )
         save_figure(figure, output_path(args.gantt, "--gantt"))
     if args.json:
-        print_json(comparison.to_dict())
+        print_json(printable(comparison.to_dict(), args.deterministic))
         return 0
     if comparison.compat_stripped:
         print(_compat_note(comparison.compat_stripped))
     print(
         f"{instance.name} ({instance.n_jobs} jobs, {instance.n_ops} ops); "
-        f"oracle {result.status}: objective {result.objective}, bound {result.bound}, "
-        f"{result.wall_s:.1f} s"
+        f"oracle {result.status}: objective {result.objective}, bound {result.bound}"
+        + ("" if args.deterministic else f", {result.wall_s:.1f} s")
     )
     print(f"objective {objective}: {comparison.objective_label}; gaps are (h − oracle) / h")
     columns = ["miss_rate", "energy_mJ", "antt", "xrbench_score"]

@@ -98,6 +98,7 @@ def rolling_horizon(
     always a valid schedule."""
     spec = parse_objective(objective) if isinstance(objective, str) else objective
     started = time.perf_counter()
+    budget_start = limits.now()
     formulation = choose_formulation(instance, spec)
     windows = TimeWindows.of(instance)
     hint, _ = best_hint(instance, spec, hints)
@@ -120,8 +121,8 @@ def rolling_horizon(
         last = position + window >= len(order)
         keep = jobs if last else _closed_prefix(instance, order[position : position + step], fixed)
         limit = window_time_limit
-        if limits.time_limit is not None:
-            left = float(limits.time_limit) - (time.perf_counter() - started)
+        left = limits.left(budget_start, floor=0.0)
+        if left is not None:
             remaining = max(1, n_windows - len(statuses))
             limit = max(0.05, min(limit, left / remaining))
         om = OracleModel(

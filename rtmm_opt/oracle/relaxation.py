@@ -218,7 +218,7 @@ def decomposition_bound(
     if not decomposable(spec):
         raise ValueError(f"no decomposition bound for '{spec}': not a sum of per-job costs")
     started = time.perf_counter()
-    time_limit = limits.time_limit
+    budget_start = limits.now()
     relaxed = instance.with_settings(contention=False) if instance.settings.contention else instance
     windows = TimeWindows.of(relaxed)
     alone = alone_costs(relaxed, spec, windows)
@@ -237,8 +237,8 @@ def decomposition_bound(
         for position, jobs in enumerate(plan):
             least = float(alone[jobs].sum())
             limit = group_time_limit
-            if time_limit is not None:
-                left = float(time_limit) - (time.perf_counter() - started)
+            left = limits.left(budget_start, floor=0.0)
+            if left is not None:
                 # share what is left among this partition's groups (later partitions are extras)
                 limit = min(limit, left / max(1, len(plan) - position))
             if limit < 0.01:
@@ -252,7 +252,7 @@ def decomposition_bound(
             groups.append(GroupBound(tuple(jobs), bound, how))
         results.append(tuple(groups))
         best = max(best, sum(g.bound for g in groups))
-        if time_limit is not None and time.perf_counter() - started >= float(time_limit):
+        if limits.spent(budget_start):
             break
     return Relaxation(
         objective=str(spec),

@@ -48,18 +48,62 @@ STATUS_NAMES: dict[Any, str] = {
 }
 
 
+class WorkClock:
+    """The deterministic time the solves of one oracle call have used so far: the clock of
+    :class:`SolverLimits` in deterministic mode (:func:`run` advances it)."""
+
+    def __init__(self) -> None:
+        self.used = 0.0
+
+    def __call__(self) -> float:
+        return self.used
+
+    def advance(self, amount: float) -> None:
+        self.used += max(0.0, float(amount))
+
+
 @dataclass(frozen=True)
 class SolverLimits:
     """What the CP-SAT solvers of one oracle call may use.
 
     ``time_limit``: seconds (None: no limit); ``workers``: search workers (None: CP-SAT's
     default, all cores); ``seed``: the random seed; ``params``: further CP-SAT parameters
-    (``SatParameters`` field → value), set on every solver."""
+    (``SatParameters`` field → value), set on every solver.
+
+    ``deterministic``: time is CP-SAT's *deterministic* time (its count of work, roughly
+    seconds on a current core) instead of the wall clock, for every solver of the call and for
+    the budget they share (:meth:`now` reads a :class:`WorkClock` that every solve advances by
+    the work it did). With one worker, the same inputs and seed then give the same result on
+    any machine and under any load (``rtmm solve --deterministic``); the wall time may differ
+    from the limit, and work outside the solvers (building models) is not counted."""
 
     time_limit: float | None = 60.0
     workers: int | None = None
     seed: int = 0
     params: Mapping[str, Any] | None = None
+    deterministic: bool = False
+    clock: WorkClock | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.deterministic and self.clock is None:
+            object.__setattr__(self, "clock", WorkClock())
+
+    def now(self) -> float:
+        """The time the budget counts: wall seconds, or in deterministic mode the work done."""
+        return self.clock() if self.deterministic and self.clock is not None else (
+            time.perf_counter()
+        )  # fmt: skip
+
+    def left(self, since: float, *, floor: float = 0.05) -> float | None:
+        """What is left of the time limit after the time since ``since`` (a :meth:`now`),
+        at least ``floor``; None without a limit."""
+        if self.time_limit is None:
+            return None
+        return max(floor, float(self.time_limit) - (self.now() - since))
+
+    def spent(self, since: float) -> bool:
+        """Whether the time since ``since`` (a :meth:`now`) used the whole limit."""
+        return self.time_limit is not None and self.now() - since >= float(self.time_limit)
 
     def with_time(self, time_limit: float | None) -> SolverLimits:
         """The same limits with another time limit."""
@@ -75,10 +119,24 @@ class SolverLimits:
         """The same limits with ``params`` added, where ``self.params`` does not set them."""
         return replace(self, params={**params, **(self.params or {})})
 
+    def describe(self) -> dict[str, Any]:
+        """The limits as the result's ``solver`` fields (``workers`` 0: CP-SAT's default)."""
+        fields = {
+            "time_limit_s": self.time_limit,
+            "workers": int(self.workers) if self.workers else 0,
+            "seed": self.seed,
+            **dict(self.params or {}),
+        }
+        if self.deterministic:
+            fields["deterministic"] = True
+        return fields
+
     def configure(self, solver: cp_model.CpSolver) -> dict[str, Any]:
         """Set the limits on ``solver``; returns them as the result's ``solver`` fields."""
         parameters = solver.parameters
-        if self.time_limit is not None:
+        if self.time_limit is not None and self.deterministic:
+            parameters.max_deterministic_time = max(0.01, float(self.time_limit))
+        elif self.time_limit is not None:
             parameters.max_time_in_seconds = max(0.01, float(self.time_limit))
         parameters.num_workers = int(self.workers) if self.workers else 0
         parameters.random_seed = int(self.seed)
@@ -86,15 +144,9 @@ class SolverLimits:
         # heuristics.fixed_search != nullptr") on infeasible hints, e.g. a heuristic's schedule
         # in a rolling-horizon window whose earlier ops are fixed differently (docs/oracle.md).
         parameters.repair_hint = False
-        extra = dict(self.params or {})
-        for key, value in extra.items():
+        for key, value in (self.params or {}).items():
             setattr(parameters, key, value)
-        return {
-            "time_limit_s": self.time_limit,
-            "workers": parameters.num_workers,
-            "seed": self.seed,
-            **extra,
-        }
+        return self.describe()
 
 
 UNLIMITED = SolverLimits(time_limit=None)  # no time limit, CP-SAT's default workers, seed 0
@@ -186,6 +238,8 @@ def run(om: OracleModel, limits: SolverLimits) -> SolverRun:
     solver = cp_model.CpSolver()
     parameters = limits.configure(solver)
     code = solver.solve(om.model)
+    if limits.deterministic and limits.clock is not None:
+        limits.clock.advance(solver.deterministic_time)
     return SolverRun(solver, code, parameters)
 
 
@@ -210,16 +264,16 @@ def solve_model(
     ``relaxed_bound``, the contention-free model (a relaxation, see
     :func:`~rtmm_opt.oracle.terms.shortening_cannot_raise`) is solved for the rest of the time,
     at least :data:`FREE_SHARE` of it, for a bound over every engine schedule."""
-    clock = time.perf_counter()
+    clock = limits.now()
     om, integer = build(instance)
     if hint is not None:
         om.add_hint(hint)
     if archive is not None:
         om.model.export_to_file(str(archive))
-    limits = limits.with_time(_left(limits, clock))  # building took some of the time
+    limits = limits.with_time(limits.left(clock))  # building took some of the time
     restricted = instance.settings.contention
     relaxable = restricted and shortening_cannot_raise(instance, spec)
-    clock = time.perf_counter()
+    clock = limits.now()
     solved = run(om, _for_model(om, limits.share(1 - FREE_SHARE) if relaxable else limits))
     incumbent = pick_incumbent(instance, spec, om, solved, hint, hint_value)
     engine_bound = relaxed_bound
@@ -228,7 +282,7 @@ def solve_model(
         free_om, free_objective = build(free_instance)
         if incumbent.schedule is not None and validate(free_instance, incumbent.schedule).ok:
             free_om.add_hint(incumbent.schedule)
-        free = run(free_om, _for_model(free_om, limits.with_time(_left(limits, clock))))
+        free = run(free_om, _for_model(free_om, limits.with_time(limits.left(clock))))
         free_bound = math.inf if free.code == cp_model.INFEASIBLE else free.bound(
             free_objective.scale
         )  # fmt: skip
@@ -242,13 +296,6 @@ def solve_model(
         instance, spec, solved, integer.scale, incumbent, started=started, steps=steps,
         relaxed_bound=relaxed_bound, restricted=restricted, engine_bound=engine_bound,
     )  # fmt: skip
-
-
-def _left(limits: SolverLimits, since: float) -> float | None:
-    """What is left of the time limit ``since`` then (at least 0.05 s), or None."""
-    if limits.time_limit is None:
-        return None
-    return max(0.05, float(limits.time_limit) - (time.perf_counter() - since))
 
 
 def _for_model(om: OracleModel, limits: SolverLimits) -> SolverLimits:

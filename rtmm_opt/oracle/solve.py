@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ from rtmm_opt.oracle.relaxation import decomposition_bound
 from rtmm_opt.oracle.run import (
     OracleResult,
     SolverLimits,
+    WorkClock,
     best_hint,
     choose_formulation,
     incumbent_result,
@@ -109,6 +111,8 @@ def solve(
         limits = SolverLimits(time_limit=time_limit, workers=workers, seed=seed, params=params)
     elif (time_limit, workers, seed, params) != (60.0, None, 0, None):
         raise ValueError("pass either limits or time_limit, workers, seed and params, not both")
+    if limits.deterministic:  # this call's work counts from zero, whoever made the limits
+        limits = replace(limits, clock=WorkClock())
     spec = parse_objective(objective) if isinstance(objective, str) else objective
     # A peer simulator's quirks (settings.compat: Dysta's clock rewinds, XRBench's log window)
     # are not part of the problem: the oracle solves the project's semantics, hints included.
@@ -141,12 +145,11 @@ def solve_weighted_sum(
     ``compat``: rolling horizon, decomposition bound, then the full model (module docstring).
     ``steps`` are recorded in the result's ``solver`` fields."""
     started = time.perf_counter()
+    budget_start = limits.now()
     time_limit = limits.time_limit
 
     def remaining() -> float | None:
-        if time_limit is None:
-            return None
-        return max(0.05, float(time_limit) - (time.perf_counter() - started))
+        return limits.left(budget_start)
 
     pool = list(hints)
     hint, hint_value = best_hint(instance, spec, pool)
@@ -178,21 +181,6 @@ def solve_weighted_sum(
     relaxed_bound = relaxation.bound if relaxation is not None else None
     if hint_value == 0:
         relaxed_bound = 0.0  # every objective is ≥ 0
-    if (
-        hint is not None
-        and relaxed_bound is not None
-        and hint_value is not None
-        and (hint_value <= relaxed_bound + 1e-9 * max(1.0, abs(hint_value)))
-    ):
-        # The best hint meets a proven lower bound: it is optimal, no search needed. (The
-        # relaxation's bounds hold for every schedule the engine can produce, contention or not.)
-        if instance.settings.contention:
-            steps.update(restricted_fields(relaxed_bound))
-        return incumbent_result(
-            instance, spec, hint, hint_value, relaxed_bound, proven=True,
-            solver_status="skipped", started=started,
-            info={**steps, "incumbent": f"hint:{hint.producer or 'schedule'}"},
-        )  # fmt: skip
     free_formulation = formulation  # for the contention-free relaxation (run.solve_model)
     if chosen and instance.settings.contention:  # selection may apply there where it did not
         free_formulation = choose_formulation(instance.with_settings(contention=False), spec, naive)
@@ -208,6 +196,25 @@ def solve_weighted_sum(
             relaxation.add_cuts(om, name, integer.scale * weight, integer.expression)
         return om, integer
 
+    if (
+        hint is not None
+        and relaxed_bound is not None
+        and hint_value is not None
+        and (hint_value <= relaxed_bound + 1e-9 * max(1.0, abs(hint_value)))
+    ):
+        # The best hint meets a proven lower bound: it is optimal, no search needed. (The
+        # relaxation's bounds hold for every schedule the engine can produce, contention or not.)
+        if instance.settings.contention:
+            steps.update(restricted_fields(relaxed_bound))
+        if archive is not None:  # the model is still asked for: write it, unsolved
+            om, _ = build(instance)
+            om.add_hint(hint)
+            om.model.export_to_file(str(archive))
+        return incumbent_result(
+            instance, spec, hint, hint_value, relaxed_bound, proven=True,
+            solver_status="skipped", started=started,
+            info={**limits.describe(), **steps, "incumbent": f"hint:{hint.producer or 'schedule'}"},
+        )  # fmt: skip
     return solve_model(
         instance, spec, build, limits.with_time(remaining()), hint=hint, hint_value=hint_value,
         started=started, steps=steps, relaxed_bound=relaxed_bound, archive=archive,

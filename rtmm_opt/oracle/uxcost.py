@@ -73,12 +73,12 @@ def solve_uxcost(
     """The uxcost sweep (see the module docstring); ``solve_weighted_sum`` solves its
     ``misses`` and ``energy`` steps."""
     started = time.perf_counter()
+    budget_start = limits.now()
     budget = math.inf if limits.time_limit is None else float(limits.time_limit)
 
     def remaining(share: float) -> SolverLimits:
-        if math.isinf(budget):
-            return limits.with_time(None)
-        return limits.with_time(max(0.1, (budget - (time.perf_counter() - started)) * share))
+        left = limits.left(budget_start, floor=0.0)
+        return limits.with_time(None if left is None else max(0.1, left * share))
 
     n = max(1, instance.n_jobs)
     pool = list(hints)
@@ -108,7 +108,7 @@ def solve_uxcost(
     while k <= instance.n_jobs:
         if k / n * energy_floor >= best_value:
             break  # every k from here on is pruned
-        if budget - (time.perf_counter() - started) <= 0.1:
+        if not math.isinf(budget) and (limits.left(budget_start, floor=0.0) or 0.0) <= 0.1:
             bound = min(bound, k / n * energy_floor)  # out of time: k, k+1, ... only have E_min
             break
         result = _energy_with_at_most(instance, k, remaining(0.5), pool)

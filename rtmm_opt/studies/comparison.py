@@ -33,7 +33,14 @@ import numpy as np
 from rtmm_opt.engine import Policy, replay
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.metrics import Metrics, compute_metrics
-from rtmm_opt.oracle import Objective, OracleResult, evaluate, parse_objective, solve
+from rtmm_opt.oracle import (
+    Objective,
+    OracleResult,
+    SolverLimits,
+    evaluate,
+    parse_objective,
+    solve,
+)
 from rtmm_opt.schedule.schedule import Schedule
 from rtmm_opt.schedulers import make_scheduler
 
@@ -162,6 +169,7 @@ def compare(
     workers: int | None = None,
     seed: int = 0,
     hints: bool = True,
+    limits: SolverLimits | None = None,
 ) -> Comparison:
     """Replay every scheduler on ``instance``, solve it with the oracle, and report the gaps.
 
@@ -170,7 +178,8 @@ def compare(
     ``hints=True`` gives the schedulers' schedules to the oracle as warm starts, so its
     incumbent is never worse than any of them; ``hints=False`` solves from scratch, which makes
     "oracle ≤ every scheduler" a property of the search rather than of the warm start.
-    ``time_limit``, ``workers`` and ``seed`` go to the solver.
+    ``time_limit``, ``workers`` and ``seed`` go to the solver; ``limits`` gives them (and
+    deterministic mode) at once instead.
     """
     spec = parse_objective(objective) if isinstance(objective, str) else objective
     instance, stripped = clean_problem(instance)
@@ -184,14 +193,9 @@ def compare(
         for entry, policy in zip(schedulers, policies, strict=True)
     ]
     schedules = [replay(instance, policy) for policy in policies]
-    result = solve(
-        instance,
-        spec,
-        time_limit=time_limit,
-        workers=workers,
-        seed=seed,
-        hints=schedules if hints else (),
-    )
+    if limits is None:
+        limits = SolverLimits(time_limit=time_limit, workers=workers, seed=seed)
+    result = solve(instance, spec, hints=schedules if hints else (), limits=limits)
     rows = []
     for name, schedule in zip(names, schedules, strict=True):
         value = evaluate(instance, schedule, spec)
