@@ -149,7 +149,7 @@ def _schedulers(text: str, flag: str) -> list[str]:
 
 
 def _heuristic_schedules(instance: Any, names: list[str], params: dict[str, Any]) -> list[Any]:
-    from rtmm_opt.engine.policy import replay
+    from rtmm_opt.engine import replay
     from rtmm_opt.schedulers import make_scheduler
 
     return [replay(instance, make_scheduler(name, params)) for name in names]
