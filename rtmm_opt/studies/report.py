@@ -155,11 +155,24 @@ def write_report(
             f"![]({path.name})\n"
         )
     indices_tables: list[str] = []
+    if design is not None:
+        for group, rows in _design_groups(done, definition):
+            title = ", ".join(f"{k}={v}" for k, v in group.items()) or "all cells"
+            slug = "_".join(str(v) for v in group.values()).replace("/", "_") or "all"
+            path = folder / f"design_scatter_{slug}.png"
+            _plot_design_scatter(plt, rows, design.names, metrics[:3], title, path, name)
+            figures.append(path)
+            sections.append(f"### Design points ({title})\n\n![]({path.name})\n")
     if design is not None and design.kind in ("sobol", "morris"):
         for group, rows in _design_groups(done, definition):
             for metric in metrics[:3] + (["gap"] if has_oracle else []):
                 result = _analyze(design, rows, metric)
                 if result is None:
+                    title = ", ".join(f"{k}={v}" for k, v in group.items()) or "all cells"
+                    indices_tables.append(
+                        f"### {metric} ({title})\n\nNo indices: {metric} does not vary over the "
+                        "design (or some design points failed).\n"
+                    )
                     continue
                 slug = "_".join([metric, *(str(v) for v in group.values())]).replace("/", "_")
                 path = folder / f"{design.kind}_{slug}.png"
@@ -308,6 +321,26 @@ def _plot_profile(plt: Any, done: Any, column: str, path: Path, study: str) -> N
     ax.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _plot_design_scatter(plt: Any, rows: Any, names: list[str], metrics: list[str], title: str,
+                         path: Path, study: str) -> None:  # fmt: skip
+    """Each metric against each design parameter, one point per design point (mean over
+    seeds)."""
+    means = rows.groupby("design_index")[[*names, *metrics]].mean()
+    size = (3.4 * len(names), 2.8 * len(metrics))
+    figure, axes = plt.subplots(len(metrics), len(names), figsize=size, squeeze=False)
+    for i, metric in enumerate(metrics):
+        for j, name in enumerate(names):
+            ax = axes[i][j]
+            ax.scatter(means[name], means[metric], s=8, alpha=0.6)
+            ax.set_xlabel(_label(name))
+            ax.set_ylabel(METRICS[metric] if j == 0 else "")
+            ax.grid(alpha=0.3)
+    figure.suptitle(f"{study}: design points ({title})")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
     plt.close(figure)
 
 
