@@ -315,8 +315,16 @@ def test_variant_change_notices_only_ops_still_ready():
     engine.reset()
     # switch job 0 to its lite variant and dispatch that op at once; job 1 keeps variant 0
     view = engine.step(Decision(variants={0: 1}, dispatches=[(1, 0)]))
-    ready_notices = [item for kind, item in view.notices if kind == Notice.OP_READY]
-    assert all(view.is_ready(op) for op in ready_notices)
+    # At 6 the lite op is done: op 0 left with the full variant, op 1 was dispatched at once, so
+    # neither is noticed as ready; job 1's op 2 is still ready (noticed at the release).
+    assert view.now == 6 and list(view.ready_ops) == [2] and not view.is_ready(0)
+    assert view.notices == [(Notice.OP_DONE, 1), (Notice.JOB_DONE, 0)]
+    # The same change without a dispatch: decided again at once, with the lite op noticed as
+    # ready and the full one no longer ready.
+    engine.reset()
+    view = engine.step(Decision(variants={0: 1}))
+    assert view.now == 0 and list(view.ready_ops) == [2, 1] and not view.is_ready(0)
+    assert view.notices == [(Notice.OP_READY, 1)]
 
 
 def test_a_policy_that_only_keeps_waking_is_reported():
