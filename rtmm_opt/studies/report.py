@@ -227,27 +227,38 @@ def _plot_against(plt: Any, done: Any, parameter: str, metrics: list[str], by: s
     figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.6 * rows), squeeze=False)
     numeric = _numeric(list(done[parameter].dropna().unique()))
     lines = sorted(done[by].unique()) if by else [None]
+    colours = plt.get_cmap("tab20" if len(lines) > 10 else "tab10")
+    pooled = [p for p in done.columns if p == "seed"]
     for ax, metric in zip(axes.flat, metrics, strict=False):
-        for line in lines:
+        for index, line in enumerate(lines):
             subset = done if line is None else done[done[by] == line]
-            stats = subset.groupby(parameter)[metric].agg(["mean", "std", "count"]).reset_index()
+            stats = subset.groupby(parameter)[metric].agg(["mean", "std"]).reset_index()
             stats["std"] = stats["std"].fillna(0.0)
             x = stats[parameter] if numeric else np.arange(len(stats))
+            colour = colours(index % colours.N)
             label = line if line is not None else metric
-            ax.errorbar(x, stats["mean"], yerr=stats["std"], marker="o", capsize=3, label=label)
+            ax.plot(x, stats["mean"], marker="o", markersize=3, color=colour, label=label)
+            ax.fill_between(x, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                            color=colour, alpha=0.10, linewidth=0)  # fmt: skip
             if not numeric:
-                ax.set_xticks(np.arange(len(stats)), [str(v) for v in stats[parameter]],
-                              rotation=30, ha="right")  # fmt: skip
+                ax.set_xticks(np.arange(len(stats)), [str(v) for v in stats[parameter]])
+                plt.setp(ax.get_xticklabels(), rotation=40, ha="right")
         ax.set_xlabel(_label(parameter))
         ax.set_ylabel(METRICS[metric])
         ax.set_title(metric)
         ax.grid(alpha=0.3)
-        if by:
-            ax.legend(fontsize="small", title=by)
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
-    figure.suptitle(f"{study}: metrics against {parameter} (mean ± std over seeds)")
-    figure.tight_layout()
+    spread = "seeds" if done.groupby([parameter, *( [by] if by else [])]).size().max() <= max(
+        1, done["seed"].nunique() if pooled else 1
+    ) else "seeds and the other varied parameters"  # fmt: skip
+    figure.suptitle(f"{study}: metrics against {parameter} (mean, band ± one std over {spread})")
+    if by:
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        figure.legend(handles, labels, loc="center right", title=by, fontsize="small")
+        figure.tight_layout(rect=(0, 0, 0.88, 1))
+    else:
+        figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
@@ -262,7 +273,7 @@ def _plot_by_scheduler(plt: Any, done: Any, metrics: list[str], path: Path, stud
         ax.set_xlabel("scheduler")
         ax.set_ylabel(METRICS[metric])
         ax.set_title(f"{metric} over all cells")
-        ax.tick_params(axis="x", rotation=30)
+        plt.setp(ax.get_xticklabels(), rotation=40, ha="right")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
@@ -276,7 +287,9 @@ def _plot_gaps(plt: Any, done: Any, path: Path, study: str) -> None:
     solved = done[done["oracle_status"].isin(["optimal", "feasible"])]
     schedulers = sorted(solved["scheduler"].unique()) if "scheduler" in solved else []
     figure, axes = plt.subplots(1, 2, figsize=(11, 4), squeeze=False)
+    objective = str(solved["objective_spec"].dropna().iloc[0]) if len(solved) else "objective"
     for ax, (column, label) in zip(axes.flat, GAP_METRICS.items(), strict=True):
+        label = label.replace("objective units", f"{objective} units")
         groups = (
             [solved.loc[solved["scheduler"] == s, column].dropna().to_numpy() for s in schedulers]
             if schedulers
@@ -286,7 +299,7 @@ def _plot_gaps(plt: Any, done: Any, path: Path, study: str) -> None:
         ax.set_xlabel("scheduler")
         ax.set_ylabel(label)
         ax.set_title(f"{column} per scheduler ({len(solved)} cells)")
-        ax.tick_params(axis="x", rotation=30)
+        plt.setp(ax.get_xticklabels(), rotation=40, ha="right")
         ax.grid(alpha=0.3)
     figure.suptitle(f"{study}: distance to the oracle")
     figure.tight_layout()
