@@ -23,6 +23,7 @@ anything is built: a "billion laughs" file is refused), and nesting deeper than
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import math
 import re
@@ -412,8 +413,9 @@ def integer_array(
         for i, row in enumerate(rows):
             if ndim == 2 and not isinstance(row, list):
                 raise refuse(f"expected a list of integers, got {excerpt(row)}", f"[{i}]")
-            if all(type(value) is int for value in row):
-                continue
+        if set(map(type, itertools.chain.from_iterable(rows))) <= {int}:
+            rows = []  # the common case, checked at C speed: nothing to look at one by one
+        for i, row in enumerate(rows):
             for k, value in enumerate(row):
                 if type(value) is int:
                     continue
