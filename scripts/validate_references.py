@@ -32,10 +32,11 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = REPO.parent / "shared"
 DEFAULT_OUT = REPO / "docs" / "validation.md"
 
-# Agreement criteria (issue: XRBench scores within 0.01 points; Dysta finish times within 1 µs
-# and therefore identical metrics).
-XRBENCH_SCORE_TOL = 0.01
-DYSTA_FINISH_TOL_S = 1e-6
+# Agreement criteria: what README.md claims. XRBench per-model and overall scores within 4e-4
+# points (the largest difference measured is 3.5e-4, from the harness's float32 clock); Dysta
+# finish times within 3e-11 s (measured 2.1e-11, from 1 ps time units) and so equal metrics.
+XRBENCH_SCORE_TOL = 4e-4
+DYSTA_FINISH_TOL_S = 3e-11
 DYSTA_METRIC_REL_TOL = 1e-9
 QUICK_RUNS = 3
 

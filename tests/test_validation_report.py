@@ -1,7 +1,7 @@
 """scripts/validate_references.py: the agreement report with the peer simulators.
 
-The quick run (the first runs of each reference) must agree by the issue's criteria (XRBench
-scores within 0.01 points, Dysta finish times within 1 µs and equal metrics), and its rows must
+The quick run (the first runs of each reference) must agree by the README's criteria (XRBench
+scores within 4e-4 points, Dysta finish times within 3e-11 s and equal metrics), and its rows must
 be the rows of the committed ``docs/validation.md``, so the document is the script's output and
 not stale. The slow test replays every reference run.
 """
