@@ -2,7 +2,7 @@
 
 Every parser, loader and validator of user input raises :class:`InputError`, which carries the
 file, the field path inside it and the reason. The CLI prints it as one line and exits with
-status 2 (SPEC §6); nothing else about it is special.
+status 2 (docs/design.md §6); nothing else about it is special.
 
 A reason that quotes a value quotes :func:`excerpt` of it: at most ~80 characters, however big
 the value (a hostile file may hold a string of megabytes or a structure of billions of nodes).

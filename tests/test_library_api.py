@@ -34,8 +34,15 @@ def waiting_pays(weight_b: int = 1):
 
 def test_the_issue_names_import_from_the_package():
     from rtmm_opt import (  # noqa: F401
-        Instance, Schedule, compare, compute_metrics, load_workload, make_scheduler, replay,
-        solve, validate,
+        Instance,
+        Schedule,
+        compare,
+        compute_metrics,
+        load_workload,
+        make_scheduler,
+        replay,
+        solve,
+        validate,
     )  # fmt: skip
 
     assert set(PUBLIC) <= set(rtmm_opt.__all__)

@@ -1,4 +1,4 @@
-"""Metrics (SPEC §3) on a tiny hand-computed instance; cross-checks of the vectorised helpers."""
+"""Metrics (docs/design.md §3) on a tiny hand-computed instance; cross-checks of the vectorised helpers."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ with cascades, and the ANTT cases here have none. A dropped job runs nothing and
 realised early exit runs: such ops would only add load and energy, so the enumeration leaves
 them out.
 
-The enumerator computes each candidate's objective with its own formulas (SPEC §3); the
+The enumerator computes each candidate's objective with its own formulas (docs/design.md §3); the
 optimum is the project's :func:`evaluate` on the best candidate's schedule. The enumerator's
 value is checked against :func:`evaluate` on that schedule and on a sample of other candidates,
 and the best schedule against the validator, so the enumerator itself is tested too.
@@ -313,7 +313,7 @@ def enumerate_candidates(instance: Instance) -> list[Candidate]:
 
 
 def own_value(instance: Instance, candidate: Candidate, objective: str) -> float:
-    """The candidate's objective by SPEC §3's definitions, computed here from scratch."""
+    """The candidate's objective by docs/design.md §3's definitions, computed here from scratch."""
     n_jobs = instance.n_jobs
     placement = candidate.placement
     completion: dict[int, int] = {}

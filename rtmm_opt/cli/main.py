@@ -1,4 +1,4 @@
-"""The ``rtmm`` command line (SPEC §6).
+"""The ``rtmm`` command line (docs/design.md §6).
 
 Exit status: 0 success; 2 bad input or usage, with one line on stderr naming the file, the field
 and the reason; 1 internal error.

@@ -15,8 +15,8 @@ This module is all a scheduler author needs (the event loop that drives it is
   accelerator is idle. Under ``settings.compat == "dysta"`` there is a decision point after
   every op instead (:mod:`rtmm_opt.engine.dysta_compat`).
 
-**What a policy may see** (SPEC §2 as ``docs/engine.md`` states it): the :class:`View` of the
-decision point, and :class:`StaticInfo`. Only released jobs; predicted op durations until an op
+**What a policy may see** (docs/design.md §2, as ``docs/engine.md`` states it): the :class:`View` of
+the decision point, and :class:`StaticInfo`. Only released jobs; predicted op durations until an op
 has run, its realised duration and measured sparsity after; the :class:`Notice` list of what
 happened since the previous decision. Realised outcomes (durations, sparsities, early exits,
 triggered cascades) are revealed only when they happen. ``StaticInfo`` holds every job's row,
@@ -256,7 +256,7 @@ class EngineState(Protocol):
 
 
 class View:
-    """What an online policy may see at a decision point (SPEC §2; the module docstring).
+    """What an online policy may see at a decision point (docs/design.md §2; the module docstring).
 
     Released jobs only; predicted op durations until an op has run, realised ones after; the
     notices of what happened since the last decision. Policies must treat it as read-only and

@@ -1,4 +1,5 @@
-"""The Instance (SPEC §1): system + jobs + operations with integer durations and energies."""
+"""The Instance (docs/design.md §1): system + jobs + operations with integer durations and
+energies."""
 
 from rtmm_opt.instance.builder import build_instance
 from rtmm_opt.instance.instance import DROP_MODES, Instance, Settings, TaskInfo, Variant

@@ -1,6 +1,6 @@
 """The instance builder: scenario × system × cost model × seed → :class:`Instance`.
 
-This is the one place where costs become integers (SPEC §2). The steps:
+This is the one place where costs become integers (docs/design.md §2). The steps:
 
 1. **Price layers.** The cost model prices every layer of every model on every accelerator
    once per build. A segment's cost is the sum of its layers' costs

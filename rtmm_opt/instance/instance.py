@@ -4,7 +4,7 @@ An instance is columnar. Jobs and operations are rows of numpy arrays, and graph
 stored CSR-style (``offsets``/``indices``). This keeps 100k-operation traces small and gives the
 engine and the oracle direct array access. Time is an integer number of ``time_unit_ns``.
 Energy is an integer number of nanojoules. Both are rounded once, when the instance is built
-(SPEC §2).
+(docs/design.md §2).
 
 Jobs
     ``job_task``, ``job_frame``, ``job_release``, ``job_deadline``, ``job_weight`` (the

@@ -1,4 +1,4 @@
-"""The one metrics module (SPEC §3): every figure from (Instance, Schedule) only."""
+"""The one metrics module (docs/design.md §3): every figure from (Instance, Schedule) only."""
 
 from rtmm_opt.metrics.metrics import (
     Metrics,

@@ -1,10 +1,10 @@
-"""The one metrics module (SPEC §3): every figure, computed from (Instance, Schedule) only.
+"""The one metrics module (docs/design.md §3): every figure, from (Instance, Schedule) only.
 
 Definitions (``docs/metrics.md`` has the same with more words). For job ``j``: ``r_j`` is its
 release, ``d_j`` its deadline, ``C_j`` its completion (the end of its last required op,
 :func:`~rtmm_opt.schedule.validator.required_op_mask`), and ``R_j`` its effective release:
-``r_j``, or for a cascaded job the latest of ``r_j`` and its upstream jobs' completions (SPEC §2:
-a dependent is released when its upstream completes). ``T_iso,j`` is
+``r_j``, or for a cascaded job the latest of ``r_j`` and its upstream jobs' completions
+(docs/design.md §2: a dependent is released when its upstream completes). ``T_iso,j`` is
 :meth:`Instance.isolated_latency` of the job with the variant it ran. A completed job is
 *late* when ``C_j > d_j`` (strictly); it is *on time* otherwise.
 
@@ -36,7 +36,8 @@ a dependent is released when its upstream completes). ``T_iso,j`` is
   accuracy among the job's task's variants: what variant selection (DREAM's model-level
   dynamicity) gave up. Both are 0 when nothing completed.
 * ``uxcost`` = ``energy_mJ × miss_rate`` (DREAM's EDP-like cost; the paper's normalisation is not
-  public, this is the project's definition, SPEC §3); both factors are reported next to it.
+  public, this is the project's definition, docs/design.md §3); both factors are reported
+  next to it.
 
 Metrics assume a schedule that passes :func:`~rtmm_opt.schedule.validator.validate`. Floating-point
 sums use ``math.fsum`` (exactly rounded, independent of order), so equal inputs give equal bits.
@@ -95,7 +96,7 @@ class TaskMetrics:
 
 @dataclass(frozen=True)
 class Metrics:
-    """Every SPEC §3 metric of one schedule (see the module docstring for the definitions)."""
+    """Every metric of docs/design.md §3 for one schedule (definitions: the module docstring)."""
 
     jobs: int
     completed: int
@@ -352,7 +353,7 @@ def _task_metrics(table: _JobTable, mask: np.ndarray, time_unit_ns: float) -> Ta
 
 
 def compute_metrics(instance: Instance, schedule: Schedule) -> Metrics:
-    """All SPEC §3 metrics of ``schedule`` on ``instance`` (definitions: module docstring)."""
+    """All metrics (docs/design.md §3) of ``schedule`` on ``instance`` (the module docstring)."""
     completion = completion_times(instance, schedule)
     table = _job_table(instance, schedule, completion)
     unit_ns = instance.time_unit_ns

@@ -1,4 +1,4 @@
-"""The offline oracle (SPEC §5): CP-SAT on exactly the Instance the engine replays."""
+"""The offline oracle (docs/design.md §5): CP-SAT on exactly the Instance the engine replays."""
 
 from rtmm_opt.oracle.objectives import Objective, evaluate, parse_objective
 from rtmm_opt.oracle.run import OracleResult, SolverLimits

@@ -1,4 +1,4 @@
-"""Rolling-horizon decomposition: a valid incumbent for long traces (SPEC §5).
+"""Rolling-horizon decomposition: a valid incumbent for long traces (docs/design.md §5).
 
 The jobs are taken in release order (:func:`release_order`; a cascaded job comes after its
 upstream jobs), ``window`` at a time. Window by window, the oracle's model of that window's

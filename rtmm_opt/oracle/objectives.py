@@ -2,8 +2,8 @@
 
 An objective is a weighted sum of terms, written like ``misses``, ``tardiness`` or
 ``misses+0.001*energy``, or it is ``uxcost`` on its own. Every term is scored from an Instance and
-a Schedule by :func:`evaluate`, with the metrics module's definitions (SPEC §3). The oracle
-reports exactly this value for its incumbent, never the solver's internal number.
+a Schedule by :func:`evaluate`, with the metrics module's definitions (docs/design.md §3).
+The oracle reports exactly this value for its incumbent, never the solver's internal number.
 
 | term | value for a schedule | unit |
 |---|---|---|
@@ -13,7 +13,7 @@ reports exactly this value for its incumbent, never the solver's internal number
 | ``makespan`` | last completion − first release | time units |
 | ``antt`` | Σ_completed ((C_j − R_j) / T_iso,j) / N, over all N jobs | ratio |
 | ``accuracy_loss`` | Σ_completed (a*_m − a_j), a*_m the task's best variant accuracy | accuracy |
-| ``uxcost`` | energy_mJ × miss_rate (SPEC §3, DREAM's EDP-like cost) | mJ |
+| ``uxcost`` | energy_mJ × miss_rate (docs/design.md §3, DREAM's EDP-like cost) | mJ |
 
 ``accuracy_loss`` prices variant selection: without it the oracle is free to run every job in
 its cheapest variant (e.g. a half-width model), which a scheduler that keeps accuracy, such as

@@ -1,4 +1,4 @@
-"""Lower bounds from relaxations proven valid (SPEC §5; the proofs are in docs/oracle.md).
+"""Lower bounds from relaxations proven valid (docs/design.md §5; the proofs are in docs/oracle.md).
 
 Both bounds hold for objectives that are sums of non-negative per-job costs: ``misses``,
 ``tardiness``, ``energy`` and weighted sums of them. The cost of job j depends only on j's own

@@ -6,7 +6,7 @@ configured CP-SAT run and its honest result (:mod:`rtmm_opt.oracle.run`), and th
 that call them: the rolling horizon, the decomposition bound and the uxcost sweep, which is
 handed :func:`solve_weighted_sum` for its steps.
 
-Every result is honest (SPEC §5):
+Every result is honest (docs/design.md §5):
 
 * ``status`` is ``optimal`` only when optimality is proven: the solver proved it, or the
   incumbent's objective equals a proven lower bound (the solver's, or the relaxation's of

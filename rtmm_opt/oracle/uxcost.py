@@ -1,4 +1,4 @@
-"""UXCost solved exactly, by a sweep over the number of misses (SPEC §5).
+"""UXCost solved exactly, by a sweep over the number of misses (docs/design.md §5).
 
 uxcost = energy_mJ × miss_rate is a product, so it is not linear. For k = 0, 1, …, N let
 E_k = min energy subject to at most k misses. Then uxcost* = min_k (k/N)·E_k, because the best

@@ -1,4 +1,4 @@
-"""The one schedule validator (SPEC §2): every Schedule, from any scheduler or the oracle.
+"""The one schedule validator (docs/design.md §2): every Schedule, from any scheduler or the oracle.
 
 It depends only on the Instance and the Schedule; it shares no code with the engine, the
 schedulers or the oracle, except the contention model (:mod:`rtmm_opt.schedule.contention`),
@@ -53,8 +53,8 @@ which defines what a stretched duration is. Every rule has its own :class:`Viola
     A completed job ran every required op (:func:`required_op_mask`; honours the realised early
     exit). An op of the chosen variant outside the required set (past a realised early exit) may
     only have been committed before the exit op ended: an online scheduler cannot know of the
-    exit earlier (SPEC §2), but once it is known nothing of the job starts. A dropped job did
-    not finish all its required ops before ``job_drop_time`` (else it completed; an op still
+    exit earlier (docs/design.md §2), but once it is known nothing of the job starts. A dropped
+    job did not finish all its required ops before ``job_drop_time`` (else it completed; an op still
     running at the drop runs to its end, as ops are not preempted), committed no op at or after
     ``job_drop_time``, and ``job_drop_time >= release``. With ``settings.drops == "never"`` no
     job is dropped. An op is *committed* at its start, or, when it needs a context reload, when

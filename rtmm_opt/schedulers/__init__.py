@@ -1,4 +1,4 @@
-"""Online schedulers (SPEC §4), registered by name.
+"""Online schedulers (docs/design.md §4), registered by name.
 
 Shared base policies and helpers are in :mod:`~rtmm_opt.schedulers.base`; each scheduler module
 registers its classes with :func:`~rtmm_opt.schedulers.registry.register` when imported, which

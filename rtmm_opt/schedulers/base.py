@@ -96,10 +96,10 @@ def choose_accelerator(
 ) -> int:
     """The idle accelerator to run ``op`` on, or -1 if it is eligible on none of them.
 
-    ``earliest_finish`` (the default for schedulers defined on one accelerator, SPEC §4): the
-    shortest predicted duration, as every idle accelerator can start now. ``lowest_energy``:
-    the lowest energy, then the shortest duration. ``first_idle``: the lowest index. Ties go
-    to the lowest index.
+    ``earliest_finish`` (the default for schedulers defined on one accelerator, docs/design.md §4):
+    the shortest predicted duration, as every idle accelerator can start now. ``lowest_energy``: the
+    lowest energy, then the shortest duration. ``first_idle``: the lowest index. Ties go to the
+    lowest index.
     """
     row = static.predicted_rows[op]
     if rule == "earliest_finish":  # the common case, kept lean

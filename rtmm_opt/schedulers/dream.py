@@ -5,8 +5,8 @@ ASPLOS'23 (arXiv 2212.03414). The paper has no public code and its published tex
 ingredients (a per (job, accelerator) MapScore from urgency, fairness and accelerator
 preference; tunable weights adapted online against UXCost; proactive frame drop; supernet
 variant switching) rather than every formula. Each formula below is this project's
-reconstruction, starting from SPEC §4; ``docs/schedulers/dream.md`` says what the paper says,
-what is done here and why.
+reconstruction, starting from docs/design.md §4; ``docs/schedulers/dream.md`` says what the
+paper says, what is done here and why.
 
 Symbols (t = now, all times in the instance's time unit):
 

@@ -51,8 +51,8 @@ def jobs_track(instance: Instance) -> int:
 def effective_releases(instance: Instance, completion: IntArray) -> IntArray:
     """Per job: when it was released; -1 if it never was (an upstream job was not completed).
 
-    The frame time, or for a cascaded job the latest completion of its upstream jobs (SPEC §2;
-    the same rule as ``R_j`` in :mod:`rtmm_opt.metrics.metrics`).
+    The frame time, or for a cascaded job the latest completion of its upstream jobs
+    (docs/design.md §2; the same rule as ``R_j`` in :mod:`rtmm_opt.metrics.metrics`).
     """
     release = instance.job_release.copy()
     for job in range(instance.n_jobs):
