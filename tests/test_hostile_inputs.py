@@ -485,3 +485,19 @@ def test_models_import_refuses_colliding_file_names_before_writing(tmp_path, cap
     status, stdout, err = run(capsys, "models", "import", first, second, "--out", out)
     assert status == 0, err
     assert sorted(p.name for p in out.iterdir()) == ["a_b.yaml", "c.yaml"]
+
+
+def test_names_that_look_like_numbers_survive_models_import(tmp_path, capsys):
+    # The writer quotes what a YAML 1.2 (or 1.1) reader would take for a number or a boolean.
+    layer = "Dimensions: { N: 1, K: 4, C: 3, Y: 8, X: 8, R: 3, S: 3 }"
+    source = tmp_path / "numbers.m"
+    source.write_text(
+        f"Network 1e3 {{ Layer 0o17 {{ Type: CONV {layer} }} Layer yes {{ Type: CONV {layer} }} }}"
+    )
+    out = tmp_path / "models"
+    assert run(capsys, "models", "import", source, "--out", out)[0] == 0
+    status, stdout, err = run(capsys, "models", "show", out / "1e3.yaml", "--json")
+    assert status == 0, err
+    shown = json.loads(stdout)
+    assert shown["name"] == "1e3"
+    assert [layer["name"] for layer in shown["layers"]] == ["0o17", "yes"]

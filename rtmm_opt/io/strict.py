@@ -188,6 +188,21 @@ _StrictLoader.yaml_implicit_resolvers.setdefault("", []).append(
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
+class _StrictDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting every string that the strict loader (YAML 1.2) or a YAML 1.1
+    reader would take for something else (``1e3``, ``0o17``, ``yes``)."""
+
+
+for _tag, _pattern, _first in _CORE_SCHEMA:
+    _StrictDumper.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_first))
+
+
+def dump_yaml(value: Any, **options: Any) -> str:
+    """YAML text of ``value`` that :func:`parse_yaml` (and YAML 1.1 readers) read back equal."""
+    text: str = yaml.dump(value, Dumper=_StrictDumper, **options)
+    return text
+
+
 def parse_yaml(text: str, *, file: str | Path | None = None) -> Any:
     """Parse YAML text strictly (see the module docstring); problems raise :class:`InputError`."""
     try:

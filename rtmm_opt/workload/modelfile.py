@@ -28,10 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import yaml
 
 from rtmm_opt.errors import InputError, excerpt
-from rtmm_opt.io.strict import Fields, load_yaml, suggest
+from rtmm_opt.io.strict import Fields, dump_yaml, load_yaml, suggest
 from rtmm_opt.workload.graph import ModelGraph
 from rtmm_opt.workload.layer import DIMENSIONS, Layer, LayerType, SparsityStats
 from rtmm_opt.workload.maestro import MAX_DIMENSION
@@ -198,7 +197,7 @@ def model_to_dict(graph: ModelGraph) -> dict[str, Any]:
 
 def _flow(value: Any) -> str:
     """One value as single-line flow-style YAML (quoting whatever needs it)."""
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=math.inf)
+    text = dump_yaml(value, default_flow_style=True, sort_keys=False, width=math.inf)
     return text.removesuffix("\n...\n").strip()
 
 
