@@ -86,8 +86,28 @@ def test_known_hash_is_stable_across_runs():
     # The hash must not depend on dict order, process or platform: pinned to the value computed
     # when it was introduced (two processes with different PYTHONHASHSEED agreed). A change here
     # means every stored instance hash and every study row keyed by it changes too.
-    assert tiny().content_hash == "1baf3b71e5d37dfa"
-    assert tiny(drops="never").content_hash == "cb97de047914d642"
+    assert tiny().content_hash == "9d9dcf825609e4d4"
+    assert tiny(drops="never").content_hash == "ced5c4c08a3e93cf"
+
+
+def test_hash_sees_every_array_and_nothing_else():
+    inst = tiny()
+    data = inst.to_dict()
+    assert Instance.from_dict(json.loads(json.dumps(data))).content_hash == inst.content_hash
+    renamed = {**data, "name": "other", "metadata": {"note": "x"}}
+    assert Instance.from_dict(renamed).content_hash == inst.content_hash
+    for section, name, change in [
+        ("jobs", "job_deadline", lambda v: [v[0] + 1, *v[1:]]),
+        ("jobs", "job_weight", lambda v: [2, *v[1:]]),
+        ("ops", "op_energy", lambda v: [[v[0][0] + 1, v[0][1]], *v[1:]]),
+        ("ops", "op_dram_bytes", lambda v: [[1, 1], *v[1:]]),
+        ("ops", "op_sparsity", lambda v: [0.5, *v[1:]]),
+    ]:
+        changed = {**data, section: {**data[section], name: change(data[section][name])}}
+        assert Instance.from_dict(changed).content_hash != inst.content_hash, name
+    # an empty context matrix hashes alike whatever its (0, n) shape
+    no_contexts = Instance.from_dict({**data, "context_reload_time": [[]] * 0})
+    assert no_contexts.content_hash == inst.content_hash
 
 
 def test_arrays_are_read_only():

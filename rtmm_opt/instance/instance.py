@@ -548,10 +548,20 @@ class Instance:
         )
 
     # -- serialisation ----------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, arrays: bool = True) -> dict[str, Any]:
+        """The JSON form (``format: rtmm-instance``); ``arrays=False`` leaves out the job and op
+        arrays (and the context reload matrices), for :attr:`content_hash`."""
+
         def floats(array: FloatArray) -> list[float | None]:
             return [None if math.isnan(v) else float(v) for v in array.tolist()]
 
+        if not arrays:
+            return {
+                "format": FORMAT, "version": VERSION, "name": self.name,
+                "time_unit_ns": self.time_unit_ns, "accelerators": list(self.accelerators),
+                "settings": self._settings_dict(), "tasks": self._tasks_list(),
+                "contexts": list(self.contexts), "metadata": self.metadata,
+            }  # fmt: skip
         return {
             "format": FORMAT,
             "version": VERSION,
@@ -559,17 +569,7 @@ class Instance:
             "time_unit_ns": self.time_unit_ns,
             "accelerators": list(self.accelerators),
             "settings": self._settings_dict(),
-            "tasks": [
-                {
-                    "name": t.name,
-                    "model": t.model,
-                    "period": t.period,
-                    "priority": t.priority,
-                    "depends_on": list(t.depends_on),
-                    "variants": [asdict(v) for v in t.variants],
-                }
-                for t in self.tasks
-            ],
+            "tasks": self._tasks_list(),
             "contexts": list(self.contexts),
             "context_reload_time": self.context_reload_time.tolist(),
             "context_reload_energy": self.context_reload_energy.tolist(),
@@ -705,6 +705,19 @@ class Instance:
 
         return cls.from_dict(load_json(path), file=path)
 
+    def _tasks_list(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": t.name,
+                "model": t.model,
+                "period": t.period,
+                "priority": t.priority,
+                "depends_on": list(t.depends_on),
+                "variants": [asdict(v) for v in t.variants],
+            }
+            for t in self.tasks
+        ]
+
     def _settings_dict(self) -> dict[str, Any]:
         # "compat" only when set, so that instances written before it existed keep their hash
         data = asdict(self.settings)
@@ -714,11 +727,35 @@ class Instance:
 
     @cached_property
     def content_hash(self) -> str:
-        """SHA-256 of the problem itself: every field except ``name`` and ``metadata``."""
-        data = self.to_dict()
+        """SHA-256 of the problem itself: every field except ``name`` and ``metadata``, 16 hex
+        digits.
+
+        The small fields are hashed as canonical JSON, then every array by name, dtype, shape
+        and little-endian bytes (int64, or float64 with one NaN pattern), so hashing costs
+        about what copying the arrays does, not what printing them would. The same problem
+        gives the same hash in any process and on any platform (``tests/test_instance.py``
+        pins two values)."""
+        data = self.to_dict(arrays=False)
         del data["name"], data["metadata"]
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
+        for name, array in self._hashed_arrays():
+            if array.dtype.kind == "f":
+                canonical = np.where(np.isnan(array), np.nan, array).astype("<f8")
+            else:
+                canonical = np.ascontiguousarray(array, dtype="<i8")
+            if canonical.size == 0:  # an empty matrix is empty, whatever its shape says
+                canonical = canonical.reshape(0)
+            digest.update(f"|{name}:{canonical.dtype.str}:{canonical.shape}|".encode())
+            digest.update(canonical.tobytes())
+        return digest.hexdigest()[:16]
+
+    def _hashed_arrays(self) -> list[tuple[str, np.ndarray]]:
+        names = (*_JOB_COLUMNS, "job_upstream_offsets", "job_upstream", "job_op_offsets",
+                 *_OP_VECTORS, *_OP_MATRICES, *_OP_FLOATS, "op_pred_offsets", "op_preds",
+                 "context_reload_time", "context_reload_energy")  # fmt: skip
+        arrays = [(name, getattr(self, name)) for name in names]
+        arrays += [(f"op_estimates.{k}", self.op_estimates[k]) for k in sorted(self.op_estimates)]
+        return arrays
 
     def with_settings(self, **changes: Any) -> Instance:
         """The same jobs and ops under other settings (e.g. ``drops="never"``)."""

@@ -154,6 +154,7 @@ def preflight(study: Study) -> None:
                                  field=key) from None  # fmt: skip
 
 
+@functools.cache
 def versions() -> dict[str, str]:
     """The package, solver and interpreter versions a row was computed with."""
     try:
