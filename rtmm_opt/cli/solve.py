@@ -23,7 +23,7 @@ from rtmm_opt.cli.output import (
 )
 from rtmm_opt.cli.run import OUTPUT_FLAGS, add_scheduler_options, write_outputs
 from rtmm_opt.cli.workload_options import add_workload_options, instance_from_args
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 
 AUTO_HINTS = ("edf", "llf", "dream", "dysta")
 JOBSHOP_FORMATS = ("jsplib", "taillard", "fjs")
@@ -101,7 +101,8 @@ def solver_settings(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError
     except ValueError:
         raise InputError(
-            f"expected a positive number of seconds, got {args.time_limit!r}", field="--time-limit"
+            f"expected a positive number of seconds, got {excerpt(args.time_limit)}",
+            field="--time-limit",
         ) from None
     try:
         workers = int(args.workers)
@@ -109,7 +110,7 @@ def solver_settings(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError
     except ValueError:
         raise InputError(
-            f"expected a non-negative integer, got {args.workers!r}", field="--workers"
+            f"expected a non-negative integer, got {excerpt(args.workers)}", field="--workers"
         ) from None
     if args.deterministic:
         if workers not in (0, 1):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rtmm_opt.cli.output import output_path, print_json, print_table
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 
 
 def register(commands: Any) -> None:
@@ -54,7 +54,7 @@ def _workers(text: str | None) -> int | None:
             raise ValueError
     except ValueError:
         raise InputError(
-            f"expected a non-negative integer, got {text!r}", field="--workers"
+            f"expected a non-negative integer, got {excerpt(text)}", field="--workers"
         ) from None
     return workers
 

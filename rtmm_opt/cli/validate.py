@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rtmm_opt.cli.output import print_json
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 
 YAML_KINDS = ("model", "scenario", "system")
 
@@ -60,7 +60,7 @@ def check_file(path: str) -> dict[str, Any]:
         data = load_yaml(file)
         kind = data.get("kind") if isinstance(data, dict) else None
         if kind not in YAML_KINDS:
-            reason = "missing" if kind is None else f"unknown kind {kind!r}"
+            reason = "missing" if kind is None else f"unknown kind {excerpt(kind)}"
             raise InputError(
                 f"{reason}; expected one of {', '.join(YAML_KINDS)}", file=path, field="kind"
             )

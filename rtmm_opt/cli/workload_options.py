@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.io.units import parse_duration
 
 
@@ -46,10 +46,12 @@ def _seed(text: str) -> int:
     try:
         seed = int(text)
     except ValueError:
-        raise InputError(f"expected a non-negative integer, got {text!r}", field="--seed") from None
+        raise InputError(
+            f"expected a non-negative integer, got {excerpt(text)}", field="--seed"
+        ) from None
     if seed < 0 or seed >= 2**63:
         raise InputError(
-            f"expected a non-negative integer below 2^63, got {text!r}", field="--seed"
+            f"expected a non-negative integer below 2^63, got {excerpt(text)}", field="--seed"
         )
     return seed
 
@@ -58,9 +60,9 @@ def _positive_float(text: str, flag: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise InputError(f"expected a positive number, got {text!r}", field=flag) from None
+        raise InputError(f"expected a positive number, got {excerpt(text)}", field=flag) from None
     if not (0 < value < 1e6):
-        raise InputError(f"expected a positive number below 1e6, got {text!r}", field=flag)
+        raise InputError(f"expected a positive number below 1e6, got {excerpt(text)}", field=flag)
     return value
 
 
@@ -71,7 +73,7 @@ def workload_settings(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.drops is not None and args.drops not in DROP_MODES:
         raise InputError(
-            f"expected one of {', '.join(DROP_MODES)}, got {args.drops!r}", field="--drops"
+            f"expected one of {', '.join(DROP_MODES)}, got {excerpt(args.drops)}", field="--drops"
         )
     try:
         granularity = Granularity.parse(args.granularity or "model")
@@ -83,7 +85,7 @@ def workload_settings(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError
     except ValueError:
         raise InputError(
-            f"expected a positive integer, got {args.time_unit_ns!r}", field="--time-unit-ns"
+            f"expected a positive integer, got {excerpt(args.time_unit_ns)}", field="--time-unit-ns"
         ) from None
     return {
         "duration_ns": (

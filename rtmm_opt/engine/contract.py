@@ -45,7 +45,7 @@ from enum import IntEnum
 from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.instance.instance import Instance, IntArray
 from rtmm_opt.io.strict import suggest
 
@@ -190,7 +190,7 @@ class StaticInfo:
         if name not in self.op_estimates:
             known = [PREDICTED, *self.op_estimates]
             raise InputError(
-                f"unknown estimate set {name!r}{suggest(name, known)}; this instance has "
+                f"unknown estimate set {excerpt(name)}{suggest(name, known)}; this instance has "
                 f"{', '.join(known)}",
                 field="params.estimates",
             )

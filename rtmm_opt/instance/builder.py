@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.hardware.accelerator import System
 from rtmm_opt.hardware.cost.base import CostModel
 from rtmm_opt.instance.instance import Instance, Settings, TaskInfo, Variant
@@ -481,7 +481,7 @@ def build_instance(
         or not 1 <= time_unit_ns <= MAX_TIME_UNIT_NS
     ):
         raise InputError(
-            f"must be an integer in [1, {MAX_TIME_UNIT_NS}], got {time_unit_ns!r}",
+            f"must be an integer in [1, {MAX_TIME_UNIT_NS}], got {excerpt(time_unit_ns)}",
             field="time_unit_ns",
         )
     time_unit_ns = int(time_unit_ns)

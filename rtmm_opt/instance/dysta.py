@@ -471,8 +471,8 @@ def read_requests(path: str | Path, tables: DystaTables) -> list[Request]:
         arrival = _number(file, line, "arrival_s", row["arrival_s"], minimum=0.0)
         if arrival < previous:
             raise InputError(
-                f"arrival {arrival!r} is before the previous request's {previous!r}; requests "
-                "must be in arrival order",
+                f"arrival {excerpt(arrival)} is before the previous request's "
+                f"{excerpt(previous)}; requests must be in arrival order",
                 file=file,
                 field=f"line {line} (arrival_s)",
             )
@@ -498,7 +498,7 @@ def read_requests(path: str | Path, tables: DystaTables) -> list[Request]:
         deadline = _number(file, line, "deadline_s", row["deadline_s"])
         if not deadline > arrival:
             raise InputError(
-                f"deadline {deadline!r} is not after the arrival {arrival!r}",
+                f"deadline {excerpt(deadline)} is not after the arrival {excerpt(arrival)}",
                 file=file,
                 field=f"line {line} (deadline_s)",
             )
@@ -586,7 +586,7 @@ def build_dysta_instance(
         value = seconds * per_second
         if not abs(value) < MAX_TIME_UNITS:  # also inf (e.g. a huge arrival or SLO): no int
             raise InputError(
-                f"a time of {seconds!r} s overflows 64-bit integers at time_unit_ns = "
+                f"a time of {excerpt(seconds)} s overflows 64-bit integers at time_unit_ns = "
                 f"{time_unit_ns:g}",
                 field="time_unit_ns",
             )

@@ -765,6 +765,6 @@ class Instance:
 
     def __repr__(self) -> str:
         return (
-            f"Instance({self.name!r}, jobs={self.n_jobs}, ops={self.n_ops}, "
+            f"Instance({excerpt(self.name)}, jobs={self.n_jobs}, ops={self.n_ops}, "
             f"accelerators={self.n_accelerators}, hash={self.content_hash})"
         )

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.hardware.accelerator import System
 from rtmm_opt.hardware.cost.base import CostModel
 from rtmm_opt.instance.builder import build_instance
@@ -42,7 +42,9 @@ def read_workload(path: str | Path) -> Scenario | Instance:
     if isinstance(data, dict) and "format" in data:
         if data["format"] != FORMAT:
             raise InputError(
-                f"unknown format {data['format']!r}; expected '{FORMAT}'", file=path, field="format"
+                f"unknown format {excerpt(data['format'])}; expected '{FORMAT}'",
+                file=path,
+                field="format",
             )
         return Instance.from_dict(data, file=path)
     if isinstance(data, dict) and data.get("kind") == "scenario":

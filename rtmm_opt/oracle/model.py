@@ -68,6 +68,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
+from rtmm_opt.errors import excerpt
 from rtmm_opt.instance.instance import Instance, IntArray
 from rtmm_opt.schedule.schedule import JobStatus, Schedule
 
@@ -249,7 +250,9 @@ class OracleModel:
         windows: TimeWindows | None = None,
     ) -> None:
         if formulation not in FORMULATIONS:
-            raise ValueError(f"formulation must be one of {FORMULATIONS}, got {formulation!r}")
+            raise ValueError(
+                f"formulation must be one of {FORMULATIONS}, got {excerpt(formulation)}"
+            )
         self.instance = instance
         self.formulation = formulation
         self.naive = naive

@@ -50,6 +50,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from rtmm_opt.errors import excerpt
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.oracle.horizon import rolling_horizon
 from rtmm_opt.oracle.model import OracleModel
@@ -106,7 +107,7 @@ def solve(
     ``off``.
     """
     if decompose not in DECOMPOSE_MODES:
-        raise ValueError(f"decompose must be one of {DECOMPOSE_MODES}, got {decompose!r}")
+        raise ValueError(f"decompose must be one of {DECOMPOSE_MODES}, got {excerpt(decompose)}")
     if limits is None:
         limits = SolverLimits(time_limit=time_limit, workers=workers, seed=seed, params=params)
     elif (time_limit, workers, seed, params) != (60.0, None, 0, None):

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from rtmm_opt.instance.instance import Instance
+from rtmm_opt.io.limits import INT_LIMIT  # |coefficient × bound| summed: CP-SAT refuses ~2^62
 from rtmm_opt.oracle.model import OracleModel
 from rtmm_opt.oracle.objectives import Objective
 
-INT_LIMIT = 2**60  # |coefficient × variable bound| summed: CP-SAT refuses sums near 2^62
 DECOMPOSABLE = frozenset({"misses", "tardiness", "energy"})  # sums of per-job costs
 
 

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtmm_opt.engine.contract import PREDICTED, Decision, Notice, Policy, StaticInfo, View
+from rtmm_opt.errors import excerpt
 from rtmm_opt.instance.instance import IntArray
 
 ACCELERATOR_RULES = ("earliest_finish", "lowest_energy", "first_idle")
@@ -60,7 +61,9 @@ JOB_GONE = (Notice.JOB_DONE.value, Notice.JOB_DROPPED.value)
 # -- parameters ------------------------------------------------------------------------------------
 def check_accelerator_rule(rule: str) -> None:
     if rule not in ACCELERATOR_RULES:
-        raise ValueError(f"accelerator must be one of {', '.join(ACCELERATOR_RULES)}, got {rule!r}")
+        raise ValueError(
+            f"accelerator must be one of {', '.join(ACCELERATOR_RULES)}, got {excerpt(rule)}"
+        )
 
 
 def check_estimates_name(name: object) -> None:
@@ -68,7 +71,7 @@ def check_estimates_name(name: object) -> None:
     if not isinstance(name, str) or not name.strip():
         raise ValueError(
             f"estimates must be '{PREDICTED}', '{AUTO}' or the name of an estimate set of the "
-            f"instance, got {name!r}"
+            f"instance, got {excerpt(name)}"
         )
 
 

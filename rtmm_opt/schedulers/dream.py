@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rtmm_opt.engine.contract import Decision, Notice, Policy, StaticInfo, View
+from rtmm_opt.errors import excerpt
 from rtmm_opt.schedulers.dream_tuning import AdaptationWindow, WeightTuner
 from rtmm_opt.schedulers.registry import register
 
@@ -122,22 +123,22 @@ class Dream(Policy):
         for name in ("alpha", "beta", "lam", "probe", "min_step"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+                raise ValueError(f"{name} must be a finite number >= 0, got {excerpt(value)}")
         for name in ("epsilon_ms", "window_ms", "max_weight", "variant_slack_threshold"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+                raise ValueError(f"{name} must be a finite number > 0, got {excerpt(value)}")
         if not (math.isfinite(self.step) and self.step >= 0):
-            raise ValueError(f"step must be a finite number >= 0, got {self.step!r}")
+            raise ValueError(f"step must be a finite number >= 0, got {excerpt(self.step)}")
         if not 0 < self.step_shrink < 1:
-            raise ValueError(f"step_shrink must be in (0, 1), got {self.step_shrink!r}")
+            raise ValueError(f"step_shrink must be in (0, 1), got {excerpt(self.step_shrink)}")
         if not (
             math.isfinite(self.variant_utilisation_threshold)
             and self.variant_utilisation_threshold > 0
         ):
             raise ValueError(
                 "variant_utilisation_threshold must be a finite number > 0, "
-                f"got {self.variant_utilisation_threshold!r}"
+                f"got {excerpt(self.variant_utilisation_threshold)}"
             )
         if self.alpha > self.max_weight or self.beta > self.max_weight:
             raise ValueError(f"alpha and beta must not exceed max_weight ({self.max_weight})")

@@ -88,6 +88,7 @@ from typing import ClassVar
 import numpy as np
 
 from rtmm_opt.engine.contract import PREDICTED, Decision, Notice, Policy, StaticInfo, View
+from rtmm_opt.errors import excerpt
 from rtmm_opt.schedulers.base import (
     check_accelerator_rule,
     check_estimates_name,
@@ -118,7 +119,7 @@ class _DystaKey(Policy):
         if isinstance(self.beta, bool) or not (
             isinstance(self.beta, int | float) and math.isfinite(self.beta) and self.beta >= 0
         ):
-            raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}")
+            raise ValueError(f"beta must be a finite number >= 0, got {excerpt(self.beta)}")
         check_accelerator_rule(self.accelerator)
         if self.time_scale is not None:
             scale = self.time_scale
@@ -127,11 +128,13 @@ class _DystaKey(Policy):
             ):
                 raise ValueError(
                     f"time_scale must be a positive number (seconds per time unit) or null, "
-                    f"got {scale!r}"
+                    f"got {excerpt(scale)}"
                 )
             self.time_scale = float(scale)
         if not isinstance(self.reference_sums, bool):
-            raise ValueError(f"reference_sums must be true or false, got {self.reference_sums!r}")
+            raise ValueError(
+                f"reference_sums must be true or false, got {excerpt(self.reference_sums)}"
+            )
 
     # -- hooks ------------------------------------------------------------------------------------
     @property
@@ -306,7 +309,7 @@ class Dysta(_DystaKey):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not isinstance(self.use_gamma, bool):
-            raise ValueError(f"use_gamma must be true or false, got {self.use_gamma!r}")
+            raise ValueError(f"use_gamma must be true or false, got {excerpt(self.use_gamma)}")
         check_estimates_name(self.estimates)
 
     @property

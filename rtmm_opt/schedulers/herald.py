@@ -9,6 +9,7 @@ import heapq
 from dataclasses import dataclass
 
 from rtmm_opt.engine.contract import Decision, Policy, StaticInfo, View
+from rtmm_opt.errors import excerpt
 from rtmm_opt.schedulers.base import OP_READY, task_priorities
 from rtmm_opt.schedulers.registry import register
 
@@ -52,12 +53,12 @@ class Herald(Policy):
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
             raise ValueError(
-                f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}"
+                f"objective must be one of {', '.join(OBJECTIVES)}, got {excerpt(self.objective)}"
             )
         if self.order not in ORDERS:
-            raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {self.order!r}")
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {excerpt(self.order)}")
         if not isinstance(self.wait, bool):
-            raise ValueError(f"wait must be true or false, got {self.wait!r}")
+            raise ValueError(f"wait must be true or false, got {excerpt(self.wait)}")
 
     def reset(self, static: StaticInfo) -> None:
         self._heap: list[tuple[int, ...]] = []  # ready ops by (order key..., op)

@@ -12,11 +12,9 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-import yaml
-
 from rtmm_opt.engine.contract import Policy
-from rtmm_opt.errors import InputError
-from rtmm_opt.io.strict import suggest
+from rtmm_opt.errors import InputError, excerpt
+from rtmm_opt.io.strict import parse_yaml, suggest
 
 P = TypeVar("P", bound=type[Policy])
 
@@ -63,16 +61,19 @@ def scheduler_class(name: str) -> type[Policy]:
 
 
 def parse_params(pairs: list[str] | None) -> dict[str, Any]:
-    """``["alpha=0.5", "drop=true"]`` → ``{"alpha": 0.5, "drop": True}`` (values read as YAML)."""
+    """``["alpha=0.5", "drop=true"]`` → ``{"alpha": 0.5, "drop": True}`` (values read as YAML 1.2,
+    the one YAML reader's rules: ``1e-3`` is a number)."""
     params: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"expected KEY=VALUE, got {pair!r}", field="--param")
+            raise InputError(f"expected KEY=VALUE, got {excerpt(pair)}", field="--param")
         try:
-            params[key.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise InputError(f"cannot read the value of {pair!r}", field="--param") from None
+            params[key.strip()] = parse_yaml(text) if text.strip() else None
+        except InputError:
+            raise InputError(
+                f"cannot read the value of {excerpt(pair)}", field="--param"
+            ) from None
     return params
 
 
@@ -101,7 +102,8 @@ def make_scheduler(name: str, params: Mapping[str, Any] | None = None) -> Policy
             ok = True
         if not ok:
             raise InputError(
-                f"expected a {type(default).__name__} like the default {default!r}, got {value!r}",
+                f"expected a {type(default).__name__} like the default {excerpt(default)}, got "
+                f"{excerpt(value)}",
                 field=f"params.{key}",
             )
         values[key] = value

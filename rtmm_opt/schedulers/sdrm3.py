@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 
 from rtmm_opt.engine.contract import StaticInfo, View
+from rtmm_opt.errors import excerpt
 from rtmm_opt.schedulers.base import PredictingJobPick, negative_maximum_fold
 from rtmm_opt.schedulers.registry import register
 
@@ -45,7 +46,7 @@ class SDRM3(PredictingJobPick):
         if isinstance(self.alpha, bool) or not (
             isinstance(self.alpha, int | float) and math.isfinite(self.alpha) and self.alpha >= 0
         ):
-            raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
+            raise ValueError(f"alpha must be a finite number >= 0, got {excerpt(self.alpha)}")
         self.alpha = float(self.alpha)
 
     def reset(self, static: StaticInfo) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtmm_opt.engine.contract import Decision, Notice, Policy, StaticInfo, View
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.schedulers.base import choose_accelerator
 from rtmm_opt.schedulers.registry import register
 
@@ -122,7 +122,7 @@ class XRBench(Policy):
         if self.compat not in COMPAT_MODES:
             raise ValueError(
                 f"compat must be one of {', '.join(COMPAT_MODES)} (auto: replay the harness on "
-                f"instances with settings.compat 'xrbench'), got {self.compat!r}"
+                f"instances with settings.compat 'xrbench'), got {excerpt(self.compat)}"
             )
 
     def reset(self, static: StaticInfo) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from rtmm_opt import __version__
 from rtmm_opt.engine import replay
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.hardware.accelerator import System
 from rtmm_opt.hardware.cost import make_cost_model
 from rtmm_opt.hardware.cost.base import CostModel
@@ -141,7 +141,7 @@ def preflight(study: Study) -> None:
             read = _scenario(workload_path(workload, study.folder))
         except InputError as error:
             raise InputError(
-                f"workload {workload!r}: {error}", file=where, field="workload"
+                f"workload {excerpt(workload)}: {error}", file=where, field="workload"
             ) from None
         for key, value in sorted(scoped.items()):
             try:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.hardware.accelerator import System
 from rtmm_opt.instance.instance import DROP_MODES
 from rtmm_opt.io.strict import suggest
@@ -63,13 +63,15 @@ DEFAULTS: dict[str, Any] = {
 def _number(low: float, high: float, *, integer: bool = False, open_low: bool = True):
     def check(value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"expected a number, got {value!r}")
+            raise ValueError(f"expected a number, got {excerpt(value)}")
         if integer and value != int(value):
-            raise ValueError(f"expected an integer, got {value!r}")
+            raise ValueError(f"expected an integer, got {excerpt(value)}")
         below = value <= low if open_low else value < low
         if not math.isfinite(value) or below or value > high:
             bracket = "(" if open_low else "["
-            raise ValueError(f"expected a number in {bracket}{low:g}, {high:g}], got {value!r}")
+            raise ValueError(
+                f"expected a number in {bracket}{low:g}, {high:g}], got {excerpt(value)}"
+            )
         return int(value) if integer else float(value)
 
     return check
@@ -77,13 +79,13 @@ def _number(low: float, high: float, *, integer: bool = False, open_low: bool = 
 
 def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"expected true or false, got {value!r}")
+        raise ValueError(f"expected true or false, got {excerpt(value)}")
     return value
 
 
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"expected a non-empty string, got {value!r}")
+        raise ValueError(f"expected a non-empty string, got {excerpt(value)}")
     return value
 
 
@@ -98,7 +100,7 @@ def _granularity(value: Any) -> str:
 
 def _drops(value: Any) -> str:
     if value not in DROP_MODES:
-        raise ValueError(f"expected one of {', '.join(DROP_MODES)}, got {value!r}")
+        raise ValueError(f"expected one of {', '.join(DROP_MODES)}, got {excerpt(value)}")
     return str(value)
 
 
@@ -146,7 +148,7 @@ def parse_name(key: Any) -> Name:
     """The parameter ``key`` stands for; an unknown one raises ``ValueError`` with the nearest
     valid spelling."""
     if not isinstance(key, str):
-        raise ValueError(f"a parameter name is a string, got {key!r}")
+        raise ValueError(f"a parameter name is a string, got {excerpt(key)}")
     if key in CHECKS and key not in ("fps", "priority"):
         return Name(key, key)
     head, dot, tail = key.partition(".")

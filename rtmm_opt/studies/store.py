@@ -1,10 +1,10 @@
 """The results store: one SQLite file, table ``runs``, one row per study cell.
 
-Only the driver writes, one transaction per finished group of cells, in SQLite's write-ahead
-log, so a study killed at any moment (even ``kill -9``) keeps every row it had written and a re-run starts where it stopped:
-:meth:`ResultStore.finished` lists the cells already done, which the driver skips. A finished
-cell is never written twice (its key is the primary key); a failed cell is run again by the next
-run and its row replaced once it succeeds.
+Only the driver writes, one transaction per finished group of cells, in SQLite's write-ahead log, so
+a study killed at any moment (even ``kill -9``) keeps every row it had written and a re-run starts
+where it stopped: :meth:`ResultStore.finished` lists the cells already done, which the driver skips.
+A finished cell is never written twice (its key is the primary key); a failed cell is run again by
+the next run and its row replaced once it succeeds.
 
 Columns (``docs/studies.md``): the cell's ``key`` (the hash of its parameters, seed and oracle
 block), ``study``, ``params`` (JSON) and ``seed``; ``status`` (``done`` or ``failed``) with

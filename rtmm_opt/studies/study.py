@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.io.strict import Fields, load_yaml
 from rtmm_opt.oracle.objectives import parse_objective
 from rtmm_opt.studies.parameters import (
@@ -263,7 +263,7 @@ def study_from_dict(
     seeds = []
     for i, seed in enumerate(seeds_raw):
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-            raise InputError(f"expected a non-negative integer, got {seed!r}", file=file,
+            raise InputError(f"expected a non-negative integer, got {excerpt(seed)}", file=file,
                              field=f"seeds[{i}]")  # fmt: skip
         seeds.append(seed)
     if len(set(seeds)) != len(seeds):
@@ -306,8 +306,10 @@ def _read_design(spec: Fields, file: str | Path | None) -> Design | None:
             or not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
             or not bounds[0] < bounds[1]
         ):
-            raise InputError(f"expected [low, high] with low < high, got {bounds!r}", file=file,
-                             field=where)  # fmt: skip
+            raise InputError(
+                f"expected [low, high] with low < high, got {excerpt(bounds)}", file=file,
+                field=where,
+            )  # fmt: skip
         for bound in bounds:
             _checked(file or "study", where, key, bound)
         ranges.append((key, float(bounds[0]), float(bounds[1])))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rtmm_opt.engine import replay
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.instance.workload import load_workload
 from rtmm_opt.metrics.metrics import NS_PER_MS, compute_metrics
@@ -194,7 +194,7 @@ def read_reference_summary(path: Path | str) -> XRBenchScores:
                 per_model[row[0]] = ModelScores(float(row[1]), float(row[2]), float(row[3]))
         except (IndexError, ValueError):
             raise InputError(
-                f"expected 'model, RT, EN, UX' or 'Overall Score, S', got {row!r}",
+                f"expected 'model, RT, EN, UX' or 'Overall Score, S', got {excerpt(row)}",
                 file=path,
                 field=f"line {line}",
             ) from None

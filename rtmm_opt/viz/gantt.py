@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.instance.instance import Instance, IntArray
 from rtmm_opt.metrics.metrics import completion_times
 from rtmm_opt.schedule.schedule import JobStatus, Schedule
@@ -355,7 +355,7 @@ def save_figure(figure: Figure, path: str | Path, *, dpi: int = 150) -> Path:
     image_format = path.suffix.lower().removeprefix(".")
     if image_format not in IMAGE_FORMATS:
         raise InputError(
-            f"unsupported image format {path.suffix or '(none)'!r}; use .png, .svg or .pdf",
+            f"unsupported image format {excerpt(path.suffix or '(none)')}; use .png, .svg or .pdf",
             file=path,
         )
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(image_format)

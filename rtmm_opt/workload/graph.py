@@ -14,7 +14,7 @@ from functools import cached_property
 
 import networkx as nx
 
-from rtmm_opt.errors import InputError
+from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.workload.layer import Layer
 
 
@@ -207,4 +207,4 @@ class ModelGraph:
         return sorted(edges)
 
     def __repr__(self) -> str:
-        return f"ModelGraph({self.name!r}, layers={len(self)}, macs={self.macs})"
+        return f"ModelGraph({excerpt(self.name)}, layers={len(self)}, macs={self.macs})"

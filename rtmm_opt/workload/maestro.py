@@ -510,9 +510,9 @@ def _format_network(network: MaestroNetwork) -> Iterator[str]:
     yield ""
     if network.fps is not None:
         fps = network.fps
-        yield f"FPS: {int(fps)}" if fps.is_integer() else f"FPS: {fps!r}"
+        yield f"FPS: {int(fps)}" if fps.is_integer() else f"FPS: {excerpt(fps)}"
     if network.probability != 1.0:
-        yield f"Probability: {network.probability!r}"
+        yield f"Probability: {excerpt(network.probability)}"
     if network.dependencies:
         yield f"Dependency: {{ {', '.join(network.dependencies)} }}"
     for layer in network.layers:

@@ -340,4 +340,4 @@ class TableCostModel:
         return cost
 
     def __repr__(self) -> str:
-        return f"TableCostModel({str(self.path)!r})"
+        return f"TableCostModel({excerpt(str(self.path))})"
