@@ -524,11 +524,12 @@ def test_interchangeable_jobs_are_only_exact_copies():
 
 
 # -- rolling horizon ------------------------------------------------------------------------------
-@pytest.mark.parametrize("objective", ["misses", "tardiness", "energy", "makespan"])
-@pytest.mark.parametrize("drops", ["never", "allowed"])
+@pytest.mark.parametrize(
+    ("objective", "drops"),
+    # every objective without drops; with drops only misses, the one objective that prices them
+    [(o, "never") for o in ("misses", "tardiness", "energy", "makespan")] + [("misses", "allowed")],
+)
 def test_rolling_horizon_gives_a_valid_schedule(objective, drops):
-    if drops == "allowed" and objective != "misses":
-        return  # only misses prices drops
     instance = _crowded(12).with_settings(drops=drops)
     result = rolling_horizon(instance, objective, window=5, step=3, limits=ONE_WORKER)
     assert validate(instance, result.schedule).ok
@@ -578,11 +579,14 @@ def test_vr_gaming_is_proven_optimal_within_a_minute(fps_scale, optimum, drops):
     instance = _vr(fps_scale, drops)
     hints = [replay(instance, make_scheduler(n)) for n in ("edf", "dream", "dysta", "sjf")]
     result = solve(instance, "misses", time_limit=60, workers=2, hints=hints)
-    assert result.status == "optimal"
+    assert result.status == "optimal"  # proven within time_limit=60
     assert result.objective == optimum and result.bound == optimum
-    assert result.wall_s < 60
     assert validate(instance, result.schedule).ok
-    assert np.all(result.schedule.job_status == JobStatus.COMPLETED) or drops == "allowed"
+    dropped = int(np.sum(result.schedule.job_status == JobStatus.DROPPED))
+    if drops == "never":
+        assert dropped == 0
+    else:
+        assert dropped <= optimum  # a dropped job is a miss
 
 
 # -- the package's structure ----------------------------------------------------------------------
