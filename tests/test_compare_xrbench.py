@@ -1,11 +1,16 @@
 """`rtmm compare` on every XRBench scenario: the oracle is never worse than any scheduler.
 
-Issue 4's acceptance check, run through the command line exactly as a user would: every
-registered scheduler is replayed (each replay is validated), the oracle solves the same instance
-with their schedules as hints, and its objective, recomputed from its validated schedule, must
-be ≤ every scheduler's. The objective is ``misses`` with unit weights (XRBench tasks all have
-priority 1), so it must also equal dropped + late jobs of the oracle's own metrics, and each
-scheduler's objective must equal its own dropped + late.
+Two properties, checked separately:
+
+* **with hints** (the default, through the command line exactly as a user runs it): every
+  registered scheduler is replayed and validated, and the oracle solves the same instance warm-
+  started with their schedules. Its incumbent is then never worse than a hint *by construction*
+  (the best hint is the incumbent when the search ends worse), so this checks the plumbing: the
+  objective recomputed from the oracle's validated schedule, the bound ≤ objective, and that the
+  objective (``misses`` with unit weights: XRBench tasks all have priority 1) equals dropped +
+  late of the oracle's own metrics and of each scheduler's;
+* **without hints** (``compare(..., hints=False)``): the oracle searches from scratch, so
+  "oracle ≤ every scheduler" is a property of its search and its model, not of the warm start.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from rtmm_opt import compare as compare_library
+from rtmm_opt import load_workload
 from rtmm_opt.cli.main import main
 from rtmm_opt.schedulers import scheduler_names
 
@@ -63,3 +70,18 @@ def test_oracle_beats_every_scheduler_on_xrbench(capsys, scenario):
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_oracle_beats_every_scheduler_on_xrbench_one_second(capsys, scenario, system):
     check(compare(capsys, scenario, system, "1s"))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_oracle_beats_every_scheduler_without_hints(scenario):
+    instance = load_workload(ROOT / "instances/xrbench" / f"{scenario}.yaml", system="xrb4k-J",
+                             cost="table:xrbench", duration_ns=150_000_000, granularity="block:4")  # fmt: skip
+    result = compare_library(instance, scheduler_names(), "misses", time_limit=20, workers=2,
+                             hints=False)  # fmt: skip
+    oracle = result.oracle
+    assert not result.hinted
+    # the incumbent is the oracle's own (its search, or its rolling horizon), no scheduler's
+    assert oracle.solver["incumbent"] not in {f"hint:{name}" for name in scheduler_names()}
+    assert oracle.status == "optimal", (scenario, oracle.status)  # small: proven in the limit
+    for row in result.schedulers:
+        assert oracle.objective <= row.objective, row.name
