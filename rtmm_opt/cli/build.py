@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rtmm_opt.cli.output import print_json
+from rtmm_opt.cli.output import check_outputs, print_json
 from rtmm_opt.cli.workload_options import add_workload_options, instance_from_args
 from rtmm_opt.errors import InputError
 
@@ -52,6 +52,7 @@ def summary(instance: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_outputs(args, ("--out",))
     instance = instance_from_args(args)
     if args.out:
         out = Path(args.out)

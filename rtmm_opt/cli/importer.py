@@ -19,7 +19,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rtmm_opt.cli.output import print_json
+from rtmm_opt.cli.output import check_outputs, print_json
 from rtmm_opt.errors import InputError, excerpt
 
 GENERATOR_OPTIONS = ("rate", "n_requests", "seed", "slo_mult")
@@ -108,6 +108,7 @@ def import_dysta(args: argparse.Namespace) -> int:
         write_requests,
     )
 
+    check_outputs(args, ("--out", "--requests-out"))
     given = [name for name in GENERATOR_OPTIONS if getattr(args, name) is not None]
     if args.requests_csv is not None and given:
         raise InputError(

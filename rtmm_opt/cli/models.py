@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from rtmm_opt.cli.output import print_json, print_table, si
+from rtmm_opt.cli.output import output_dir, print_json, print_table, si
 from rtmm_opt.errors import InputError, excerpt
 
 
@@ -198,6 +198,7 @@ def import_models(args: argparse.Namespace) -> int:
     (``a/b`` and ``a_b``, or ``Net`` and ``net`` on a case-insensitive disk) before writing."""
     from rtmm_opt.workload.modelfile import dump_model
 
+    output_dir(args.out, "--out")
     graphs: list[tuple[str, Any]] = []  # (source file, graph)
     for file in args.files:
         if file.endswith(".onnx"):

@@ -94,6 +94,17 @@ def output_path(path: str, flag: str) -> Path:
     return target
 
 
+def output_dir(path: str, flag: str) -> Path:
+    """An output folder, checked before any work starts: it is a folder (or can be made one)
+    and files can be written in it; otherwise an :class:`InputError` naming the flag."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise InputError("is a file, expected a directory", file=path, field=flag)
+    probe = output_path(str(target / ".rtmm-write-check"), flag)
+    probe.unlink(missing_ok=True)
+    return target
+
+
 def check_outputs(args: argparse.Namespace, flags: Sequence[str]) -> None:
     """:func:`output_path` for each of ``flags`` (``--schedule``, ...) that was given."""
     for flag in flags:
