@@ -59,6 +59,7 @@ from rtmm_opt.hardware.accelerator import System
 from rtmm_opt.hardware.cost.base import CostModel
 from rtmm_opt.instance.instance import Instance, Settings, TaskInfo, Variant
 from rtmm_opt.io.limits import LAYER_DRAWS_PER_OP, OPS, check_quantity, op_weight
+from rtmm_opt.io.units import NS_PER_MS
 from rtmm_opt.scenario.scenario import Scenario, Task, VariantSpec
 from rtmm_opt.scenario.trace import Trace, check_job_count, generate_trace
 from rtmm_opt.workload.graph import Granularity, ModelGraph
@@ -77,7 +78,6 @@ def _dram_pj_per_byte(cost_model: CostModel) -> float:
     return float(value) if isinstance(value, int | float) else float(DEFAULT_ENERGY.dram_pj)
 
 
-NS_PER_MS = 1_000_000
 
 
 def to_units(ns: FloatArray | float, time_unit_ns: int) -> Any:

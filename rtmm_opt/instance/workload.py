@@ -25,7 +25,8 @@ from rtmm_opt.instance.builder import build_instance
 from rtmm_opt.instance.instance import FORMAT, Instance
 from rtmm_opt.io.bundled import resolve_workload
 from rtmm_opt.io.strict import load_json, load_yaml
-from rtmm_opt.scenario.scenario import NS_PER_S, Scenario, load_maestro_scenario, scenario_from_dict
+from rtmm_opt.io.units import NS_PER_S
+from rtmm_opt.scenario.scenario import Scenario, load_maestro_scenario, scenario_from_dict
 from rtmm_opt.workload.graph import Granularity
 
 DEFAULT_DURATION_NS = NS_PER_S  # when neither the caller nor the scenario gives one

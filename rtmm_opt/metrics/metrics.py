@@ -56,6 +56,7 @@ import numpy as np
 from scipy.special import expit
 
 from rtmm_opt.instance.instance import FloatArray, Instance, IntArray
+from rtmm_opt.io.units import NJ_PER_MJ, NS_PER_MS, NS_PER_S
 from rtmm_opt.schedule.schedule import JobStatus, Schedule
 from rtmm_opt.schedule.validator import AcceleratorSequence, context_reloads, required_op_mask
 
@@ -63,9 +64,6 @@ from rtmm_opt.schedule.validator import AcceleratorSequence, context_reloads, re
 XRBENCH_RT_SLOPE_PER_MS = 15.0
 XRBENCH_ENERGY_BUDGET_MJ = 1500.0
 
-NS_PER_MS = 1_000_000
-NS_PER_S = 1_000_000_000
-NJ_PER_MJ = 1_000_000
 
 
 @dataclass(frozen=True)

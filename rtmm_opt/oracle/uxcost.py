@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rtmm_opt.instance.instance import Instance
+from rtmm_opt.io.units import NJ_PER_MJ
 from rtmm_opt.metrics.metrics import compute_metrics
 from rtmm_opt.oracle.model import OracleModel
 from rtmm_opt.oracle.objectives import Objective, evaluate, parse_objective
@@ -36,7 +37,6 @@ from rtmm_opt.schedule.schedule import Schedule
 UXCOST = parse_objective("uxcost")
 MISSES = parse_objective("misses")
 ENERGY = parse_objective("energy")
-NJ_PER_MJ = 1e6
 
 # The oracle's solve of a weighted-sum objective (rtmm_opt.oracle.solve.solve_weighted_sum):
 # (instance, objective, limits, hints) -> result. The sweep is given it rather than importing

@@ -25,10 +25,8 @@ import networkx as nx
 
 from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.io.strict import Fields, check_number, load_yaml, suggest
+from rtmm_opt.io.units import NS_PER_MS, NS_PER_S
 from rtmm_opt.workload.graph import ModelGraph
-
-NS_PER_MS = 1_000_000
-NS_PER_S = 1_000_000_000
 
 PERIOD_ROUNDINGS = ("exact", "ms_floor")
 # A peer simulator whose semantics the built instance reproduces (``Settings.compat``):

@@ -33,12 +33,12 @@ import numpy.typing as npt
 
 from rtmm_opt.engine.contract import Decision, Notice, Policy, StaticInfo, View
 from rtmm_opt.errors import excerpt
+from rtmm_opt.io.units import NS_PER_MS
 from rtmm_opt.schedulers.dream_tuning import AdaptationWindow, WeightTuner
 from rtmm_opt.schedulers.registry import register
 
 FloatArray = npt.NDArray[np.float64]
 
-NS_PER_MS = 1_000_000
 
 
 def map_scores(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-NJ_PER_MJ = 1e6
+from rtmm_opt.io.units import NJ_PER_MJ
 
 # One adaptation cycle: four windows around the trial weights (name, Δα, Δβ in probes).
 PROBES = (("alpha+", 1, 0), ("alpha-", -1, 0), ("beta+", 0, 1), ("beta-", 0, -1))

@@ -89,6 +89,7 @@ import numpy as np
 
 from rtmm_opt.engine.contract import PREDICTED, Decision, Notice, Policy, StaticInfo, View
 from rtmm_opt.errors import excerpt
+from rtmm_opt.io.units import NS_PER_S
 from rtmm_opt.schedulers.base import (
     check_accelerator_rule,
     check_estimates_name,
@@ -98,7 +99,6 @@ from rtmm_opt.schedulers.base import (
 )
 from rtmm_opt.schedulers.registry import register
 
-NS_PER_S = 1e9
 PATTERN = "pattern"  # the Dysta importer's per-pattern averages (docs/dysta.md)
 
 

@@ -9,10 +9,9 @@ import math
 from dataclasses import dataclass
 
 from rtmm_opt.engine.contract import StaticInfo, View
+from rtmm_opt.io.units import NS_PER_S
 from rtmm_opt.schedulers.base import JobPickPolicy, negative_maximum_fold
 from rtmm_opt.schedulers.registry import register
-
-NS_PER_S = 1e9
 
 
 @register("planaria")

@@ -17,6 +17,7 @@ import numpy as np
 
 from rtmm_opt.engine.contract import Decision, Notice, Policy, StaticInfo, View
 from rtmm_opt.errors import InputError, excerpt
+from rtmm_opt.io.units import NS_PER_MS
 from rtmm_opt.schedulers.base import choose_accelerator
 from rtmm_opt.schedulers.registry import register
 
@@ -24,7 +25,6 @@ COMPAT_MODES = ("auto", "none", "harness")
 # HET_process.hpp, InferenceProcess::IsFinished: a process counts as finished once
 # current_time + FP_ERROR_MARGIN >= its completion time, with FP_ERROR_MARGIN = 1e-2f ms.
 HARNESS_FINISH_MARGIN_MS = np.float32(1e-2)
-_NS_PER_MS = 1e6
 _RELEASED, _OP_READY, _OP_DONE = Notice.RELEASED, Notice.OP_READY, Notice.OP_DONE
 _JOB_DONE, _JOB_DROPPED = Notice.JOB_DONE, Notice.JOB_DROPPED
 
@@ -359,15 +359,15 @@ class _HarnessReplay:
 
     def _ms(self, units: int) -> np.float32:
         """Whole time units as the harness's float32 milliseconds."""
-        return np.float32(units * self.unit_ns / _NS_PER_MS)
+        return np.float32(units * self.unit_ns / NS_PER_MS)
 
     def _units_at_or_after(self, time_ms: np.float32) -> int:
         """The first time unit at or after a harness time."""
-        return math.ceil(float(time_ms) * _NS_PER_MS / self.unit_ns - 1e-9)
+        return math.ceil(float(time_ms) * NS_PER_MS / self.unit_ns - 1e-9)
 
     def _latency_ms(self, units: int) -> np.float32:
         """``static_cast<float>(total_latency)/1000000`` (``DispatchJobs``), cycles = ns."""
-        return np.float32(np.float32(units * self.unit_ns) / np.float32(_NS_PER_MS))
+        return np.float32(np.float32(units * self.unit_ns) / np.float32(NS_PER_MS))
 
     # -- the engine side ----------------------------------------------------------------------
     def decide(self, view: View) -> Decision:

@@ -22,7 +22,8 @@ from rtmm_opt.engine import replay
 from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.instance.workload import load_workload
-from rtmm_opt.metrics.metrics import NS_PER_MS, compute_metrics
+from rtmm_opt.io.units import NS_PER_MS
+from rtmm_opt.metrics.metrics import compute_metrics
 from rtmm_opt.schedule.schedule import Schedule
 from rtmm_opt.schedulers import make_scheduler
 

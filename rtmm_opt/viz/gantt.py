@@ -32,6 +32,7 @@ import numpy as np
 
 from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.instance.instance import Instance, IntArray
+from rtmm_opt.io.units import NS_PER_MS
 from rtmm_opt.metrics.metrics import completion_times
 from rtmm_opt.schedule.schedule import JobStatus, Schedule
 
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-NS_PER_MS = 1_000_000
 IMAGE_FORMATS = ("png", "svg", "pdf")
 MISS_COLOR = "#d62728"
 BAR_HEIGHT = 0.8

@@ -31,11 +31,11 @@ import numpy as np
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance.instance import Instance, IntArray
+from rtmm_opt.io.units import NS_PER_US
 from rtmm_opt.metrics.metrics import Metrics, completion_times
 from rtmm_opt.schedule.schedule import JobStatus, Schedule
 
 SYSTEM_PID = 1
-NS_PER_US = 1000
 ACTIVE_COUNTER = "active"  # Perfetto names the counter track "<name> <arg key>": "active jobs"
 
 # Order of events at one timestamp on one track: a job is released before it runs, and its
