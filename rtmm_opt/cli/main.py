@@ -30,6 +30,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> Parser:
     from rtmm_opt.cli import (
         build,
+        generate,
         importer,
         models,
         run,
@@ -56,6 +57,7 @@ def build_parser() -> Parser:
     run.register(commands)
     solve.register(commands)
     sweep.register(commands)
+    generate.register(commands)
     return parser
 
 
