@@ -22,13 +22,18 @@ def register(commands: Any) -> None:
 
 
 def list_systems(args: argparse.Namespace) -> int:
-    from rtmm_opt.hardware.presets import get_system, list_aliases, list_presets
+    from rtmm_opt.hardware.presets import (
+        get_system,
+        list_aliases,
+        list_family_presets,
+        list_presets,
+    )
 
     aliases: dict[str, list[str]] = {}
     for alias, target in list_aliases().items():
         aliases.setdefault(target, []).append(alias)
     entries: list[dict[str, Any]] = []
-    for name in list_presets():
+    for name in [*list_presets(), *list_family_presets()]:
         system = get_system(name)
         entries.append(
             {
@@ -37,6 +42,7 @@ def list_systems(args: argparse.Namespace) -> int:
                 "accelerators": len(system),
                 "dataflows": [acc.dataflow.value for acc in system.accelerators],
                 "pes": [acc.pes for acc in system.accelerators],
+                "dram_bandwidth_gbps": system.dram_bandwidth_gbps,
                 "description": system.description,
             }
         )
@@ -74,6 +80,7 @@ def show_system(args: argparse.Namespace) -> int:
             (
                 acc.name,
                 acc.dataflow.value,
+                _mapping(acc),
                 acc.pes,
                 acc.clock_ghz,
                 acc.buffer_bytes,
@@ -82,6 +89,24 @@ def show_system(args: argparse.Namespace) -> int:
             )
             for acc in system.accelerators
         ],
-        ["accelerator", "dataflow", "PEs", "GHz", "buffer B", "NoC elem/cyc", "DRAM GB/s"],
+        [
+            "accelerator",
+            "dataflow",
+            "mapping",
+            "PEs",
+            "GHz",
+            "buffer B",
+            "NoC elem/cyc",
+            "DRAM GB/s",
+        ],
     )
     return 0
+
+
+def _mapping(acc: Any) -> str:
+    """The spatial mapping family: Simba-like vector MACs, an Eyeriss-like array, or XRBench's."""
+    if acc.vector_width is not None:
+        return f"simba (vector {acc.vector_width})"
+    if acc.array_rows is not None:
+        return f"eyeriss ({acc.array_rows}×{acc.array_cols})"
+    return "xrbench"

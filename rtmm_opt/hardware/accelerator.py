@@ -40,6 +40,16 @@ class Accelerator:
 
     ``noc_bandwidth`` is the on-chip distribution bandwidth in elements per cycle (MAESTRO's
     ``top_noc_bw``); ``offchip_bandwidth_gbps`` is its DRAM link in GB/s.
+
+    Two optional fields select a design family's own spatial mapping instead of the XRBench one
+    of its dataflow (``docs/hardware.md``, "Accelerator families"):
+
+    * ``vector_width`` (``WS`` only): Simba-like PEs of vector MACs (Shao et al., MICRO'19):
+      input channels C over the vector width, output channels K over the remaining
+      ``pes / vector_width`` MAC lanes, partial sums kept in the PEs' accumulation buffers.
+    * ``array_rows``/``array_cols`` (``RS`` only, both or neither, product ``pes``): an
+      Eyeriss-like row-stationary PE array (Chen et al., ISCA'16: 12 × 14): filter rows R down
+      the rows, replicated over output channels K to fill them, output rows Y' across columns.
     """
 
     name: str
@@ -50,6 +60,9 @@ class Accelerator:
     pe_buffer_bytes: int = 8 * 1024
     noc_bandwidth: int = 128
     offchip_bandwidth_gbps: float = 128.0
+    vector_width: int | None = None
+    array_rows: int | None = None
+    array_cols: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.dataflow, Dataflow):
@@ -62,6 +75,41 @@ class Accelerator:
             value = getattr(self, name)
             if not isinstance(value, int | float) or not (0 < value < 1e6):
                 raise InputError(f"must be a positive number, got {excerpt(value)}", field=name)
+        for name in ("vector_width", "array_rows", "array_cols"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise InputError(f"must be a positive integer, got {excerpt(value)}", field=name)
+        if self.vector_width is not None:
+            if self.dataflow is not Dataflow.WS:
+                raise InputError(
+                    "vector_width needs dataflow WS (Simba-like)", field="vector_width"
+                )
+            if self.pes % self.vector_width:
+                raise InputError(
+                    f"must divide pes ({self.pes}), got {self.vector_width}", field="vector_width"
+                )
+        if (self.array_rows is None) != (self.array_cols is None):
+            raise InputError("give both array_rows and array_cols, or neither", field="array_rows")
+        if self.array_rows is not None and self.array_cols is not None:
+            if self.dataflow is not Dataflow.RS:
+                raise InputError("array_rows needs dataflow RS (Eyeriss-like)", field="array_rows")
+            if self.array_rows * self.array_cols != self.pes:
+                raise InputError(
+                    f"array_rows × array_cols must equal pes ({self.pes}), got "
+                    f"{self.array_rows} × {self.array_cols}",
+                    field="array_rows",
+                )
+
+    @property
+    def family(self) -> str:
+        """``simba`` (vector MACs), ``eyeriss`` (a row-stationary array) or ``xrbench``."""
+        if self.vector_width is not None:
+            return "simba"
+        if self.array_rows is not None:
+            return "eyeriss"
+        return "xrbench"
 
     @property
     def peak_macs_per_ns(self) -> float:

@@ -1,4 +1,5 @@
-"""Named systems: the 38 (hardware file, dataflow file) pairs that XRBench evaluates.
+"""Named systems: the 38 (hardware file, dataflow file) pairs that XRBench evaluates, and four
+Simba/Eyeriss systems (:func:`list_family_presets`, below).
 
 XRBench's ``scripts/run_evals.py`` pairs every hardware file of a group with every dataflow file of
 the same group: single 2 × 3, dual 6 × 4, quad 2 × 4 = 38 systems, named here
@@ -36,6 +37,7 @@ from rtmm_opt.hardware.accelerator import Accelerator, Dataflow, System
 from rtmm_opt.io.strict import suggest
 
 PREFIX = "xrb"
+FAMILY_FIELDS = ("vector_width", "array_rows", "array_cols")  # written only when set
 CLOCK_GHZ = 1.0  # XRBench-MAESTRO hard-codes a 1 GHz clock
 BYTES_PER_ELEMENT = 1  # offchip_bw is in elements/cycle; int8 elements
 
@@ -101,6 +103,71 @@ def list_aliases() -> dict[str, str]:
     return aliases
 
 
+# -- Simba- and Eyeriss-like systems (RELMAS's setting; docs/hardware.md "Accelerator families")
+
+# One Simba chiplet (Shao et al., MICRO'19, §3 and Table 1): 16 PEs × 8 vector MACs × 8 lanes
+# = 1024 int8 MACs per cycle; per PE a 32 KiB weight buffer, 8 KiB input buffer and 3 KiB
+# accumulation buffer; a 64 KiB global PE buffer per chiplet. Its "buffer" here is all of the
+# chiplet's SRAM (64 + 16 × 43 KiB), since weights stay in the PEs' weight buffers.
+SIMBA = {
+    "pes": 1024,
+    "vector_width": 8,
+    "buffer_bytes": (64 + 16 * (32 + 8 + 3)) * 1024,
+    "pe_buffer_bytes": (32 + 8 + 3) * 1024,
+    "noc_bandwidth": 128,  # 16 PEs × 8 inputs per cycle (one vector each)
+}
+# Eyeriss (Chen et al., ISCA'16 §V, JSSC'17): a 12 × 14 array of 168 PEs, a 108 KiB global
+# buffer, 0.5 KiB of scratchpads per PE (12 + 224 + 24 16-bit words), three 64-bit buses from
+# the global buffer to the array (ifmap, filter, psum): 24 int8 elements per cycle.
+EYERISS = {
+    "pes": 168,
+    "array_rows": 12,
+    "array_cols": 14,
+    "buffer_bytes": 108 * 1024,
+    "pe_buffer_bytes": 512,
+    "noc_bandwidth": 24,
+}
+# The project's choices, not the papers': every sub-accelerator at 1 GHz (the chips run at
+# 0.2 GHz, Eyeriss in 65 nm, and 0.16-2 GHz, Simba in 16 nm), each with a 32 GB/s DRAM link,
+# and one shared DRAM of 16 GB/s per sub-accelerator — half the sum of the links, so that the
+# contention model (settings.contention) binds when more than half of them stream at once.
+FAMILY_LINK_GBPS = 32.0
+FAMILY_SHARED_GBPS_PER_ACCELERATOR = 16.0
+FAMILY_PRESETS: dict[str, tuple[int, int]] = {  # name -> (Simba count, Eyeriss count)
+    "simba-4": (4, 0),
+    "eyeriss-4": (0, 4),
+    "hetero-2s2e": (2, 2),
+    "hetero-4s4e": (4, 4),
+}
+
+
+def list_family_presets() -> list[str]:
+    """The Simba/Eyeriss presets: ``simba-4``, ``eyeriss-4``, ``hetero-2s2e``, ``hetero-4s4e``."""
+    return list(FAMILY_PRESETS)
+
+
+def _build_family(name: str) -> System:
+    simbas, eyerisses = FAMILY_PRESETS[name]
+    accelerators = [
+        Accelerator(name=f"simba{i}", dataflow=Dataflow.WS,
+                    offchip_bandwidth_gbps=FAMILY_LINK_GBPS, **SIMBA)
+        for i in range(simbas)
+    ] + [
+        Accelerator(name=f"eyeriss{i}", dataflow=Dataflow.RS,
+                    offchip_bandwidth_gbps=FAMILY_LINK_GBPS, **EYERISS)
+        for i in range(eyerisses)
+    ]  # fmt: skip
+    parts = [f"{n} Simba-like (WS, 1024 MACs)" for n in [simbas] if n]
+    parts += [f"{n} Eyeriss-like (RS 12×14)" for n in [eyerisses] if n]
+    shared = FAMILY_SHARED_GBPS_PER_ACCELERATOR * len(accelerators)
+    return System(
+        name=name,
+        accelerators=tuple(accelerators),
+        dram_bandwidth_gbps=shared,
+        description=f"{' + '.join(parts)}, shared DRAM {shared:g} GB/s",
+    )
+
+
 def _letter_of(name: str) -> str:
     return ", ".join(alias for alias, target in list_aliases().items() if target == name)
 
@@ -150,6 +217,8 @@ def get_system(name_or_path: str | Path) -> System:
     aliases = list_aliases()
     if text in presets:
         return _build(text)
+    if text in FAMILY_PRESETS:
+        return _build_family(text)
     if text in aliases:
         return _build(aliases[text])
     path = Path(text)
@@ -158,7 +227,7 @@ def get_system(name_or_path: str | Path) -> System:
 
         return load_system(path)
     raise InputError(
-        f"unknown system '{text}'{suggest(text, [*presets, *aliases])}; "
+        f"unknown system '{text}'{suggest(text, [*presets, *aliases, *FAMILY_PRESETS])}; "
         "see 'rtmm systems list', or give a system YAML file",
         field="system",
     )
@@ -181,6 +250,9 @@ def system_to_dict(system: System) -> dict[str, Any]:
                 "pe_buffer_bytes": acc.pe_buffer_bytes,
                 "noc_bandwidth": acc.noc_bandwidth,
                 "offchip_bandwidth_gbps": acc.offchip_bandwidth_gbps,
+                **{
+                    key: getattr(acc, key) for key in FAMILY_FIELDS if getattr(acc, key) is not None
+                },
             }
             for acc in system.accelerators
         ],

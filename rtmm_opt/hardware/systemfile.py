@@ -17,6 +17,8 @@ Example::
         noc_bandwidth: 128             # elements per cycle
         offchip_bandwidth_gbps: 25.6
       - {name: little, dataflow: OS, pes: 512}
+      - {name: simba, dataflow: WS, pes: 1024, vector_width: 8}     # Simba-like mapping
+      - {name: eyeriss, dataflow: RS, pes: 168, array_rows: 12, array_cols: 14}
     # optional; table cost models key their rows on it:
     origin: {suite: xrbench, hw_config: Dual_4K, dataflow: WS_OS}
 
@@ -113,6 +115,9 @@ def _accelerators(spec: Fields) -> list[Accelerator]:
     values: dict[str, Any] = {"pes": spec.integer("pes", positive=True, maximum=LIMITS["pes"])}
     for key in ("buffer_bytes", "pe_buffer_bytes", "noc_bandwidth"):
         values[key] = spec.integer(key, getattr(_DEFAULTS, key), positive=True, maximum=LIMITS[key])
+    for key in ("vector_width", "array_rows", "array_cols"):  # design families, optional
+        if spec.has(key):
+            values[key] = spec.integer(key, positive=True, maximum=LIMITS["pes"])
     for key in ("clock_ghz", "offchip_bandwidth_gbps"):
         values[key] = float(
             spec.number(key, getattr(_DEFAULTS, key), positive=True, maximum=LIMITS[key])

@@ -18,6 +18,20 @@ For one layer on one sub-accelerator (cycles at the accelerator's clock)::
 * ``RS`` (Eyeriss-like row stationary): filter rows R over 4 lanes (one filter row per PE of a
   PE set, Chen et al. ISCA'16 §IV), X' over 16, K over the remaining P/64.
 
+Two design families have their own mapping, selected by optional :class:`Accelerator` fields
+(``docs/hardware.md``, "Accelerator families"):
+
+* **Simba-like** (``WS`` with ``vector_width`` v; Shao et al., "Simba: scaling deep-learning
+  inference with multi-chip-module-based architecture", MICRO'19, §3: each PE has 8 vector MAC
+  units of width 8, weight, input and accumulation buffers; 16 PEs per chiplet): C over v lanes
+  (the vector), K over the remaining P/v lanes (the vector MACs of a PE and the PEs, each
+  computing other output channels from multicast inputs). No output pixel is spatial.
+* **Eyeriss-like** (``RS`` with ``array_rows`` × ``array_cols``; Chen, Krishna, Emer, Sze,
+  ISCA'16 §V and JSSC'17: a 12 × 14 array): a PE set of R rows (one filter row each) × Y'
+  columns (one output row each); sets are replicated ``rows // R`` times down the array over
+  output channels K (the array is filled with filters, §V-B); filter rows taller than the array
+  fold. X', S and C are temporal inside each PE (the 1-D row convolution in its scratchpad).
+
 Every other dimension is temporal. The ceil is the tile-quantisation waste: a layer with K = 24
 on 16 K lanes takes two passes, the second one half empty. ``utilisation = MACs / (compute · P)``.
 Depthwise layers reduce over one channel (C → 1), so mappings that put C on lanes waste them —
@@ -31,6 +45,15 @@ as NVDLA does on depthwise convolutions.
 * OS, loops K → Y' → X'-tile → C-tile: all inputs are re-sent for every output channel (K is the
   outermost temporal loop): inputs · K; the weights of one channel are re-sent for every Y' and X'
   fold; outputs stay in the PEs until complete and leave once.
+* Simba-like: weights once (stationary in the PEs' weight buffers); inputs multicast once per
+  K fold: inputs · ceil(K / lanes_K); partial sums stay in the PEs' accumulation buffers, so
+  outputs leave once.
+* Eyeriss-like: each filter row stays in its PE's scratchpad while its input row slides past,
+  and is re-sent for every fold of Y' over the columns: weights · ceil(Y' / cols); input rows
+  are multicast diagonally to the R PEs that use them, once per fold of K over the replicated
+  sets, each PE interleaving p filters in half its scratchpad (p = (PE bytes / 2) / (S · bytes
+  per element), at least 1): inputs · ceil(K / (replicas · p)); partial sums accumulate down the
+  columns and leave once.
 * RS, loops Y' → X'-tile → C-tile → K: the weights are re-sent for every output row and X' fold:
   weights · Y' · ceil(X'/16); each input row is sent once for every output row it feeds (R of
   them): N · C · X · Y' · R; outputs leave once.
@@ -158,11 +181,25 @@ def _dims(layer: Layer) -> dict[str, int]:
     }
 
 
+def accelerator_lanes(accelerator: Accelerator, layer: Layer) -> dict[str, int]:
+    """Lanes per spatial dimension for this accelerator (its family's mapping, see the module
+    docstring). Eyeriss-like arrays depend on the layer: its filter height R sets how many PE
+    sets fit down the rows. ``R`` lanes beyond the layer's R never occur."""
+    if accelerator.vector_width is not None:
+        width = min(accelerator.vector_width, accelerator.pes)
+        return {"C": width, "K": max(1, accelerator.pes // width)}
+    if accelerator.array_rows is not None and accelerator.array_cols is not None:
+        rows = accelerator.array_rows
+        filter_rows = min(layer.R, rows)
+        return {"R": filter_rows, "K": max(1, rows // filter_rows), "OY": accelerator.array_cols}
+    return spatial_lanes(accelerator.dataflow, accelerator.pes)
+
+
 def compute_cycles(layer: Layer, accelerator: Accelerator) -> int:
     """Temporal steps of the layer's loop nest on the dataflow's spatial mapping (ceil waste)."""
     if not layer.type.computes:
         return _ceil_div(_vector_ops(layer), accelerator.pes)
-    lanes = spatial_lanes(accelerator.dataflow, accelerator.pes)
+    lanes = accelerator_lanes(accelerator, layer)
     steps = 1
     for dim, size in _dims(layer).items():
         steps *= _ceil_div(size, lanes[dim]) if dim in lanes else size
@@ -203,9 +240,19 @@ def noc_traffic(layer: Layer, accelerator: Accelerator) -> int:
     unique = weights + inputs + outputs
     if not layer.type.computes:
         return unique
-    lanes = spatial_lanes(accelerator.dataflow, accelerator.pes)
+    lanes = accelerator_lanes(accelerator, layer)
     d = _dims(layer)
-    if accelerator.dataflow is Dataflow.WS:
+    if accelerator.family == "simba":
+        traffic = weights + inputs * _ceil_div(d["K"], lanes["K"]) + outputs
+    elif accelerator.family == "eyeriss":
+        row_bytes = d["S"] * layer.bytes_per_element
+        interleaved = max(1, (accelerator.pe_buffer_bytes // 2) // row_bytes)
+        traffic = (
+            weights * _ceil_div(d["OY"], lanes["OY"])
+            + inputs * _ceil_div(d["K"], lanes["K"] * interleaved)
+            + outputs
+        )
+    elif accelerator.dataflow is Dataflow.WS:
         traffic = (
             weights
             + inputs * _ceil_div(d["K"], lanes["K"])
