@@ -611,6 +611,7 @@ def build_instance(
             priority=task.priority,
             depends_on=task.depends_on,
             variants=tuple(Variant(v.name, v.accuracy) for v in task.variants),
+            tenant=task.tenant,
         )
         for i, task in enumerate(run.tasks)
     )

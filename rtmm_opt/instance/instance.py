@@ -82,6 +82,12 @@ class TaskInfo:
     priority: int = 1
     depends_on: tuple[str, ...] = ()
     variants: tuple[Variant, ...] = (Variant("default"),)
+    # who sends the task's requests (multi-tenant serving); "" means the task's own name
+    tenant: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.tenant:
+            object.__setattr__(self, "tenant", self.name)
 
 
 @dataclass(frozen=True)
@@ -630,6 +636,7 @@ class Instance:
                         priority=t.integer("priority", 1),
                         depends_on=_names(t, "depends_on"),
                         variants=tuple(variants),
+                        tenant=t.text("tenant", ""),
                     )
                 )
                 t.done()
@@ -714,6 +721,9 @@ class Instance:
                 "priority": t.priority,
                 "depends_on": list(t.depends_on),
                 "variants": [asdict(v) for v in t.variants],
+                # only when it differs from the task name: instances without tenants keep
+                # their JSON and their hash
+                **({"tenant": t.tenant} if t.tenant != t.name else {}),
             }
             for t in self.tasks
         ]

@@ -3,6 +3,7 @@
 from rtmm_opt.metrics.metrics import (
     Metrics,
     TaskMetrics,
+    accelerator_busy,
     completion_times,
     compute_metrics,
     isolated_latencies,
@@ -12,6 +13,7 @@ from rtmm_opt.metrics.metrics import (
 __all__ = [
     "Metrics",
     "TaskMetrics",
+    "accelerator_busy",
     "completion_times",
     "compute_metrics",
     "isolated_latencies",

@@ -35,6 +35,13 @@ release, ``d_j`` its deadline, ``C_j`` its completion (the end of its last requi
   tasks without variants); ``accuracy_loss`` = mean_completed (a*_m − a_j), a*_m the best
   accuracy among the job's task's variants: what variant selection (DREAM's model-level
   dynamicity) gave up. Both are 0 when nothing completed.
+* ``utilisation`` = Σ_a busy_a / (accelerators × window), and per accelerator
+  ``utilisation_per_accelerator[a]`` = busy_a / window: busy_a is the sum of end − start of
+  every op that ran on accelerator a (as executed: stretched under contention, whichever job it
+  belongs to, dropped ones included), the window runs from the first release to the last end of
+  any op (the same for every accelerator; 0 when nothing ran). Higher is better (RELMAS).
+* ``per_tenant[tenant]``: the per-task figures over the jobs of every task of that tenant
+  (``TaskInfo.tenant``, the task's own name unless the scenario gives one).
 * ``uxcost`` = ``energy_mJ × miss_rate`` (DREAM's EDP-like cost; the paper's normalisation is not
   public, this is the project's definition, docs/design.md §3); both factors are reported
   next to it.
@@ -49,7 +56,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -117,13 +124,20 @@ class Metrics:
     xrbench_score: float
     uxcost: float
     per_task: Mapping[str, TaskMetrics]
+    utilisation: float = 0.0
+    utilisation_per_accelerator: Mapping[str, float] = field(default_factory=dict)
+    per_tenant: Mapping[str, TaskMetrics] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """A flat JSON-able dict: the scalar metrics plus ``per_task: {task: {...}}``."""
+        """A flat JSON-able dict: the scalar metrics, ``utilisation_per_accelerator``, and
+        ``per_task: {task: {...}}`` and ``per_tenant: {tenant: {...}}``."""
+        nested = ("per_task", "per_tenant", "utilisation_per_accelerator")
         data: dict[str, Any] = {
-            f.name: getattr(self, f.name) for f in fields(self) if f.name != "per_task"
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in nested
         }
+        data["utilisation_per_accelerator"] = dict(self.utilisation_per_accelerator)
         data["per_task"] = {name: asdict(task) for name, task in self.per_task.items()}
+        data["per_tenant"] = {name: asdict(task) for name, task in self.per_tenant.items()}
         return data
 
 
@@ -350,6 +364,19 @@ def _task_metrics(table: _JobTable, mask: np.ndarray, time_unit_ns: float) -> Ta
     )
 
 
+def accelerator_busy(instance: Instance, schedule: Schedule) -> tuple[list[int], int]:
+    """Per accelerator the busy time (Σ end − start of the ops that ran there), and the window
+    from the first release to the last end of any op (0 when nothing ran)."""
+    ran = np.flatnonzero(schedule.op_accelerator >= 0)
+    busy = np.zeros(instance.n_accelerators, dtype=np.int64)
+    if not len(ran) or instance.n_jobs == 0:
+        return busy.tolist(), 0
+    spans = schedule.op_end[ran] - schedule.op_start[ran]
+    np.add.at(busy, schedule.op_accelerator[ran], spans)
+    window = int(schedule.op_end[ran].max()) - int(instance.job_release.min())
+    return busy.tolist(), max(0, window)
+
+
 def compute_metrics(instance: Instance, schedule: Schedule) -> Metrics:
     """All metrics (docs/design.md §3) of ``schedule`` on ``instance`` (the module docstring)."""
     completion = completion_times(instance, schedule)
@@ -359,6 +386,17 @@ def compute_metrics(instance: Instance, schedule: Schedule) -> Metrics:
     per_task = {
         task.name: _task_metrics(table, instance.job_task == index, unit_ns)
         for index, task in enumerate(instance.tasks)
+    }
+    tenants = list(dict.fromkeys(task.tenant for task in instance.tasks))  # first-seen order
+    tenant_index = np.array([tenants.index(task.tenant) for task in instance.tasks], np.int64)
+    job_tenant = tenant_index[instance.job_task] if len(tenant_index) else instance.job_task
+    per_tenant = {
+        tenant: _task_metrics(table, job_tenant == index, unit_ns)
+        for index, tenant in enumerate(tenants)
+    }
+    busy, window = accelerator_busy(instance, schedule)
+    per_accelerator = {
+        name: _ratio(time, window) for name, time in zip(instance.accelerators, busy, strict=True)
     }
     scored = [task.xrbench_score for task in per_task.values() if task.xrbench_logged]
     makespan = 0
@@ -388,4 +426,7 @@ def compute_metrics(instance: Instance, schedule: Schedule) -> Metrics:
         xrbench_score=_ratio(math.fsum(scored), len(scored)),
         uxcost=energy_mj * everything.miss_rate,
         per_task=per_task,
+        utilisation=_ratio(sum(busy), window * instance.n_accelerators),
+        utilisation_per_accelerator=per_accelerator,
+        per_tenant=per_tenant,
     )

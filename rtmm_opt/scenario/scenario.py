@@ -183,6 +183,11 @@ class Task:
     depends_on: tuple[str, ...] = ()
     trigger_probability: float = 1.0
     dynamic: Dynamic = Dynamic()
+    tenant: str = ""  # who sends the requests (multi-tenant serving); "" = the task's own name
+
+    def __post_init__(self) -> None:
+        if not self.tenant:
+            object.__setattr__(self, "tenant", self.name)
 
     @property
     def variants(self) -> tuple[VariantSpec, ...]:
@@ -426,6 +431,7 @@ TASK_KEYS = (
     "depends_on",
     "trigger_probability",
     "dynamic",
+    "tenant",
 )
 
 
@@ -527,6 +533,7 @@ def _read_task(spec: Fields, base: Path) -> Task:
             spec.number("trigger_probability", 1.0, minimum=0.0, maximum=1.0)
         ),
         dynamic=_read_dynamic(spec, graph, model, base),
+        tenant=spec.text("tenant", name),
     )
     spec.done()
     return task
