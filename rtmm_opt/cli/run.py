@@ -11,7 +11,7 @@ from rtmm_opt.cli.workload_options import add_workload_options, instance_from_ar
 
 HEADLINE = (
     "miss_rate", "drop_rate", "late_rate", "tardiness_ms", "energy_mJ", "makespan_ms", "antt",
-    "throughput", "stp", "sla_rate", "xrbench_score", "uxcost",
+    "throughput", "stp", "sla_rate", "utilisation", "xrbench_score", "uxcost",
 )  # fmt: skip
 
 

@@ -254,10 +254,10 @@ def run_compare(args: argparse.Namespace) -> int:
         + ("" if args.deterministic else f", {result.wall_s:.1f} s")
     )
     print(f"objective {objective}: {comparison.objective_label}; gaps are (h − oracle) / h")
-    columns = ["miss_rate", "energy_mJ", "antt", "xrbench_score"]
+    columns = ["miss_rate", "sla_rate", "energy_mJ", "antt", "utilisation", "xrbench_score"]
     headers = [
         "scheduler", f"objective ({objective})", "gap", "gap to bound", "miss rate",
-        "energy mJ", "ANTT", "XRBench",
+        "SLA rate", "energy mJ", "ANTT", "utilisation", "XRBench",
     ]  # fmt: skip
     if any(len(task.variants) > 1 for task in instance.tasks):
         columns.append("accuracy")  # variant choices differ: show what they cost

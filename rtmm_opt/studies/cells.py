@@ -50,7 +50,7 @@ TASK_LEVEL = frozenset(TASK_PARAMETERS)
 METRICS = (
     "jobs", "completed", "dropped", "late", "miss_rate", "drop_rate", "late_rate", "sla_rate",
     "tardiness", "tardiness_ms", "energy_mJ", "makespan", "makespan_ms", "antt", "throughput",
-    "stp", "accuracy", "accuracy_loss", "xrbench_score", "uxcost",
+    "stp", "utilisation", "accuracy", "accuracy_loss", "xrbench_score", "uxcost",
 )  # fmt: skip
 
 

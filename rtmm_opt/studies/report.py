@@ -38,6 +38,7 @@ METRICS: dict[str, str] = {  # column → axis label with its unit
     "energy_mJ": "energy (mJ)",
     "antt": "ANTT (turnaround / isolated latency)",
     "sla_rate": "SLA rate (on-time jobs / jobs)",
+    "utilisation": "utilisation (busy time / accelerators × window)",
     "xrbench_score": "XRBench score (0-100)",
     "uxcost": "UXCost (mJ × miss rate)",
 }

@@ -57,6 +57,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("antt", "REAL"),
     ("throughput", "REAL"),
     ("stp", "REAL"),
+    ("utilisation", "REAL"),
     ("accuracy", "REAL"),
     ("accuracy_loss", "REAL"),
     ("xrbench_score", "REAL"),
@@ -118,6 +119,17 @@ class ResultStore:
                 "CREATE TABLE IF NOT EXISTS studies (name TEXT PRIMARY KEY, spec TEXT NOT NULL)"
             )
         present = {row[1] for row in self.connection.execute("PRAGMA table_info(runs)")}
+        # A file written before a nullable column existed (e.g. utilisation) gains it, empty
+        # for its old rows; a missing NOT NULL or key column means another kind of file.
+        addable = [
+            (name, kind)
+            for name, kind in COLUMNS
+            if name not in present and "NOT NULL" not in kind and "PRIMARY KEY" not in kind
+        ]
+        with self.connection:
+            for name, kind in addable:
+                self.connection.execute(f'ALTER TABLE runs ADD COLUMN "{name}" {kind}')
+        present |= {name for name, _ in addable}
         missing = [name for name in NAMES if name not in present]
         if missing:
             raise InputError(

@@ -115,3 +115,31 @@ def test_tenant_is_written_only_when_it_differs_from_the_task_name():
     back = Instance.from_dict(json.loads(instance.to_json()))
     assert [t.tenant for t in back.tasks] == ["alice", "alice", "bob"]
     assert back.content_hash == instance.content_hash
+
+
+def test_results_file_without_utilisation_gains_the_column(tmp_path):
+    """A study results file written before ``utilisation`` existed opens, keeps its rows and
+    reads the new column as missing; a file lacking a NOT NULL column is still refused."""
+    import sqlite3
+
+    from rtmm_opt.errors import InputError
+    from rtmm_opt.studies.store import COLUMNS, ResultStore
+
+    old = [(name, kind) for name, kind in COLUMNS if name != "utilisation"]
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"CREATE TABLE runs ({', '.join(f'{n} {k}' for n, k in old)})")
+        connection.execute(
+            "INSERT INTO runs (key, study, params, seed, status, sla_rate) "
+            "VALUES ('k', 's', '{}', 0, 'done', 0.75)"
+        )
+    connection.close()
+    with ResultStore(path) as store:
+        rows = store.connection.execute("SELECT key, sla_rate, utilisation FROM runs").fetchall()
+    assert rows == [("k", 0.75, None)]
+    broken = tmp_path / "broken.sqlite"
+    with sqlite3.connect(broken) as connection:
+        connection.execute("CREATE TABLE runs (key TEXT PRIMARY KEY)")
+    connection.close()
+    with pytest.raises(InputError, match="lacks the columns study"):
+        ResultStore(broken)
