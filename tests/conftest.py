@@ -1,22 +1,27 @@
-"""Test-suite wide settings.
+"""Test-suite wide settings and fixtures.
+
+Test modules are grouped the way the package is (``tests/io``, ``tests/workload``, ...,
+``tests/cli``); what several of them share is in ``tests/support`` (paths, the reference-data
+markers, the command-line runner, small instance builders), and the ``rtmm`` fixture below
+runs the command line in-process.
 
 Reference-data tests read ``../shared`` (the XRBench and Dysta reference data) and skip when it
 is absent, so the suite runs on a bare checkout. In CI (``CI`` set) the data must be there:
 a silent skip would hide that the reference checks did not run. So under CI the run stops at
 once when a reference folder is missing, and any test that skips because reference data, a
-data file or the exhaustive enumerator (tests/test_oracle_bruteforce.py) is missing fails
+data file or the exhaustive enumerator (tests/oracle/test_oracle_bruteforce.py) is missing fails
 instead (tests/test_ci_skips.py checks this). Skips for optional packages (matplotlib, onnx)
 and platforms stay skips.
 """
 
+import functools
 import os
 import re
-from collections.abc import Generator
-from pathlib import Path
+from collections.abc import Callable, Generator
 
 import pytest
+from support import SHARED, run_cli
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 REFERENCE_SETS = ("xrbench", "dysta")  # every reference check skips without its folder
 # What a skip for missing data says: a path under ../shared, or that something is missing
 MISSING_DATA = re.compile(r"not found|missing|not available|no XRBench models", re.IGNORECASE)
@@ -69,3 +74,9 @@ def pytest_make_collect_report(
     report = yield
     fail_missing_data_skip(report)
     return report
+
+
+@pytest.fixture
+def rtmm(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """The command line run in-process: ``rtmm(*argv)`` returns (exit status, stdout, stderr)."""
+    return functools.partial(run_cli, capsys)

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import networkx as nx
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "rtmm_opt"
 
 LAYERS = [

@@ -2,13 +2,13 @@
 
 import csv
 import math
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import ROOT, XRBENCH, needs_xrbench
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.hardware.accelerator import Accelerator, System
@@ -28,12 +28,6 @@ from rtmm_opt.scenario import (
 )
 from rtmm_opt.workload import Layer, LayerType, ModelGraph
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-XRBENCH = SHARED / "xrbench"
-needs_xrbench = pytest.mark.skipif(
-    not (XRBENCH / "reference").is_dir(), reason=f"XRBench reference data not found at {XRBENCH}"
-)
 MS = 1_000_000
 
 
@@ -309,13 +303,13 @@ def test_priorities_become_weights_and_seeds_change_outcomes():
 def test_maestro_and_converted_yaml_build_the_same_instance(tmp_path):
     options = {"system": "xrb-Dual_4K-WS_OS", "cost": "table:xrbench", "seed": 3}
     direct = load_workload(XRBENCH / "scenarios" / "VR_gaming.m", **options)
-    converted = load_workload(REPO / "instances" / "xrbench" / "VR_gaming.yaml", **options)
+    converted = load_workload(ROOT / "instances" / "xrbench" / "VR_gaming.yaml", **options)
     # The .m scenario reproduces the harness (compat: xrbench, floor(700 / period) requests);
     # the converted YAML is clean, and the same once it opts in.
     assert direct.settings.compat == "xrbench" and converted.settings.compat == "none"
     assert direct.n_jobs == 43 + 43 + 31 and direct.metadata["duration_ns"] == 700 * MS
     assert converted.n_jobs == 44 + 44 + 32
-    text = (REPO / "instances" / "xrbench" / "VR_gaming.yaml").read_text()
+    text = (ROOT / "instances" / "xrbench" / "VR_gaming.yaml").read_text()
     opted = tmp_path / "VR_gaming.yaml"  # bundled model names: no relative paths to keep
     opted.write_text(text.replace("duration_ms: 700", "duration_ms: 700\ncompat: xrbench"))
     assert load_workload(opted, **options).content_hash == direct.content_hash
@@ -369,7 +363,7 @@ class CountingCost:
 def test_cost_lookups_do_not_grow_with_the_trace():
     # Each layer is priced once per accelerator and build, whatever the number of jobs
     # (timings: benchmarks/bench_builder.py).
-    scenario = load_scenario(REPO / "instances" / "xrbench" / "VR_gaming.yaml")
+    scenario = load_scenario(ROOT / "instances" / "xrbench" / "VR_gaming.yaml")
     from rtmm_opt.hardware.cost import make_cost_model
     from rtmm_opt.hardware.presets import get_system
 
@@ -419,7 +413,7 @@ def test_scenario_workloads(tmp_path):
 
 
 def test_bad_workloads(tmp_path):
-    model = REPO / "models" / "ES_RITNet.yaml"
+    model = ROOT / "models" / "ES_RITNet.yaml"
     with pytest.raises(InputError) as err:
         load_workload(model, system=SYSTEM)
     assert err.value.field == "kind" and "kind 'model'" in err.value.reason

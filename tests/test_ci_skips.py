@@ -1,13 +1,15 @@
 """Under CI, a test that skips for missing reference data or a missing enumerator fails.
 
-A copy of tests/conftest.py runs in a scratch tree (``repo/tests`` next to an empty
-``shared/xrbench`` and ``shared/dysta``, so the folder check passes) over a test file whose
-tests skip for each kind of reason; the outcomes are read from pytest's JUnit XML report.
+A copy of tests/conftest.py, with the tests/support package it imports, runs in a scratch tree
+(``repo/tests`` next to an empty ``shared/xrbench`` and ``shared/dysta``, so the folder check
+passes) over a test file whose tests skip for each kind of reason; the outcomes are read from
+pytest's JUnit XML report.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 CONFTEST = Path(__file__).with_name("conftest.py")
+SUPPORT = Path(__file__).with_name("support")
 
 SKIPPING_TESTS = """
 from pathlib import Path
@@ -29,7 +32,7 @@ def test_reference_data_missing():
     pytest.skip("XRBench reference data not found at /nowhere/xrbench")
 
 
-@pytest.mark.skipif(True, reason="tests/test_oracle_bruteforce.py (the enumerator) is missing")
+@pytest.mark.skipif(True, reason="tests/oracle/test_oracle_bruteforce.py (the enumerator) is missing")
 def test_enumerator_missing():
     pass
 
@@ -67,6 +70,7 @@ def outcomes(tmp_path: Path, ci: bool) -> dict[str, str]:
         (tmp_path / "shared" / name).mkdir(parents=True)
     (tmp_path / "repo" / "pytest.ini").write_text("[pytest]\n")  # no outer configuration
     (tests / "conftest.py").write_text(CONFTEST.read_text())
+    shutil.copytree(SUPPORT, tests / "support", ignore=shutil.ignore_patterns("__pycache__"))
     (tests / "test_skipping.py").write_text(SKIPPING_TESTS)
     (tests / "test_module_skip.py").write_text(MODULE_SKIP)
     env = {k: v for k, v in os.environ.items() if k != "CI"}

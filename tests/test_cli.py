@@ -6,8 +6,6 @@ import sys
 
 import pytest
 
-from rtmm_opt.cli.main import main
-
 XRBENCH_MODELS = {
     "ASR_EM_24L", "AS_ED_TCN", "D2go_FastRCNN", "DE_midas_v21_small", "DR_RGBd_200", "ES_RITNet",
     "GE_FBNet_C", "HT_hand_graph_cnn_half", "KD_res8_narrow", "OD_D2go_FasterRCNN",
@@ -15,14 +13,8 @@ XRBENCH_MODELS = {
 }  # fmt: skip
 
 
-def run(capsys, *argv):
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def test_models_list_json(capsys):
-    status, out, _ = run(capsys, "models", "list", "--json")
+def test_models_list_json(rtmm):
+    status, out, _ = rtmm("models", "list", "--json")
     assert status == 0
     models = {entry["name"]: entry for entry in json.loads(out)}
     assert set(models) == XRBENCH_MODELS
@@ -32,26 +24,24 @@ def test_models_list_json(capsys):
     assert models["D2go_FastRCNN"]["macs"] == models["OD_D2go_FasterRCNN"]["macs"]
 
 
-def test_models_show_json_without_system(capsys):
-    status, out, _ = run(capsys, "models", "show", "AS_ED_TCN", "--json")
+def test_models_show_json_without_system(rtmm):
+    status, out, _ = rtmm("models", "show", "AS_ED_TCN", "--json")
     assert status == 0
     data = json.loads(out)
     assert data["name"] == "AS_ED_TCN" and len(data["layers"]) == 4
     assert sum(layer["macs"] for layer in data["layers"]) == data["macs"]
 
 
-def test_models_import_round_trip(tmp_path, capsys):
+def test_models_import_round_trip(tmp_path, rtmm):
     source = tmp_path / "two.m"
     layer = "Layer c1 { Type: CONV Dimensions: { N: 1, K: 4, C: 3, Y: 8, X: 8, R: 3, S: 3 } }"
     source.write_text(f"Network a/b {{ {layer} }}\n")
-    status, out, _ = run(
-        capsys, "models", "import", str(source), "--out", str(tmp_path / "m"), "--json"
-    )
+    status, out, _ = rtmm("models", "import", str(source), "--out", str(tmp_path / "m"), "--json")
     assert status == 0
     written = json.loads(out)["written"]
     assert written[0]["macs"] == 4 * 3 * 9 * 6 * 6
     assert (tmp_path / "m" / "a_b.yaml").exists()  # no directory escape from the model name
-    status, out, _ = run(capsys, "models", "show", written[0]["file"], "--json")
+    status, out, _ = rtmm("models", "show", written[0]["file"], "--json")
     assert status == 0 and json.loads(out)["macs"] == 4 * 3 * 9 * 6 * 6
 
 
@@ -64,20 +54,20 @@ def test_models_import_round_trip(tmp_path, capsys):
         (["nonsense"], "invalid choice"),
     ],
 )
-def test_bad_usage_exits_2_with_one_line(capsys, argv, message):
-    status, out, err = run(capsys, *argv)
+def test_bad_usage_exits_2_with_one_line(rtmm, argv, message):
+    status, out, err = rtmm(*argv)
     assert status == 2
     assert out == ""
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
 
 
-def test_validate_reports_kinds(tmp_path, capsys):
-    status, out, _ = run(capsys, "validate", "models/ES_RITNet.yaml", "--json")
+def test_validate_reports_kinds(tmp_path, rtmm):
+    status, out, _ = rtmm("validate", "models/ES_RITNet.yaml", "--json")
     assert status == 0
     assert json.loads(out)["files"][0]["kind"] == "model"
     bad = tmp_path / "bad.yaml"
     bad.write_text("kind: modle\nname: x\n")
-    status, _, err = run(capsys, "validate", str(bad))
+    status, _, err = rtmm("validate", str(bad))
     assert status == 2 and "kind: unknown kind 'modle'" in err
 
 
@@ -92,17 +82,17 @@ def test_python_dash_m_entry_point():
     assert len(json.loads(done.stdout)) == 12
 
 
-def test_build_uses_scenario_duration_and_overrides_drops(tmp_path, capsys):
+def test_build_uses_scenario_duration_and_overrides_drops(tmp_path, rtmm):
     out_file = tmp_path / "vr.json"
-    status, out, _ = run(
-        capsys, "build", "instances/xrbench/VR_gaming.yaml", "--system", "xrb4k-J",
+    status, out, _ = rtmm(
+        "build", "instances/xrbench/VR_gaming.yaml", "--system", "xrb4k-J",
         "--cost", "table:xrbench", "--out", str(out_file), "--json",
     )  # fmt: skip
     assert status == 0
     jobs = {task["task"]: task["jobs"] for task in json.loads(out)["tasks"]}
     # 700 ms window, periods 16 ms and 22 ms (XRBench truncates 1000/FPS): 44, 44 and 32 frames
     assert jobs == {"ES_RITNet": 44, "GE_FBNet_C": 44, "HT_hand_graph_cnn_half": 32}
-    status, out, _ = run(capsys, "build", str(out_file), "--drops", "never", "--json")
+    status, out, _ = rtmm("build", str(out_file), "--drops", "never", "--json")
     assert status == 0 and json.loads(out)["settings"]["drops"] == "never"
 
 
@@ -119,44 +109,44 @@ def test_build_uses_scenario_duration_and_overrides_drops(tmp_path, capsys):
         ("--cost", "tabel:x", "cost"),
     ],
 )
-def test_build_rejects_bad_options(capsys, flag, value, field):
+def test_build_rejects_bad_options(rtmm, flag, value, field):
     argv = ["build", "instances/examples/ar_headset.yaml"]
     argv += [f"{flag}{value}"] if value.startswith("=") else [flag, value]
-    status, out, err = run(capsys, *argv)
+    status, out, err = rtmm(*argv)
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and field in err
 
 
-def run_json(capsys, *argv):
-    status, out, err = run(capsys, *argv, "--json")
+def run_json(rtmm, *argv):
+    status, out, err = rtmm(*argv, "--json")
     assert status == 0, err
     return out
 
 
-def test_run_json_follows_the_contract_and_is_reproducible(capsys):
+def test_run_json_follows_the_contract_and_is_reproducible(rtmm):
     argv = ("run", "instances/examples/ar_headset.yaml", "--scheduler", "edf", "--duration", "300ms",
             "--granularity", "block:2", "--seed", "3")  # fmt: skip
-    first = run_json(capsys, *argv)
+    first = run_json(rtmm, *argv)
     data = json.loads(first)
     assert {"scheduler", "instance_hash", "valid", "metrics"} <= set(data)
     assert data["valid"] is True and data["scheduler"] == "edf"
     for key in ("miss_rate", "drop_rate", "late_rate", "tardiness", "energy_mJ", "makespan", "antt",
                 "throughput", "stp", "sla_rate", "xrbench_score", "uxcost"):  # fmt: skip
         assert key in data["metrics"]
-    assert run_json(capsys, *argv) == first  # byte-identical
-    other_seed = json.loads(run_json(capsys, *argv[:-1], "4"))
+    assert run_json(rtmm, *argv) == first  # byte-identical
+    other_seed = json.loads(run_json(rtmm, *argv[:-1], "4"))
     assert other_seed["instance_hash"] != data["instance_hash"]  # triggers, sparsity, exits differ
 
 
-def test_run_rejects_unknown_scheduler_listing_valid_names(capsys):
-    status, _, err = run(capsys, "run", "instances/examples/ar_headset.yaml", "--scheduler", "edff")
+def test_run_rejects_unknown_scheduler_listing_valid_names(rtmm):
+    status, _, err = rtmm("run", "instances/examples/ar_headset.yaml", "--scheduler", "edff")
     assert status == 2 and "did you mean 'edf'" in err and "fcfs" in err
 
 
-def test_run_writes_schedule_csv(tmp_path, capsys):
+def test_run_writes_schedule_csv(tmp_path, rtmm):
     target = tmp_path / "out" / "s.csv"
-    status, _, err = run(
-        capsys, "run", "instances/xrbench/VR_gaming.yaml", "--scheduler", "fcfs", "--cost",
+    status, _, err = rtmm(
+        "run", "instances/xrbench/VR_gaming.yaml", "--scheduler", "fcfs", "--cost",
         "table:xrbench", "--duration", "100ms", "--schedule", str(target),
     )  # fmt: skip
     assert status == 0, err
@@ -168,9 +158,9 @@ def test_run_writes_schedule_csv(tmp_path, capsys):
     assert len(lines) > 1
 
 
-def test_solve_json_contract_and_honest_status(capsys):
+def test_solve_json_contract_and_honest_status(rtmm):
     out = run_json(
-        capsys, "solve", "instances/xrbench/VR_gaming.yaml", "--cost", "table:xrbench",
+        rtmm, "solve", "instances/xrbench/VR_gaming.yaml", "--cost", "table:xrbench",
         "--duration", "100ms", "--granularity", "block:2", "--time-limit", "20", "--workers", "2",
         "--hint", "edf",
     )  # fmt: skip
@@ -185,9 +175,9 @@ def test_solve_json_contract_and_honest_status(capsys):
     assert (metrics["dropped"] + metrics["late"] == 0) == (data["objective"] == 0)
 
 
-def test_compare_oracle_is_never_worse_than_a_scheduler(capsys):
+def test_compare_oracle_is_never_worse_than_a_scheduler(rtmm):
     out = run_json(
-        capsys, "compare", "instances/examples/ar_headset.yaml", "--cost", "table:xrbench",
+        rtmm, "compare", "instances/examples/ar_headset.yaml", "--cost", "table:xrbench",
         "--duration", "200ms", "--granularity", "block:4", "--time-limit", "20", "--workers", "2",
         "--schedulers", "edf,fcfs",
     )  # fmt: skip
@@ -209,8 +199,8 @@ def test_compare_oracle_is_never_worse_than_a_scheduler(capsys):
         (["--hint", "edf,nope"], "--hint"),
     ],
 )
-def test_solve_rejects_bad_options(capsys, argv, field):
-    status, out, err = run(capsys, "solve", "instances/examples/ar_headset.yaml", *argv)
+def test_solve_rejects_bad_options(rtmm, argv, field):
+    status, out, err = rtmm("solve", "instances/examples/ar_headset.yaml", *argv)
     assert status == 2 and out == "" and field in err and err.count("\n") == 1
 
 
@@ -224,16 +214,16 @@ def test_solve_rejects_bad_options(capsys, argv, field):
         (["--contention"], "--contention"),
     ],
 )
-def test_build_options_on_an_instance_file_are_refused_not_ignored(tmp_path, capsys, option, flag):
+def test_build_options_on_an_instance_file_are_refused_not_ignored(tmp_path, rtmm, option, flag):
     instance = tmp_path / "vr.json"
-    status, _, err = run(
-        capsys, "build", "instances/xrbench/VR_gaming.yaml", "--duration", "50ms",
+    status, _, err = rtmm(
+        "build", "instances/xrbench/VR_gaming.yaml", "--duration", "50ms",
         "--out", str(instance),
     )  # fmt: skip
     assert status == 0, err
-    status, out, err = run(capsys, "run", str(instance), "--scheduler", "edf", *option)
+    status, out, err = rtmm("run", str(instance), "--scheduler", "edf", *option)
     assert status == 2 and out == "" and err.count("\n") == 1
     assert str(instance) in err and flag in err and "already built" in err
     # --drops applies to an instance, and --seed seeds the solver
-    status, out, err = run(capsys, "run", str(instance), "--scheduler", "edf", "--drops", "never")
+    status, out, err = rtmm("run", str(instance), "--scheduler", "edf", "--drops", "never")
     assert status == 0, err

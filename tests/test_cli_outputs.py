@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from rtmm_opt.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[1]
 AR = str(ROOT / "instances" / "examples" / "ar_headset.yaml")
 FAST = ["--duration", "50ms"]
 COMMANDS = {

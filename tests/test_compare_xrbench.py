@@ -16,16 +16,15 @@ Two properties, checked separately:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from rtmm_opt import compare as compare_library
 from rtmm_opt import load_workload
 from rtmm_opt.cli.main import main
 from rtmm_opt.schedulers import scheduler_names
 
-ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted(path.stem for path in (ROOT / "instances/xrbench").glob("*.yaml"))
 
 

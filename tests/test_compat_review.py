@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import DYSTA, ROOT, XRBENCH
 
 from rtmm_opt.cli.main import main
 from rtmm_opt.engine import replay
@@ -29,10 +30,6 @@ from rtmm_opt.schedule import JobStatus, Schedule
 from rtmm_opt.schedule.validator import validate
 from rtmm_opt.schedulers import make_scheduler, scheduler_names
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-DYSTA = SHARED / "dysta"
-XRBENCH = SHARED / "xrbench"
 DYSTA_SCHEDULERS = ("fcfs", "sjf", "prema", "planaria", "sdrm3", "dysta", "dysta_oracle")
 DYSTA_COMPAT = Settings(drops="never", compat="dysta")
 
@@ -40,12 +37,6 @@ DYSTA_COMPAT = Settings(drops="never", compat="dysta")
 def needs(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"reference data not found at {path}")
-
-
-def run(capsys, *argv):
-    status = main([str(arg) for arg in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def chains(*jobs, settings=DYSTA_COMPAT, accelerators=("acc",), predicted=None):
@@ -97,12 +88,12 @@ def timeline(instance, schedule):
         ["--rate", "3", "--slo-mult", "1e300"],  # deadlines ~1e299 s
     ],
 )
-def test_import_rejects_times_beyond_64_bit_instead_of_crashing(capsys, tmp_path, flags):
+def test_import_rejects_times_beyond_64_bit_instead_of_crashing(rtmm, tmp_path, flags):
     # Defect (fixed): round(inf) raised OverflowError, an internal error with exit 1.
     needs(DYSTA / "latency_tables")
     out = tmp_path / "x.json"
-    status, _, err = run(
-        capsys, "import", "dysta", DYSTA / "latency_tables" / "sanger", "--requests", "3",
+    status, _, err = rtmm(
+        "import", "dysta", DYSTA / "latency_tables" / "sanger", "--requests", "3",
         "--seed", "1", *flags, "--out", out,
     )  # fmt: skip
     assert status == 2, err
@@ -110,7 +101,7 @@ def test_import_rejects_times_beyond_64_bit_instead_of_crashing(capsys, tmp_path
     assert not out.exists()
 
 
-def test_import_rejects_a_priority_the_instance_loader_would_reject(capsys, tmp_path):
+def test_import_rejects_a_priority_the_instance_loader_would_reject(rtmm, tmp_path):
     # Defect (fixed): a priority of 10**30 was imported (exit 0) into an instance JSON that
     # `rtmm run` then refused ("tasks[..].priority: absurdly large value").
     needs(DYSTA / "reference")
@@ -124,8 +115,8 @@ def test_import_rejects_a_priority_the_instance_loader_would_reject(capsys, tmp_
         writer.writeheader()
         writer.writerows(rows)
     out = tmp_path / "x.json"
-    status, _, err = run(
-        capsys, "import", "dysta", DYSTA / "latency_tables" / "sanger", requests, "--out", out
+    status, _, err = rtmm(
+        "import", "dysta", DYSTA / "latency_tables" / "sanger", requests, "--out", out
     )
     assert status == 2, err
     assert err.count("\n") == 1 and str(requests) in err and "line 2 (priority)" in err, err
@@ -307,14 +298,14 @@ def test_the_xrbench_harness_replay_on_a_dysta_import_is_an_input_error(capsys, 
     assert error.value.field == "params.compat"
 
 
-def test_the_oracle_solves_a_dysta_import_with_picosecond_units(capsys, dysta_imports, tmp_path):
+def test_the_oracle_solves_a_dysta_import_with_picosecond_units(rtmm, dysta_imports, tmp_path):
     # The oracle sees the clean problem (compat stripped). On one machine the optimal makespan
     # is that of any work-conserving order: jobs by release, each started at max(clock, r_j).
     instance = dysta_imports["eyerissv2"]
     path = tmp_path / "e.json"
     instance.to_json(path)
-    status, out, err = run(
-        capsys, "compare", path, "--objective", "makespan", "--time-limit", "30",
+    status, out, err = rtmm(
+        "compare", path, "--objective", "makespan", "--time-limit", "30",
         "--workers", "1", "--schedulers", "fcfs,dysta", "--json",
     )  # fmt: skip
     assert status == 0, err
@@ -334,19 +325,19 @@ def test_the_oracle_solves_a_dysta_import_with_picosecond_units(capsys, dysta_im
 # -- reproducibility ------------------------------------------------------------------------------------
 
 
-def test_import_and_run_are_byte_identical_when_repeated(capsys, tmp_path):
+def test_import_and_run_are_byte_identical_when_repeated(rtmm, tmp_path):
     needs(DYSTA / "latency_tables")
     outputs = []
     for attempt in range(2):
         folder = tmp_path / str(attempt)
         folder.mkdir()
-        status, _, err = run(
-            capsys, "import", "dysta", DYSTA / "latency_tables" / "eyerissv2", "--rate", "3",
+        status, _, err = rtmm(
+            "import", "dysta", DYSTA / "latency_tables" / "eyerissv2", "--rate", "3",
             "--requests", "20", "--seed", "1", "--slo-mult", "2", "--out", folder / "i.json",
             "--requests-out", folder / "r.csv",
         )  # fmt: skip
         assert status == 0, err
-        status, out, err = run(capsys, "run", folder / "i.json", "--scheduler", "dysta", "--json")
+        status, out, err = rtmm("run", folder / "i.json", "--scheduler", "dysta", "--json")
         assert status == 0, err
         outputs.append(((folder / "i.json").read_bytes(), (folder / "r.csv").read_bytes(), out))
     assert outputs[0] == outputs[1]

@@ -4,12 +4,12 @@ import csv
 import gzip
 import math
 import random
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import spearmanr
+from support import XRBENCH, needs_xrbench
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.hardware import Accelerator, Dataflow, System
@@ -30,12 +30,6 @@ from rtmm_opt.hardware.cost.analytical import (
 )
 from rtmm_opt.hardware.presets import get_system
 from rtmm_opt.workload import Layer, LayerType, ModelGraph
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-XRBENCH = SHARED / "xrbench"
-needs_xrbench = pytest.mark.skipif(
-    not XRBENCH.is_dir(), reason=f"XRBench reference data not found at {XRBENCH}"
-)
 
 
 def conv(name="c", K=8, C=8, Y=10, X=10, R=3, S=3, type=LayerType.CONV, **kw):

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support import DYSTA
 
 from rtmm_opt.engine import Engine, replay
 from rtmm_opt.errors import InputError
@@ -35,8 +35,6 @@ from rtmm_opt.schedule import JobStatus, Schedule
 from rtmm_opt.schedule.validator import validate
 from rtmm_opt.schedulers import make_scheduler
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-DYSTA = SHARED / "dysta"
 SCHEDULERS = ("fcfs", "sjf", "prema", "planaria", "sdrm3", "dysta", "dysta_oracle")
 DYSTA_COMPAT = Settings(drops="never", compat="dysta")
 

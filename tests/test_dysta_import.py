@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import DYSTA, needs_dysta
 
-from rtmm_opt.cli.main import main
 from rtmm_opt.engine import replay
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance import Instance
@@ -32,17 +32,11 @@ from rtmm_opt.instance.dysta import (
 from rtmm_opt.schedulers import make_scheduler
 from rtmm_opt.validation.dysta import run_reference
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-DYSTA = SHARED / "dysta"
 REFERENCE = DYSTA / "reference"
 SAMPLE = {"eyerissv2": 3, "sanger": 60}  # the sample's rate per set (slo 2, seed 1)
 SCHEDULERS = ("fcfs", "sjf", "prema", "planaria", "sdrm3", "dysta", "dysta_oracle")
 
-
-@pytest.fixture(autouse=True)
-def needs_reference():
-    if not REFERENCE.is_dir():
-        pytest.skip(f"Dysta reference data not found at {REFERENCE}")
+pytestmark = needs_dysta
 
 
 def tables_of(data: str):
@@ -53,12 +47,6 @@ def tables_of(data: str):
 def rows(path: Path):
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def run(capsys, *argv):
-    status = main([str(arg) for arg in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 # -- tables ---------------------------------------------------------------------------------------
@@ -214,19 +202,19 @@ def test_estimate_sets_are_validated():
 # -- the command line against the reference runs -----------------------------------------------
 
 
-def cli_reference_run(capsys, tmp_path, data, scheduler):
+def cli_reference_run(rtmm, tmp_path, data, scheduler):
     """``rtmm import dysta`` + ``rtmm run --json --schedule`` against one reference run."""
     tag = f"{data}_{SAMPLE[data]}_2_1"
     instance = tmp_path / f"{tag}.json"
-    status, _, err = run(
-        capsys, "import", "dysta", DYSTA / "latency_tables" / data,
+    status, _, err = rtmm(
+        "import", "dysta", DYSTA / "latency_tables" / data,
         REFERENCE / f"requests_{tag}.csv", "--out", instance,
         "--model-order", REFERENCE / "meta" / f"models_{data}.csv",
     )  # fmt: skip
     assert status == 0, err
     schedule = tmp_path / f"{tag}_{scheduler}.csv"
-    status, out, err = run(
-        capsys, "run", instance, "--scheduler", scheduler, "--json", "--schedule", schedule
+    status, out, err = rtmm(
+        "run", instance, "--scheduler", scheduler, "--json", "--schedule", schedule
     )
     assert status == 0, err
     result = json.loads(out)
@@ -253,15 +241,15 @@ def cli_reference_run(capsys, tmp_path, data, scheduler):
 
 
 @pytest.mark.parametrize("data,scheduler", [("eyerissv2", "dysta"), ("sanger", "prema")])
-def test_cli_reproduces_reference_runs(capsys, tmp_path, data, scheduler):
-    assert cli_reference_run(capsys, tmp_path, data, scheduler) < 1e-9  # 1 ps units
+def test_cli_reproduces_reference_runs(rtmm, tmp_path, data, scheduler):
+    assert cli_reference_run(rtmm, tmp_path, data, scheduler) < 1e-9  # 1 ps units
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("scheduler", SCHEDULERS)
 @pytest.mark.parametrize("data", ["eyerissv2", "sanger"])
-def test_cli_reproduces_every_reference_run(capsys, tmp_path, data, scheduler):
-    cli_reference_run(capsys, tmp_path, data, scheduler)
+def test_cli_reproduces_every_reference_run(rtmm, tmp_path, data, scheduler):
+    cli_reference_run(rtmm, tmp_path, data, scheduler)
 
 
 def test_validation_record_of_a_reference_run():
@@ -273,10 +261,10 @@ def test_validation_record_of_a_reference_run():
         run_reference(REFERENCE, DYSTA / "latency_tables", "sanger", 61, 2, 1, "sdrm3")
 
 
-def test_cli_generates_requests_and_solve_strips_compat(capsys, tmp_path):
+def test_cli_generates_requests_and_solve_strips_compat(rtmm, tmp_path):
     instance, table = tmp_path / "small.json", tmp_path / "requests.csv"
-    status, out, err = run(
-        capsys, "import", "dysta", DYSTA / "latency_tables" / "sanger", "--rate", "60",
+    status, out, err = rtmm(
+        "import", "dysta", DYSTA / "latency_tables" / "sanger", "--rate", "60",
         "--requests", "5", "--seed", "1", "--slo-mult", "2", "--requests-out", table,
         "--model-order", REFERENCE / "meta" / "models_sanger.csv", "--out", instance, "--json",
     )  # fmt: skip
@@ -285,8 +273,7 @@ def test_cli_generates_requests_and_solve_strips_compat(capsys, tmp_path):
     # the first five rows of the reference table (same seed, one stream)
     reference = (REFERENCE / "requests_sanger_60_2_1.csv").read_bytes().split(b"\r\n")
     assert table.read_bytes().split(b"\r\n")[:6] == reference[:6]
-    status, out, err = run(
-        capsys,
+    status, out, err = rtmm(
         "solve",
         instance,
         "--time-limit",
@@ -368,9 +355,9 @@ def bad_inputs(tmp_path: Path):
     return cases
 
 
-def test_bad_inputs_are_one_line_errors_naming_the_file(capsys, tmp_path):
+def test_bad_inputs_are_one_line_errors_naming_the_file(rtmm, tmp_path):
     for args, named, reason in bad_inputs(tmp_path):
-        status, _, err = run(capsys, "import", "dysta", *args, "--out", tmp_path / "x.json")
+        status, _, err = rtmm("import", "dysta", *args, "--out", tmp_path / "x.json")
         assert status == 2, (named, err)
         assert err.count("\n") == 1 and str(named) in err and reason in err, err
         assert not (tmp_path / "x.json").exists()
@@ -387,5 +374,5 @@ def test_bad_inputs_are_one_line_errors_naming_the_file(capsys, tmp_path):
         ([folder, REFERENCE / "requests_sanger_60_2_1.csv", "--model-order",
           REFERENCE / "meta" / "models_eyerissv2.csv"], "has no latency table"),
     ]:  # fmt: skip
-        status, _, err = run(capsys, "import", "dysta", *args, "--out", tmp_path / "x.json")
+        status, _, err = rtmm("import", "dysta", *args, "--out", tmp_path / "x.json")
         assert status == 2 and err.count("\n") == 1 and flag in err, err

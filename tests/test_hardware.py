@@ -4,24 +4,17 @@ import csv
 import gzip
 import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
+from support import ROOT, XRBENCH, needs_xrbench
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.hardware import Dataflow
 from rtmm_opt.hardware.presets import get_system, list_aliases, list_presets, system_to_dict
 from rtmm_opt.hardware.systemfile import load_system
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-XRBENCH = SHARED / "xrbench"
-BUNDLED_TABLE = REPO / "costs" / "xrbench_maestro.csv.gz"
-
-needs_xrbench = pytest.mark.skipif(
-    not XRBENCH.is_dir(), reason=f"XRBench reference data not found at {XRBENCH}"
-)
+BUNDLED_TABLE = ROOT / "costs" / "xrbench_maestro.csv.gz"
 
 
 def runs_csv():
@@ -134,7 +127,7 @@ def test_unknown_system_suggests_nearest_name():
 
 def test_bundled_preset_data_records_its_origin():
     data = json.loads(
-        (REPO / "rtmm_opt" / "hardware" / "data" / "xrbench_systems.json").read_text()
+        (ROOT / "rtmm_opt" / "hardware" / "data" / "xrbench_systems.json").read_text()
     )
     assert data["origin"]["commit"].startswith("89156663")
 
@@ -144,12 +137,12 @@ def test_converter_reproduces_bundled_preset_data():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "conv", REPO / "scripts" / "convert_xrbench_presets.py"
+        "conv", ROOT / "scripts" / "convert_xrbench_presets.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     bundled = json.loads(
-        (REPO / "rtmm_opt" / "hardware" / "data" / "xrbench_systems.json").read_text()
+        (ROOT / "rtmm_opt" / "hardware" / "data" / "xrbench_systems.json").read_text()
     )
     assert module.convert(XRBENCH) == bundled
 

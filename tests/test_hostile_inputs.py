@@ -15,19 +15,18 @@ import warnings
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import run_cli
 
-from rtmm_opt.cli.main import main
 from rtmm_opt.instance import Instance
 
 SYSTEM = "xrb4k-J"
 
 
 def run(capsys, *argv):
+    """``support.run_cli`` with a numpy overflow (a RuntimeWarning) raised: it is a defect, too."""
     with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)  # a numpy overflow is a defect, too
-        status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
+        warnings.simplefilter("error", RuntimeWarning)
+        return run_cli(capsys, *argv)
 
 
 def refused(status, out, err, *words):

@@ -7,12 +7,12 @@ JSPLIB ``instances.json`` and the FJSP surveys). The files and their origins are
 ``tests/data/jobshop/README.md``.
 """
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import TEST_DATA
 
 from rtmm_opt.engine import replay
 from rtmm_opt.errors import InputError
@@ -21,7 +21,7 @@ from rtmm_opt.oracle.jobshop import parse_jobshop, read_jobshop
 from rtmm_opt.schedule.validator import validate
 from rtmm_opt.schedulers import make_scheduler, scheduler_names
 
-DATA = Path(__file__).resolve().parent / "data" / "jobshop"
+DATA = TEST_DATA / "jobshop"
 MAKESPAN = parse_objective("makespan")
 
 

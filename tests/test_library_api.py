@@ -10,15 +10,14 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from support import ROOT
 
 import rtmm_opt
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
 from rtmm_opt.instance.instance import TaskInfo
 
-ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ["load_workload", "replay", "make_scheduler", "solve", "compare", "compute_metrics",
           "validate", "Instance", "Schedule"]  # fmt: skip
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from xrbench_facts import LAYER_COUNTS
+from support import XRBENCH, needs_xrbench
+from support.xrbench_facts import LAYER_COUNTS
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.workload.layer import Layer, LayerType
@@ -26,12 +27,7 @@ from rtmm_opt.workload.maestro import (
     parse_maestro_text,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-XRBENCH = SHARED / "xrbench"
 SCENARIOS = XRBENCH / "scenarios"
-needs_xrbench = pytest.mark.skipif(
-    not SCENARIOS.is_dir(), reason=f"XRBench reference data not found at {XRBENCH}"
-)
 
 
 def one_layer(text: str) -> Layer:

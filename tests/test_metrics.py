@@ -8,8 +8,8 @@ import warnings
 
 import numpy as np
 import pytest
-from test_validator import RANDOM_SEEDS, early_exit_dag, random_case
-from test_validator import context_switch as context_switch_case
+from support.valid_schedules import RANDOM_SEEDS, early_exit_dag, random_case
+from support.valid_schedules import context_switch as context_switch_case
 
 from rtmm_opt.instance import TaskInfo, Variant
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble

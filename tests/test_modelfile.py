@@ -9,7 +9,8 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from xrbench_facts import LAYER_COUNTS
+from support import ROOT, XRBENCH, needs_xrbench
+from support.xrbench_facts import LAYER_COUNTS
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.workload.graph import ModelGraph
@@ -24,9 +25,7 @@ from rtmm_opt.workload.modelfile import (
     models_equal,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SCENARIOS = SHARED / "xrbench" / "scenarios"
+SCENARIOS = XRBENCH / "scenarios"
 
 
 def conv(name: str, **dims: Any) -> Layer:
@@ -242,7 +241,7 @@ def test_unreadable_model_files(text: str, reason: str, tmp_path: Path) -> None:
 
 
 def test_library_lists_the_twelve_xrbench_models() -> None:
-    assert models_dir().resolve() == (REPO / "models").resolve()  # models/ links into the package
+    assert models_dir().resolve() == (ROOT / "models").resolve()  # models/ links into the package
     assert list_models() == sorted(LAYER_COUNTS)
 
 
@@ -265,7 +264,7 @@ def test_bundled_models_spot_values() -> None:
     assert "same layers as OD_D2go_FasterRCNN" in (get_model("D2go_FastRCNN").source or "")
 
 
-@pytest.mark.skipif(not SCENARIOS.is_dir(), reason=f"XRBench scenarios not found at {SCENARIOS}")
+@needs_xrbench
 def test_bundled_models_equal_the_scenario_files() -> None:
     from rtmm_opt.workload.maestro import parse_maestro
 
@@ -324,13 +323,12 @@ def test_models_dir_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         get_model("ES_RITNet")
 
 
+@needs_xrbench
 def test_converter_output_is_up_to_date() -> None:
-    if not SCENARIOS.is_dir():
-        pytest.skip(f"XRBench scenarios not found at {SCENARIOS}")
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "convert_xrbench_models", REPO / "scripts" / "convert_xrbench_models.py"
+        "convert_xrbench_models", ROOT / "scripts" / "convert_xrbench_models.py"
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -338,4 +336,4 @@ def test_converter_output_is_up_to_date() -> None:
     converted = module.convert(SCENARIOS)
     assert set(converted) == set(LAYER_COUNTS)
     for name, text in converted.items():
-        assert (REPO / "models" / f"{name}.yaml").read_text(encoding="utf-8") == text, name
+        assert (ROOT / "models" / f"{name}.yaml").read_text(encoding="utf-8") == text, name

@@ -20,6 +20,7 @@ import networkx as nx
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from support import ROOT
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.workload.layer import LayerType
@@ -33,7 +34,6 @@ except ImportError:  # the importer is an optional extra
 
 from rtmm_opt.workload.onnx_import import import_onnx
 
-REPO = Path(__file__).resolve().parents[1]
 needs_onnx = pytest.mark.skipif(
     onnx is None, reason="onnx is not installed (pip install 'rtmm-opt[onnx]')"
 )
@@ -688,7 +688,7 @@ def test_module_imports_without_onnx_and_asks_for_the_extra() -> None:
         """
     )
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert "pip install 'rtmm-opt[onnx]'" in result.stdout
     assert result.stdout.startswith("whatever.onnx: ")

@@ -14,10 +14,10 @@ import dataclasses
 import functools
 import math
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support import ROOT
 
 from rtmm_opt.engine import replay
 from rtmm_opt.hardware.presets import get_system
@@ -43,13 +43,12 @@ try:  # the exhaustive enumerator and its seeded tiny instances
 except ImportError:  # pragma: no cover - the file is someone else's and may move
     N_CASES, brute_force, case = 0, None, None
 
-ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ROOT / "rtmm_opt" / "oracle"
 STRIDE = 3  # the fast tests take every third enumerated case; the slow ones take them all
 TWO = ("npu0", "npu1")
 ONE_WORKER = SolverLimits(time_limit=None, workers=1)
 needs_enumerator = pytest.mark.skipif(
-    brute_force is None, reason="tests/test_oracle_bruteforce.py (the enumerator) is missing"
+    brute_force is None, reason="tests/oracle/test_oracle_bruteforce.py (the enumerator) is missing"
 )
 
 

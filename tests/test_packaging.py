@@ -17,28 +17,21 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 import rtmm_opt
-from rtmm_opt.cli.main import main
 from rtmm_opt.errors import InputError
 from rtmm_opt.io import bundled
 from rtmm_opt.io.bundled import data_root, find_scenario, list_scenarios, resolve_workload
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "rtmm_opt" / "data"
+DATA = ROOT / "rtmm_opt" / "data"
 # every bundled scenario, as the checkout's own instances/ folder holds them
-CHECKOUT_SCENARIOS = sorted((REPO / "instances").rglob("*.yaml"))
-
-
-def run(capsys, *argv):
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
+CHECKOUT_SCENARIOS = sorted((ROOT / "instances").rglob("*.yaml"))
 
 
 def test_checkout_links_point_into_the_package():
     for folder in ("models", "instances", "costs"):
-        link = REPO / folder
+        link = ROOT / folder
         assert link.is_symlink(), f"{folder}/ should link to rtmm_opt/data/{folder}"
         assert os.readlink(link) == f"rtmm_opt/data/{folder}"  # relative: works in any clone
         assert link.resolve() == (DATA / folder).resolve()
@@ -48,9 +41,9 @@ def test_checkout_links_point_into_the_package():
 def test_package_data_patterns_cover_every_bundled_file():
     """What pyproject.toml ships is exactly what rtmm_opt/data holds (a new kind of file there
     needs a pattern, or the wheel would silently leave it out)."""
-    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     patterns = config["tool"]["setuptools"]["package-data"]["rtmm_opt"]
-    package = REPO / "rtmm_opt"
+    package = ROOT / "rtmm_opt"
     shipped = {p for pattern in patterns for p in package.glob(pattern) if p.is_file()}
     present = {p for p in DATA.rglob("*") if p.is_file()}
     assert present and present <= shipped
@@ -62,7 +55,7 @@ def test_every_bundled_scenario_resolves_by_name_and_by_path(tmp_path, monkeypat
     assert len(CHECKOUT_SCENARIOS) == 13
     names = {}
     for file in CHECKOUT_SCENARIOS:
-        relative = file.relative_to(REPO / "instances")
+        relative = file.relative_to(ROOT / "instances")
         name = relative.with_suffix("").as_posix()
         names[name] = file.resolve()
         spellings = [
@@ -87,7 +80,7 @@ def test_a_path_that_exists_wins_over_a_bundled_scenario(tmp_path, monkeypatch):
     )
     assert (
         resolve_workload("VR_gaming").resolve()
-        == (REPO / "instances/xrbench/VR_gaming.yaml").resolve()
+        == (ROOT / "instances/xrbench/VR_gaming.yaml").resolve()
     )
 
 
@@ -136,34 +129,34 @@ def test_unknown_and_ambiguous_names(tmp_path, monkeypatch):
     "command", [["build"], ["run", "--scheduler", "edf"], ["compare", "--schedulers", "edf"]]
 )
 def test_cli_refuses_an_unknown_workload_with_exit_2(
-    capsys, tmp_path, monkeypatch, command, workload, message
+    rtmm, tmp_path, monkeypatch, command, workload, message
 ):
     monkeypatch.chdir(tmp_path)
-    status, out, err = run(capsys, command[0], workload, *command[1:])
+    status, out, err = rtmm(command[0], workload, *command[1:])
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and message in err, err
 
 
-def test_cli_builds_a_bundled_scenario_from_any_directory(capsys, tmp_path, monkeypatch):
+def test_cli_builds_a_bundled_scenario_from_any_directory(rtmm, tmp_path, monkeypatch):
     """By name and by the README's path, from a directory without the files: the same instance as
     building the checkout's own file."""
     options = ["--system", "xrb4k-J", "--cost", "table:xrbench", "--duration", "100ms", "--json"]
-    status, out, _ = run(capsys, "build", str(REPO / "instances/xrbench/VR_gaming.yaml"), *options)
+    status, out, _ = rtmm("build", str(ROOT / "instances/xrbench/VR_gaming.yaml"), *options)
     assert status == 0
     expected = json.loads(out)["instance_hash"]
     monkeypatch.chdir(tmp_path)
     for workload in ("VR_gaming", "instances/xrbench/VR_gaming.yaml"):
-        status, out, _ = run(capsys, "build", workload, *options)
+        status, out, _ = rtmm("build", workload, *options)
         assert status == 0 and json.loads(out)["instance_hash"] == expected, workload
 
 
-def test_scenarios_list(capsys, tmp_path, monkeypatch):
+def test_scenarios_list(rtmm, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    status, out, _ = run(capsys, "scenarios", "list", "--json")
+    status, out, _ = rtmm("scenarios", "list", "--json")
     assert status == 0
     entries = {entry["name"]: entry for entry in json.loads(out)}
     assert set(entries) == {
-        p.relative_to(REPO / "instances").with_suffix("").as_posix() for p in CHECKOUT_SCENARIOS
+        p.relative_to(ROOT / "instances").with_suffix("").as_posix() for p in CHECKOUT_SCENARIOS
     }
     vr = entries["xrbench/VR_gaming"]
     assert vr["short_name"] == "VR_gaming" and vr["duration_ms"] == 700
@@ -177,7 +170,7 @@ def test_scenarios_list(capsys, tmp_path, monkeypatch):
         t["trigger_probability"]
         for t in entries["xrbench/probability_sweep/VR_gaming_25p"]["tasks"]
     ] == [1.0, 0.25, 1.0]
-    status, out, _ = run(capsys, "scenarios", "list")
+    status, out, _ = rtmm("scenarios", "list")
     assert status == 0
     assert "gaze_estimation [GE_FBNet_C] (after eye_segmentation, p 0.8)" in out
     assert "13 scenarios" in out
@@ -212,9 +205,9 @@ def test_the_wheel_carries_its_data_and_runs_from_anywhere(tmp_path):
     source = tmp_path / "source"
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(REPO / name, source / name)
+        shutil.copy2(ROOT / name, source / name)
     shutil.copytree(
-        REPO / "rtmm_opt", source / "rtmm_opt", ignore=shutil.ignore_patterns("__pycache__")
+        ROOT / "rtmm_opt", source / "rtmm_opt", ignore=shutil.ignore_patterns("__pycache__")
     )
     dist = tmp_path / "dist"
     isolation = ["--no-build-isolation"] if _builds_offline() else []  # else pip fetches setuptools
@@ -249,7 +242,7 @@ def test_the_wheel_carries_its_data_and_runs_from_anywhere(tmp_path):
     from rtmm_opt.instance import load_workload
 
     expected = load_workload(
-        REPO / "instances/xrbench/VR_gaming.yaml", system="xrb4k-J", cost="table:xrbench",
+        ROOT / "instances/xrbench/VR_gaming.yaml", system="xrb4k-J", cost="table:xrbench",
         duration_ns=100_000_000,
     ).content_hash  # fmt: skip
     options = ["--system", "xrb4k-J", "--cost", "table:xrbench", "--duration", "100ms",

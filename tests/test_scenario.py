@@ -5,21 +5,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from support import ROOT, XRBENCH, needs_xrbench
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.scenario import DeadlineRule, Scenario, Task, load_scenario
 from rtmm_opt.workload import Layer, LayerType, ModelGraph
 from rtmm_opt.workload.library import get_model
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-XRBENCH_SCENARIOS = SHARED / "xrbench" / "scenarios"
-needs_xrbench = pytest.mark.skipif(
-    not XRBENCH_SCENARIOS.is_dir(),
-    reason=f"XRBench reference data not found at {XRBENCH_SCENARIOS}",
-)
+XRBENCH_SCENARIOS = XRBENCH / "scenarios"
 
-BUNDLED = sorted((REPO / "instances").rglob("*.yaml"))
+BUNDLED = sorted((ROOT / "instances").rglob("*.yaml"))
 
 
 def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
@@ -153,7 +148,7 @@ def test_rate_scaling():
         assert err.value.field == "fps_scale"
 
 
-@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: str(p.relative_to(REPO / "instances")))
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: str(p.relative_to(ROOT / "instances")))
 def test_bundled_scenarios_load(path):
     scenario = load_scenario(path)
     assert scenario.tasks and scenario.source
@@ -166,7 +161,7 @@ def test_bundled_scenarios_load(path):
 def test_maestro_scenario_equals_converted_yaml(path):
     direct = load_scenario(path)
     relative = path.relative_to(XRBENCH_SCENARIOS).with_suffix(".yaml")
-    converted = load_scenario(REPO / "instances" / "xrbench" / relative)
+    converted = load_scenario(ROOT / "instances" / "xrbench" / relative)
     assert direct.name == converted.name
     assert direct.period_rounding == converted.period_rounding == "ms_floor"
     assert direct.duration_ms == converted.duration_ms == 700

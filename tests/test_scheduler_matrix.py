@@ -6,16 +6,15 @@ model/block:4/layer granularity, over 200 ms traces (about 10 s in all).
 """
 
 from functools import cache
-from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from rtmm_opt.engine import replay
 from rtmm_opt.instance.workload import load_workload
 from rtmm_opt.metrics.metrics import compute_metrics
 from rtmm_opt.schedulers import make_scheduler, scheduler_names
 
-ROOT = Path(__file__).resolve().parents[1]
 XRBENCH = sorted((ROOT / "instances" / "xrbench").glob("*.yaml"))
 POISSON = ROOT / "instances" / "examples" / "dysta_poisson.yaml"
 AR = ROOT / "instances" / "examples" / "ar_headset.yaml"

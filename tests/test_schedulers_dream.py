@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import ROOT
 
 from rtmm_opt.engine import Decision, View, replay
 from rtmm_opt.errors import InputError
@@ -26,7 +27,6 @@ from rtmm_opt.schedule import JobStatus
 from rtmm_opt.schedulers import make_scheduler, parse_params
 from rtmm_opt.schedulers.dream import Dream, map_scores
 
-ROOT = Path(__file__).resolve().parents[1]
 VR_GAMING = ROOT / "instances" / "xrbench" / "VR_gaming.yaml"
 SOCIAL_A = ROOT / "instances" / "xrbench" / "social_interactionA.yaml"
 SOCIAL_B = ROOT / "instances" / "xrbench" / "social_interactionB.yaml"

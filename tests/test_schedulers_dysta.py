@@ -10,10 +10,10 @@ import gzip
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support import DYSTA, ROOT, needs_dysta
 
 from rtmm_opt.engine import replay
 from rtmm_opt.errors import InputError
@@ -25,8 +25,6 @@ from rtmm_opt.schedule import JobStatus
 from rtmm_opt.schedulers import make_scheduler
 from rtmm_opt.schedulers.dysta import Dysta, DystaOracle
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-REPO = Path(__file__).resolve().parents[1]
 SECOND = 10**9  # time_unit_ns for the hand-made instances: 1 unit = 1 s
 
 NAMES = ("dysta", "dysta_naive", "dysta_oracle")
@@ -302,7 +300,7 @@ def reference_instance(data: str, tag: str, scheduler: str):
     averages avgLatPattern and avgSp (``meta/lut_avg``), measured sparsities the tables'
     (Sanger stores 1 - density). Times are rounded to whole ns.
     """
-    root = SHARED / "dysta"
+    root = DYSTA
     reference = root / "reference"
     average = defaultdict(dict)
     with open(reference / "meta" / f"lut_avg_{data}.csv") as file:
@@ -364,9 +362,8 @@ class PickGammas(Dysta):
     "data,tag", [("eyerissv2", "eyerissv2_3_2_1"), ("sanger", "sanger_60_2_1")]
 )
 @pytest.mark.parametrize("scheduler", ["dysta", "dysta_oracle"])
+@needs_dysta
 def test_execution_order_matches_the_authors_simulator(data, tag, scheduler):
-    if not (SHARED / "dysta" / "reference").is_dir():
-        pytest.skip(f"Dysta reference data not found at {SHARED / 'dysta'}")
     inst, order, gammas = reference_instance(data, tag, scheduler)
     offsets = inst.job_op_offsets
 
@@ -392,7 +389,7 @@ def example_instances():
     yield (
         "dysta_poisson",
         load_workload(
-            REPO / "instances/examples/dysta_poisson.yaml",
+            ROOT / "instances/examples/dysta_poisson.yaml",
             system="xrb-Single_4K-WS",
             cost="table:xrbench",
             granularity="layer",
@@ -403,7 +400,7 @@ def example_instances():
         yield (
             f"VR_gaming/{granularity}",
             load_workload(
-                REPO / "instances/xrbench/VR_gaming.yaml",
+                ROOT / "instances/xrbench/VR_gaming.yaml",
                 system="xrb4k-J",
                 cost="table:xrbench",
                 duration_ns=200_000_000,

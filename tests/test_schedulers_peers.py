@@ -21,10 +21,10 @@ import csv
 import json
 import random
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support import ROOT, XRBENCH
 
 from rtmm_opt.engine import Engine, StaticInfo, replay
 from rtmm_opt.errors import InputError
@@ -36,8 +36,6 @@ from rtmm_opt.schedulers import make_scheduler
 from rtmm_opt.schedulers.base import negative_maximum_fold
 from rtmm_opt.schedulers.prema import Prema
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 MS = 1_000_000  # ns
 
 Run = tuple[int, int, int]  # (accelerator, start, end)
@@ -512,9 +510,7 @@ def harness_mismatches(
     start differs by ``tolerance_ms`` or more (default: the print precision, or the early finish
     for compat "harness"), as (model, frame, "accelerator" | "start"), in the harness's dispatch
     order."""
-    path = (
-        SHARED / "xrbench/reference/schedule" / f"schedule_VR_gaming__{hw_config}__{dataflow}.csv"
-    )
+    path = XRBENCH / "reference/schedule" / f"schedule_VR_gaming__{hw_config}__{dataflow}.csv"
     if not path.is_file():
         pytest.skip(f"XRBench reference timelines not found at {path.parent}")
     instance = load_workload(
@@ -576,7 +572,7 @@ def test_xrbench_harness_replay_matches_where_the_clean_policy_differs(
 
 
 def _harness_runs() -> list[object]:
-    index = SHARED / "xrbench/reference/runs.csv"
+    index = XRBENCH / "reference/runs.csv"
     if not index.is_file():
         return [pytest.param("?", "?", marks=pytest.mark.skip(reason=f"{index} not found"))]
     with index.open() as handle:

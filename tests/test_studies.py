@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import ROOT
 
 from rtmm_opt import compute_metrics, load_workload, make_scheduler, replay
 from rtmm_opt.cli.main import main
@@ -30,7 +31,6 @@ from rtmm_opt.studies.store import ResultStore, export_runs, load_runs
 from rtmm_opt.studies.study import read_study, study_from_dict
 from rtmm_opt.studies.sweep import run_study
 
-ROOT = Path(__file__).resolve().parents[1]
 SMOKE = """\
 name: smoke
 base: {workload: instances/xrbench/VR_gaming.yaml, system: xrb4k-J, duration: 100ms, granularity: "block:4"}

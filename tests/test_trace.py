@@ -3,12 +3,12 @@
 import csv
 import math
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from support import XRBENCH, needs_xrbench
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.scenario import (
@@ -24,11 +24,6 @@ from rtmm_opt.scenario import (
 )
 from rtmm_opt.workload import Layer, LayerType, ModelGraph
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-XRBENCH = SHARED / "xrbench"
-needs_xrbench = pytest.mark.skipif(
-    not (XRBENCH / "reference").is_dir(), reason=f"XRBench reference data not found at {XRBENCH}"
-)
 MS = 1_000_000
 
 

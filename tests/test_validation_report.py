@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
+from support import ROOT, SHARED, needs_dysta, needs_xrbench
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 SCRIPT = ROOT / "scripts" / "validate_references.py"
 
-pytestmark = pytest.mark.skipif(
-    not (SHARED / "xrbench" / "reference").is_dir()
-    or not (SHARED / "dysta" / "reference").is_dir(),
-    reason=f"reference data not found at {SHARED}",
-)
+pytestmark = [needs_xrbench, needs_dysta]
 
 
 def load_script():

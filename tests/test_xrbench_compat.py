@@ -21,10 +21,10 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support import ROOT, XRBENCH, needs_xrbench
 
 from rtmm_opt.cli.main import main
 from rtmm_opt.engine import replay
@@ -43,9 +43,6 @@ from rtmm_opt.validation.xrbench import (
     run_reference,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-XRBENCH = SHARED / "xrbench"
 SCENARIOS = XRBENCH / "scenarios"
 REFERENCE = XRBENCH / "reference"
 COST = f"table:{XRBENCH / 'layer_costs.csv.gz'}"
@@ -57,10 +54,6 @@ MODEL_TOLERANCE = 1e-4
 # The harness may start an inference up to 0.01 ms before the accelerator's previous one ends
 # (HET_process.hpp FP_ERROR_MARGIN); the engine starts it when the accelerator is free.
 START_TOLERANCE_MS = 0.011
-
-needs_xrbench = pytest.mark.skipif(
-    not (REFERENCE / "runs.csv").is_file(), reason=f"XRBench reference data not found at {XRBENCH}"
-)
 
 
 # -- the harness, transcribed ---------------------------------------------------------------------

@@ -36,21 +36,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import XRBENCH, needs_xrbench
 
 from rtmm_opt.instance import Instance, TaskInfo
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
 from rtmm_opt.metrics import compute_metrics
 from rtmm_opt.schedule import JobStatus, Schedule, validate
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-XRBENCH = SHARED / "xrbench"
 REFERENCE = XRBENCH / "reference"
 WINDOW_NS = 700 * 1_000_000
 
-pytestmark = pytest.mark.skipif(
-    not (REFERENCE / "runs.csv").is_file(),
-    reason=f"XRBench reference data not found under {XRBENCH}",
-)
+pytestmark = needs_xrbench
 
 
 def exact_units(text: str) -> int:
