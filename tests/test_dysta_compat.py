@@ -7,21 +7,30 @@ Truth here is
 * an independent transcription of the Dysta simulator's loop and schedulers, written from
   ``shared/dysta/README.md`` §3.4 and §4 in float seconds (left-to-right sums recomputed from
   the remaining lists, strict admission, rewinds), run on request tables generated for
-  configurations beyond the reference sample and compared with the engine, request by request.
+  configurations beyond the reference sample and compared with the engine, request by request;
+* on random chains (Hypothesis), a short integer transcription of the loop for FCFS and SJF,
+  and the validator, which must accept every schedule the engine makes under compat dysta;
+* on imported instances, every scheduler (each schedule validated) and the oracle, whose
+  optimal makespan on one machine is worked out by hand.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+import support
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support import DYSTA
 
+from rtmm_opt.cli.main import main
 from rtmm_opt.engine import Engine, replay
 from rtmm_opt.errors import InputError
-from rtmm_opt.instance import Settings, TaskInfo
+from rtmm_opt.instance import Instance, Settings, TaskInfo
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
 from rtmm_opt.instance.dysta import (
     DystaTables,
@@ -33,7 +42,7 @@ from rtmm_opt.instance.dysta import (
 )
 from rtmm_opt.schedule import JobStatus, Schedule
 from rtmm_opt.schedule.validator import validate
-from rtmm_opt.schedulers import make_scheduler
+from rtmm_opt.schedulers import make_scheduler, scheduler_names
 
 SCHEDULERS = ("fcfs", "sjf", "prema", "planaria", "sdrm3", "dysta", "dysta_oracle")
 DYSTA_COMPAT = Settings(drops="never", compat="dysta")
@@ -44,20 +53,8 @@ def needs_data() -> None:
         pytest.skip(f"Dysta latency tables not found at {DYSTA / 'latency_tables'}")
 
 
-def chains(*jobs, settings=DYSTA_COMPAT, accelerators=("acc",)):
-    """Jobs (release, deadline, durations...) as one-accelerator chains, task priority 1."""
-    specs = [
-        JobSpec(
-            0,
-            release,
-            deadline,
-            [OpSpec([d] * len(accelerators), preds=[i - 1] if i else []) for i, d in enumerate(ds)],
-        )
-        for release, deadline, *ds in jobs
-    ]
-    return assemble(
-        "tiny", accelerators=accelerators, tasks=[TaskInfo("t", "m")], jobs=specs, settings=settings
-    )
+# Jobs (release, deadline, durations...) as chains of task 0, under compat dysta unless told
+chains = functools.partial(support.chains, settings=DYSTA_COMPAT)
 
 
 def timeline(instance, schedule):
@@ -147,13 +144,14 @@ def test_t_last_is_the_arrival_not_the_admission():
     ]  # fmt: skip
 
 
-def schedule_of(instance, starts):
-    """A schedule running every op on accelerator 0 from the given start times."""
+def schedule_of(instance, starts, accelerators=None):
+    """Every op run from ``starts`` (on accelerator 0 unless given), every job completed."""
     starts = np.asarray(starts, np.int64)
+    accs = np.zeros(instance.n_ops, np.int64) if accelerators is None else np.asarray(accelerators)
     return Schedule(
-        op_accelerator=np.zeros(instance.n_ops, np.int64),
+        op_accelerator=accs,
         op_start=starts,
-        op_end=starts + instance.op_duration[:, 0],
+        op_end=starts + instance.op_duration[np.arange(instance.n_ops), accs],
         job_status=np.full(instance.n_jobs, JobStatus.COMPLETED, np.int64),
         job_variant=np.zeros(instance.n_jobs, np.int64),
         job_drop_time=np.zeros(instance.n_jobs, np.int64),
@@ -214,6 +212,179 @@ def test_a_policy_must_dispatch_under_compat_dysta():
     assert view is not None and view.now == 0
     with pytest.raises(SchedulingError, match="work-conserving"):
         engine.step(None)
+
+
+def test_a_chain_of_rewinds_may_overlap_ops_before_the_last_one():
+    # A (t=0): [10] -> [0,10]. B (t=4): [3]. C (t=5): [3].
+    # At 10 the queue is empty: B alone, clock back to 4: B [4,7]. At 7 the queue is empty
+    # again and C arrived at 5 < 7: clock back to 5: C [5,8], which overlaps B *and* A.
+    instance = chains((0, 100, 10), (4, 100, 3), (5, 100, 3))
+    schedule = replay(instance, make_scheduler("fcfs"))
+    assert timeline(instance, schedule) == [[(0, 10)], [(4, 7)], [(5, 8)]]
+    assert validate(instance, schedule).ok
+    # C not at its release (6): no rewind, so it overlaps B.
+    assert validate(instance, schedule_of(instance, [0, 4, 6])).counts == {"overlap": 1}
+    # B rewinding into A's first layer (A has layers 5, 5): A was still queued at 5.
+    two_layers = chains((0, 100, 5, 5), (3, 100, 4))
+    assert validate(two_layers, schedule_of(two_layers, [0, 5, 3])).counts == {"overlap": 2}
+
+
+def test_the_validator_accepts_no_rewind_on_several_accelerators():
+    # Defect (fixed): on two accelerators the rule's "queue empty" test looked at positions in
+    # an accelerator-major order, so a job could "rewind" on accelerator b while an earlier
+    # arrival (X, t=1) was still waiting for accelerator a until 20. The Dysta loop has one
+    # accelerator (the engine refuses more); on more, an overlap is an overlap.
+    instance = chains((1, 100, 10), (0, 100, 10), (5, 100, 2), accelerators=("a", "b"))
+    schedule = schedule_of(instance, [20, 0, 5], accelerators=[0, 1, 1])
+    assert validate(instance, schedule).counts == {"overlap": 1}
+
+
+# -- the engine under compat dysta never produces what the validator rejects ----------------------
+
+
+def chain_loop(instance: Instance, rule: str) -> list[list[tuple[int, int]]]:
+    """The Dysta simulator's loop (README §3.4) for FCFS or SJF on chains, in integers.
+
+    FCFS picks the earliest arrival; SJF the smallest remaining predicted work (first in
+    admission order on ties). Arrivals are admitted only strictly before the clock, or alone
+    into an empty queue with the clock set to the arrival (possibly backwards)."""
+    release = instance.job_release.tolist()
+    order = sorted(range(instance.n_jobs), key=lambda j: (release[j], j))
+    ops = [list(instance.ops_of(j)) for j in range(instance.n_jobs)]
+    predicted = instance.op_predicted[:, 0].tolist()
+    duration = instance.op_duration[:, 0].tolist()
+    spans: list[list[tuple[int, int]]] = [[] for _ in range(instance.n_jobs)]
+    queue: list[int] = []
+    clock, k = 0, 0
+    while k < len(order) or queue:
+        if k < len(order):
+            if not queue:
+                queue.append(order[k])
+                clock = release[order[k]]
+                k += 1
+            else:
+                while k < len(order) and release[order[k]] < clock:
+                    queue.append(order[k])
+                    k += 1
+        if rule == "fcfs":
+            job = queue[0]
+        else:
+            remaining = [sum(predicted[o] for o in ops[j][len(spans[j]) :]) for j in queue]
+            job = queue[remaining.index(min(remaining))]
+        op = ops[job][len(spans[job])]
+        spans[job].append((clock, clock + duration[op]))
+        clock += duration[op]
+        if len(spans[job]) == len(ops[job]):
+            queue.remove(job)
+    return spans
+
+
+def test_a_rewind_to_the_start_of_the_op_it_follows_is_valid_whatever_the_job_indices():
+    # Defect (fixed): J0 (t=1): [1]; J1 (t=0): [1, 1]. The loop runs J1 [0,1], [1,2] (J0's
+    # arrival at 1 is not strictly before the boundary 1), then rewinds to J0's arrival: J0
+    # [1,2]. J0's op and J1's second op start together; the validator took them in op-index
+    # order (J0's first), saw J1's second layer "overlap" J0, and replay raised ScheduleError.
+    instance = chains((1, 2, 1), (0, 2, 1, 1))
+    for name in SCHEDULERS:
+        schedule = replay(instance, make_scheduler(name))
+        assert timeline(instance, schedule) == [[(1, 2)], [(0, 1), (1, 2)]], name
+
+
+chain_jobs = st.lists(
+    st.tuples(
+        st.integers(0, 30),  # release
+        st.integers(1, 60),  # slack to the deadline
+        st.lists(st.tuples(st.integers(1, 6), st.integers(1, 6)), min_size=1, max_size=4),
+    ),
+    min_size=1,
+    max_size=7,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(chain_jobs, st.booleans())
+def test_engine_schedules_under_compat_dysta_are_valid_and_follow_the_loop(jobs, drops):
+    # Small durations and releases make arrivals coincide with layer ends often.
+    specs = [(r, r + slack, *[d for d, _ in layers]) for r, slack, layers in jobs]
+    predicted = [[p for _, p in layers] for _, _, layers in jobs]
+    instance = chains(
+        *specs,
+        predicted=predicted,
+        settings=Settings(drops="allowed" if drops else "never", compat="dysta"),
+    )
+    for name in SCHEDULERS:
+        schedule = replay(instance, make_scheduler(name))  # raises if the validator rejects it
+        assert (schedule.job_status == JobStatus.COMPLETED).all(), name
+        if name in ("fcfs", "sjf"):
+            assert timeline(instance, schedule) == chain_loop(instance, name), name
+    if drops:  # schedulers that drop: the engine's drop path under compat dysta
+        for name in ("edf", "dream", "xrbench"):
+            params = {"drop_expired": True} if name == "edf" else {}
+            replay(instance, make_scheduler(name, params))
+
+
+# -- every scheduler and the oracle on Dysta imports ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dysta_imports(tmp_path_factory):
+    needs_data()
+    folder = tmp_path_factory.mktemp("imports")
+    made = {}
+    for data, rate in (("eyerissv2", "4"), ("sanger", "60")):
+        out = folder / f"{data}.json"
+        status = main(
+            [
+                "import", "dysta", str(DYSTA / "latency_tables" / data), "--rate", rate,
+                "--requests", "12", "--seed", "2", "--slo-mult", "2", "--out", str(out),
+            ]
+        )  # fmt: skip
+        assert status == 0
+        made[data] = Instance.load(out)
+    return made
+
+
+@pytest.mark.parametrize("data", ["eyerissv2", "sanger"])
+def test_every_scheduler_replays_a_dysta_import(dysta_imports, data):
+    instance = dysta_imports[data]
+    for name in scheduler_names():
+        schedule = replay(instance, make_scheduler(name))  # validated; drops are never
+        assert (schedule.job_status == JobStatus.COMPLETED).all(), name
+        allowed = instance.with_settings(drops="allowed")
+        replay(allowed, make_scheduler(name))
+
+
+def test_the_xrbench_harness_replay_on_a_dysta_import_is_an_input_error(capsys, dysta_imports):
+    # Defect (fixed): `--param compat=harness` made the harness replay wait for its next event,
+    # which the Dysta loop (one op per decision) turned into a SchedulingError, exit 1.
+    instance = dysta_imports["sanger"]
+    with pytest.raises(InputError, match="compat 'harness'") as error:
+        replay(instance, make_scheduler("xrbench", {"compat": "harness"}))
+    assert error.value.field == "params.compat"
+
+
+def test_the_oracle_solves_a_dysta_import_with_picosecond_units(rtmm, dysta_imports, tmp_path):
+    # The oracle sees the clean problem (compat stripped). On one machine the optimal makespan
+    # is that of any work-conserving order: jobs by release, each started at max(clock, r_j).
+    instance = dysta_imports["eyerissv2"]
+    path = tmp_path / "e.json"
+    instance.to_json(path)
+    status, out, err = rtmm(
+        "compare", path, "--objective", "makespan", "--time-limit", "30",
+        "--workers", "1", "--schedulers", "fcfs,dysta", "--json",
+    )  # fmt: skip
+    assert status == 0, err
+    result = json.loads(out)
+    assert result["compat_stripped"] == "dysta"
+    clock = 0
+    for job in np.argsort(instance.job_release, kind="stable").tolist():
+        work = int(instance.op_duration[list(instance.ops_of(job)), 0].sum())
+        clock = max(clock, int(instance.job_release[job])) + work
+    makespan = clock - int(instance.job_release.min())
+    assert result["oracle"]["status"] == "optimal"
+    assert result["oracle"]["objective"] == makespan
+    # the heuristics, replayed without rewinds, are work-conserving too
+    assert [row["objective"] for row in result["schedulers"]] == [makespan, makespan]
 
 
 # -- the simulator, transcribed from the README -------------------------------------------------

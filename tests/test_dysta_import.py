@@ -2,7 +2,8 @@
 
 Truth: the reference runs of the authors' simulator in ``shared/dysta/reference`` (derived
 tables, request tables, per-request finish times, metrics), the Sanger example of the README
-(§1.2), and hand-written bad inputs.
+(§1.2), and hand-written bad inputs (malformed tables, times beyond 64 bits, priorities the
+instance loader would refuse, a byte-order mark); an import and a run repeated give the same bytes.
 """
 
 from __future__ import annotations
@@ -376,3 +377,75 @@ def test_bad_inputs_are_one_line_errors_naming_the_file(rtmm, tmp_path):
     ]:  # fmt: skip
         status, _, err = rtmm("import", "dysta", *args, "--out", tmp_path / "x.json")
         assert status == 2 and err.count("\n") == 1 and flag in err, err
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--rate", "1e-300", "--slo-mult", "2"],  # arrivals ~1e299 s: float → int overflowed
+        ["--rate", "3", "--slo-mult", "1e300"],  # deadlines ~1e299 s
+    ],
+)
+def test_import_rejects_times_beyond_64_bit_instead_of_crashing(rtmm, tmp_path, flags):
+    # Defect (fixed): round(inf) raised OverflowError, an internal error with exit 1.
+    out = tmp_path / "x.json"
+    status, _, err = rtmm(
+        "import", "dysta", DYSTA / "latency_tables" / "sanger", "--requests", "3",
+        "--seed", "1", *flags, "--out", out,
+    )  # fmt: skip
+    assert status == 2, err
+    assert err.count("\n") == 1 and "overflows 64-bit integers" in err, err
+    assert not out.exists()
+
+
+def test_import_rejects_a_priority_the_instance_loader_would_reject(rtmm, tmp_path):
+    # Defect (fixed): a priority of 10**30 was imported (exit 0) into an instance JSON that
+    # `rtmm run` then refused ("tasks[..].priority: absurdly large value").
+    source = DYSTA / "reference" / "requests_sanger_60_2_1.csv"
+    with source.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[0]["priority"] = str(10**30)
+    requests = tmp_path / "requests.csv"
+    with requests.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "x.json"
+    status, _, err = rtmm(
+        "import", "dysta", DYSTA / "latency_tables" / "sanger", requests, "--out", out
+    )
+    assert status == 2, err
+    assert err.count("\n") == 1 and str(requests) in err and "line 2 (priority)" in err, err
+    assert not out.exists()
+
+
+def test_a_table_with_a_byte_order_mark_reads_like_one_without(tmp_path):
+    # Defect (fixed): a UTF-8 BOM (spreadsheet export) became part of the first column name,
+    # and the table was "neither an EyerissV2 table (column sim_lat) nor a Sanger table".
+    source = DYSTA / "latency_tables" / "eyerissv2" / "vgg16_block4_sparse20.csv"
+    plain, marked = tmp_path / "plain", tmp_path / "marked"
+    for folder, prefix in ((plain, b""), (marked, b"\xef\xbb\xbf")):
+        folder.mkdir()
+        (folder / source.name).write_bytes(prefix + source.read_bytes())
+    model = source.stem
+    assert read_tables(marked).table(model).latency == read_tables(plain).table(model).latency
+
+
+# -- reproducibility ------------------------------------------------------------------------------
+
+
+def test_import_and_run_are_byte_identical_when_repeated(rtmm, tmp_path):
+    outputs = []
+    for attempt in range(2):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        status, _, err = rtmm(
+            "import", "dysta", DYSTA / "latency_tables" / "eyerissv2", "--rate", "3",
+            "--requests", "20", "--seed", "1", "--slo-mult", "2", "--out", folder / "i.json",
+            "--requests-out", folder / "r.csv",
+        )  # fmt: skip
+        assert status == 0, err
+        status, out, err = rtmm("run", folder / "i.json", "--scheduler", "dysta", "--json")
+        assert status == 0, err
+        outputs.append(((folder / "i.json").read_bytes(), (folder / "r.csv").read_bytes(), out))
+    assert outputs[0] == outputs[1]

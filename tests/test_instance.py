@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from support import chains
 
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance import Instance, Settings, TaskInfo, Variant
@@ -194,3 +195,11 @@ def test_early_exit_on_a_dag_keeps_the_prefix_in_topological_order():
     inst1 = assemble("d", accelerators=("a",), tasks=[TaskInfo("t", "m")],
                      jobs=[JobSpec(0, 0, 500, ops, exit_op=1)])  # fmt: skip
     assert inst1.required_ops(0) == [0, 1]
+
+
+def test_instance_rejects_a_fractional_estimate():
+    instance = chains((0, 10, 3, 3), settings=Settings(drops="never", compat="dysta"))
+    data = instance.to_dict()
+    data["ops"]["op_estimates"] = {"pattern": [[1.5], [2]]}
+    with pytest.raises(InputError, match="op_estimates"):
+        Instance.from_dict(data)

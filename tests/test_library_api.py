@@ -31,7 +31,7 @@ def waiting_pays(weight_b: int = 1):
     return assemble("waiting-pays", accelerators=("npu",), tasks=tasks, jobs=jobs)
 
 
-def test_the_issue_names_import_from_the_package():
+def test_the_public_names_import_from_the_package():
     from rtmm_opt import (  # noqa: F401
         Instance,
         Schedule,

@@ -59,7 +59,7 @@ def rows(db: Path) -> list[dict]:
 
 
 # -- study files ------------------------------------------------------------------------------------
-def test_the_issue_examples_read_into_their_cells(tmp_path):
+def test_the_example_studies_read_into_their_cells(tmp_path):
     smoke = read_study(write(tmp_path, SMOKE))
     assert len(smoke.cells()) == 2 * 2 * 3
     assert {(c.params["scheduler"], c.params["fps_scale"], c.seed) for c in smoke.cells()} == {
