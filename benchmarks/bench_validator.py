@@ -2,10 +2,10 @@
 """How validation time grows with the number of ops.
 
 A large valid schedule (chains of 4 ops on two accelerators, jobs alternating, each
-accelerator's ops back to back; the instance of ``tests/test_validator.py``'s scaling test) is
-validated ``--repeat`` times per size. Per size it prints the op count, the best time, the time
-per op, and, between consecutive sizes and overall, the log-log slope of time against ops
-(1 = linear; the validator is O(n log n), so slightly above 1 at most once fixed costs are
+accelerator's ops back to back; the instance of ``tests/schedule/test_validator.py``'s scaling
+test) is validated ``--repeat`` times per size. Per size it prints the op count, the best time,
+the time per op, and, between consecutive sizes and overall, the log-log slope of time against
+ops (1 = linear; the validator is O(n log n), so slightly above 1 at most once fixed costs are
 amortised).
 
     python benchmarks/bench_validator.py                     # 20k, 200k, 2M ops

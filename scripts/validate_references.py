@@ -113,11 +113,12 @@ def xrbench_section(shared: Path, limit: int | None) -> Section:
             *lines,
             "",
             "The other deterministic scenarios (social_interactionA/B, AR_gaming) and the "
-            "probabilistic ones have no reference outputs here. `tests/test_xrbench_compat.py` "
-            "checks the replay against an independent transcription of the harness loop, which "
-            "reproduces the reference timelines above digit for digit, on all 38 "
-            "configurations (deterministic scenarios within 1e-3 points; probabilistic ones "
-            "seed by seed, and the mean over 20 seeds within the harness's seed spread).",
+            "probabilistic ones have no reference outputs here. "
+            "`tests/validation/test_xrbench_compat.py` checks the replay against an independent "
+            "transcription of the harness loop, which reproduces the reference timelines above "
+            "digit for digit, on all 38 configurations (deterministic scenarios within 1e-3 "
+            "points; probabilistic ones seed by seed, and the mean over 20 seeds within the "
+            "harness's seed spread).",
         ]
     )
     return Section("XRBench harness", text, agrees, [run.to_dict() for run in runs])
@@ -180,12 +181,12 @@ def dysta_section(shared: Path, limit: int | None) -> Section:
             "",
             *lines,
             "",
-            "Beyond this sample, `tests/test_dysta_compat.py` compares the engine with an "
-            "independent transcription of the simulator's loop (README §3.4, §4) on generated "
+            "Beyond this sample, `tests/validation/test_dysta_compat.py` compares the engine with "
+            "an independent transcription of the simulator's loop (README §3.4, §4) on generated "
             "request tables (the simulator's own random stream, which reproduces the reference "
-            "tables byte for byte): eyerissv2 and eyerissv2_high at 3 and 4 req/s, sanger at "
-            "60 req/s, slo_mult 2 and 10, seeds 1 and 2, all seven schedulers (140 runs; "
-            "finish times within 3.1e-11 s, equal rewind counts).",
+            "tables byte for byte): eyerissv2 and eyerissv2_high at 3 and 4 req/s, sanger at 60 "
+            "req/s, slo_mult 2 and 10, seeds 1 and 2, all seven schedulers (140 runs; finish "
+            "times within 3.1e-11 s, equal rewind counts).",
         ]
     )
     return Section("Dysta simulator", text, agrees, [r.to_dict() for r in records])
@@ -199,9 +200,9 @@ def render(sections: Sequence[Section], quick: bool) -> str:
         "",
         "The engine, the schedulers and the metrics are only believable once they agree with "
         "simulators other people wrote, on the same inputs. Each section below replays every "
-        "reference run in `shared/` (the folder beside the repository; see the READMEs there) "
-        "and compares the project's numbers with the peer's own outputs. Regenerate with "
-        "`python scripts/validate_references.py`; `tests/test_validation_report.py` replays a "
+        "reference run in `shared/` (the folder beside the repository; see the READMEs there) and "
+        "compares the project's numbers with the peer's own outputs. Regenerate with `python "
+        "scripts/validate_references.py`; `tests/validation/test_validation_report.py` replays a "
         "subset and checks it against this file.",
     ]
     if quick:

@@ -743,7 +743,7 @@ class Instance:
         The small fields are hashed as canonical JSON, then every array by name, dtype, shape
         and little-endian bytes (int64, or float64 with one NaN pattern), so hashing costs
         about what copying the arrays does, not what printing them would. The same problem
-        gives the same hash in any process and on any platform (``tests/test_instance.py``
+        gives the same hash in any process and on any platform (``tests/instance/test_instance.py``
         pins two values)."""
         data = self.to_dict(arrays=False)
         del data["name"], data["metadata"]

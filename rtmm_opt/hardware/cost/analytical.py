@@ -73,8 +73,8 @@ operations on all P PEs: pool does R·S operations per output, the others one pe
 reshape none (it only moves data).
 
 How well this ranks layers like MAESTRO (the cost model XRBench schedules with) is measured by
-``benchmarks/bench_cost_models.py`` and asserted in ``tests/test_cost_models.py``; numbers are in
-``docs/hardware.md``.
+``benchmarks/bench_cost_models.py`` and asserted in ``tests/hardware/test_cost_models.py``;
+numbers are in ``docs/hardware.md``.
 """
 
 from __future__ import annotations

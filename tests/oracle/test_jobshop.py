@@ -7,7 +7,6 @@ JSPLIB ``instances.json`` and the FJSP surveys). The files and their origins are
 ``tests/data/jobshop/README.md``.
 """
 
-
 import numpy as np
 import pytest
 from hypothesis import given, settings

@@ -227,8 +227,8 @@ def all_configurations() -> list[tuple[str, str]]:
 # -- the harness's own outputs --------------------------------------------------------------------
 
 # Single_4K/OS and Dual_4K/WS_OS are two of the five configurations where the clean policy
-# differs (tests/test_schedulers_peers.py HARNESS_DIFFERS): GE_FBNet_C starves after one
-# dropped ES_RITNet frame, and an early finish, respectively.
+# differs (tests/schedulers/test_schedulers_peers.py HARNESS_DIFFERS): GE_FBNet_C starves after
+# one dropped ES_RITNet frame, and an early finish, respectively.
 FAST = [("Single_4K", "WS"), ("Single_4K", "OS"), ("Dual_4K", "WS_OS"), ("Quad_8K", "OS_OS_OS_OS")]
 
 

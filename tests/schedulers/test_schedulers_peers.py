@@ -486,7 +486,8 @@ def test_single_accelerator_schedules_equal_the_dysta_loop(rule: str) -> None:
 # in the harness's timeline, so the first harness inference that differs is that HT frame (run
 # elsewhere or not at all). In Dual_4K/WS_OS only starts differ, by about 6.75 µs: the harness
 # starts HT on accelerator 1 that long before the GE inference there ends (within its early
-# finish; tests/test_xrbench_score.py pins those overlaps), the engine when it has ended.
+# finish; tests/metrics/test_xrbench_score.py pins those overlaps), the engine when it has
+# ended.
 # The first difference of each, as (model, frame, what), in the harness's dispatch order:
 HARNESS_DIFFERS = {
     ("Single_4K", "OS"): ("HT_hand_graph_cnn_half", 1, "accelerator"),
