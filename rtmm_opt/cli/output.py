@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -67,47 +68,54 @@ def si(value: float, unit: str = "") -> str:
     return f"{value:.3g}{unit}"
 
 
-def output_path(path: str, flag: str) -> Path:
-    """An output file's path, checked before any work starts: its folder exists or is created,
-    it is not a folder, and it can be written. A bad one is an :class:`InputError` naming the
-    flag (exit 2), so that a long run never ends in an unwritable file."""
+def output_path(path: str, flag: str, *, create: bool = True) -> Path:
+    """An output file's path, checked: its folder exists (or can be made), it is not a folder,
+    and a file can be written there. A bad one is an :class:`InputError` naming the flag (exit 2).
+
+    ``create=False`` checks without leaving anything behind (no folder is made): what
+    :func:`check_outputs` does before any work starts, so that a long run never ends in an
+    unwritable file and a refused run leaves nothing. With ``create=True`` (when writing), the
+    missing folders are made."""
     target = Path(path)
     if target.is_dir():
         raise InputError("is a directory, expected a file path", file=path, field=flag)
     blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise InputError(f"{blocking} is a file, not a directory", file=path, field=flag)
+    if create:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"cannot create the directory: {exc.strerror or exc}", file=path, field=flag
+            ) from None
+    folder = next(p for p in (target.parent, *target.parent.parents) if p.exists())
+    probe = target if folder == target.parent else folder / f".rtmm-write-check-{os.getpid()}"
+    existed = probe.exists()
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(
-            f"cannot create the directory: {exc.strerror or exc}", file=path, field=flag
-        ) from None
-    existed = target.exists()
-    try:
-        with target.open("ab"):
+        with probe.open("ab"):
             pass
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror or exc}", file=path, field=flag) from None
     if not existed:
-        target.unlink(missing_ok=True)
+        probe.unlink(missing_ok=True)
     return target
 
 
 def output_dir(path: str, flag: str) -> Path:
-    """An output folder, checked before any work starts: it is a folder (or can be made one)
-    and files can be written in it; otherwise an :class:`InputError` naming the flag."""
+    """An output folder, checked without making it: it is a folder, or the nearest existing
+    folder above it is writable; otherwise an :class:`InputError` naming the flag."""
     target = Path(path)
     if target.exists() and not target.is_dir():
         raise InputError("is a file, expected a directory", file=path, field=flag)
-    probe = output_path(str(target / ".rtmm-write-check"), flag)
-    probe.unlink(missing_ok=True)
+    output_path(str(target / ".rtmm-write-check"), flag, create=False)
     return target
 
 
 def check_outputs(args: argparse.Namespace, flags: Sequence[str]) -> None:
-    """:func:`output_path` for each of ``flags`` (``--schedule``, ...) that was given."""
+    """:func:`output_path` (without making folders) for each of ``flags`` (``--schedule``,
+    ...) that was given."""
     for flag in flags:
         value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
         if value:
-            output_path(value, flag)
+            output_path(value, flag, create=False)

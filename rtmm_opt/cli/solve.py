@@ -190,7 +190,8 @@ def run_solve(args: argparse.Namespace) -> int:
     else:
         names = _schedulers(args.hint, "--hint")
     hints = _heuristic_schedules(instance, names, {})
-    result = solve(instance, objective, hints=hints, archive=args.archive, limits=limits)
+    archive = output_path(args.archive, "--archive") if args.archive else None  # makes its folder
+    result = solve(instance, objective, hints=hints, archive=archive, limits=limits)
     data = {"instance": instance.name, "instance_hash": instance.content_hash, **result.to_dict()}
     data["hints"] = names
     data["compat_stripped"] = stripped

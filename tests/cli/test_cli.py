@@ -11,13 +11,17 @@ XRBENCH_MODELS = {
     "GE_FBNet_C", "HT_hand_graph_cnn_half", "KD_res8_narrow", "OD_D2go_FasterRCNN",
     "PD_Plane_RCNN_Quarter", "SS_HRViT_b1",
 }  # fmt: skip
+MAESTRO_MODELS = {
+    "GoogLeNet", "MnasNet", "MobileNetV2", "ResNet50", "SqueezeNet1_0", "TransformerEncoder",
+    "VGG16",
+}  # fmt: skip  (converted from MAESTRO's model files, scripts/convert_maestro_models.py)
 
 
 def test_models_list_json(rtmm):
     status, out, _ = rtmm("models", "list", "--json")
     assert status == 0
     models = {entry["name"]: entry for entry in json.loads(out)}
-    assert set(models) == XRBENCH_MODELS
+    assert set(models) == XRBENCH_MODELS | MAESTRO_MODELS
     # ES_RITNet: 42 layers; MACs summed by hand from the .m file's MAESTRO convention
     assert models["ES_RITNet"]["layers"] == 42
     assert models["ES_RITNet"]["macs"] == 1_040_138_240
@@ -79,7 +83,7 @@ def test_python_dash_m_entry_point():
         check=False,
     )
     assert done.returncode == 0
-    assert len(json.loads(done.stdout)) == 12
+    assert len(json.loads(done.stdout)) == len(XRBENCH_MODELS | MAESTRO_MODELS) == 19
 
 
 def test_build_uses_scenario_duration_and_overrides_drops(tmp_path, rtmm):

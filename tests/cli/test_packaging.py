@@ -47,12 +47,12 @@ def test_package_data_patterns_cover_every_bundled_file():
     shipped = {p for pattern in patterns for p in package.glob(pattern) if p.is_file()}
     present = {p for p in DATA.rglob("*") if p.is_file()}
     assert present and present <= shipped
-    assert len([p for p in present if p.parent == DATA / "models" and p.suffix == ".yaml"]) == 12
+    assert len([p for p in present if p.parent == DATA / "models" and p.suffix == ".yaml"]) == 19  # 12 XRBench + 7 MAESTRO
 
 
 def test_every_bundled_scenario_resolves_by_name_and_by_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing here: every spelling must come from the package
-    assert len(CHECKOUT_SCENARIOS) == 13
+    assert len(CHECKOUT_SCENARIOS) == 16  # 11 XRBench, 2 examples, 3 multi-tenant
     names = {}
     for file in CHECKOUT_SCENARIOS:
         relative = file.relative_to(ROOT / "instances")
@@ -173,7 +173,7 @@ def test_scenarios_list(rtmm, tmp_path, monkeypatch):
     status, out, _ = rtmm("scenarios", "list")
     assert status == 0
     assert "gaze_estimation [GE_FBNet_C] (after eye_segmentation, p 0.8)" in out
-    assert "13 scenarios" in out
+    assert "16 scenarios" in out
 
 
 # -- the wheel -------------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def test_the_wheel_carries_its_data_and_runs_from_anywhere(tmp_path):
     assert Path(where.strip()).resolve().is_relative_to(venv.resolve()), where
     rtmm = venv / "bin" / "rtmm"
     models = json.loads(_run([rtmm, "models", "list", "--json"], elsewhere, env))
-    assert len(models) == 12 and {m["name"] for m in models} >= {"ES_RITNet", "SS_HRViT_b1"}
+    assert len(models) == 19 and {m["name"] for m in models} >= {"ES_RITNet", "SS_HRViT_b1"}
 
     from rtmm_opt.instance import load_workload
 

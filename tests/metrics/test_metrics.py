@@ -161,7 +161,8 @@ def test_to_dict_keys_and_json():
         "uxcost",
     }
     counts = {"jobs", "completed", "dropped", "late"}
-    extra = {"tardiness_ms", "makespan_ms", "accuracy", "accuracy_loss", "per_task"}
+    extra = {"tardiness_ms", "makespan_ms", "accuracy", "accuracy_loss", "per_task", "per_tenant",
+             "utilisation", "utilisation_per_accelerator"}  # fmt: skip
     assert set(data) == spec_keys | counts | extra
     assert set(data["per_task"]) == {"det", "track"}
     text = json.dumps(data, sort_keys=True)
