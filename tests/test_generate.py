@@ -20,7 +20,7 @@ from rtmm_opt.instance.instance import TaskInfo
 from rtmm_opt.oracle import evaluate, parse_objective
 from rtmm_opt.scenario.scenario import load_scenario, scenario_from_dict
 from rtmm_opt.schedulers import make_scheduler
-from rtmm_opt.studies.generate import GenerateConfig, generate, measure, score_of
+from rtmm_opt.studies.generate import GenerateConfig, generate, measure, mutate, score_of
 from rtmm_opt.studies.space import (
     RandomTrial,
     SearchSpace,
@@ -132,16 +132,29 @@ def test_the_certified_gap_on_the_hand_made_instance(weight_b):
     assert record["best_other"] == {"name": "fcfs", "value": weight_b}
     assert record["gap_to_best_other"] == 0  # being online costs this much, not EDF's weakness
     assert record["ratio"] is None  # UB = 0
-    # the score: the certified gap over the total job weight (1 + weight_b)
-    assert score_of(record, "oracle") == pytest.approx(weight_b / (1 + weight_b))
+    # the score (H − UB) / (UB + u), u the mean job weight (1 + weight_b) / 2: with UB = 0,
+    # the certified gap counted in average jobs
+    assert record["unit"] == pytest.approx((1 + weight_b) / 2)
+    assert score_of(record, "oracle") == pytest.approx(2 * weight_b / (1 + weight_b))
     assert score_of(record, "fcfs") == 0
+    # the share of the job weight missed needlessly is recorded beside it
+    assert record["share"] == pytest.approx(weight_b / (1 + weight_b))
 
 
 def test_the_interval_keeps_the_bound_when_the_oracle_is_cut_short():
     record = {"target_value": 10.0, "oracle": {"objective": 6.0}, "others": {"x": 8.0},
-              "scale": 20.0}
-    assert score_of(record, "oracle") == pytest.approx(0.2)
-    assert score_of(record, "x") == pytest.approx(0.1)
+              "scale": 20.0, "unit": 2.0}
+    assert score_of(record, "oracle") == pytest.approx(4 / (6 + 2))
+    assert score_of(record, "x") == pytest.approx(2 / (8 + 2))
+    # not bounded by 1: an optimum without misses scores the certified gap in average jobs
+    assert score_of({**record, "oracle": {"objective": 0.0}}, "oracle") == pytest.approx(5.0)
+    assert score_of({**record, "oracle": {"objective": None}}, "oracle") == 0.0
+
+
+def test_the_default_space_stays_out_of_deep_overload():
+    assert SearchSpace().utilisation == (0.4, 1.2)
+    for seed in range(10):
+        assert sample(RandomTrial(seed), SearchSpace())["utilisation"] <= 1.2
 
 
 # -- the search: resume, determinism, random mode, writing and verifying ----------------------
@@ -171,6 +184,48 @@ def test_the_search_is_reproducible_with_its_seed(tmp_path):
     _, a = _trials(tmp_path / "a")
     _, b = _trials(tmp_path / "b")
     assert [t.params for t in a] == [t.params for t in b]
+
+
+def test_a_mutation_changes_one_or_two_parameters_within_their_ranges():
+    import numpy as np
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    distributions = {"a": FloatDistribution(0.0, 1.0), "b": IntDistribution(0, 3),
+                     "c": CategoricalDistribution(["x", "y", "z"]),
+                     "fixed": CategoricalDistribution([None]),
+                     "one": IntDistribution(2, 2)}  # fmt: skip
+    params = {"a": 0.99, "b": 3, "c": "y", "fixed": None, "one": 2}
+    changed_counts = set()
+    for seed in range(40):
+        child = mutate(params, distributions, np.random.default_rng(seed))
+        changed = {k for k in params if child[k] != params[k]}
+        assert 1 <= len(changed) <= 2 and not changed & {"fixed", "one"}
+        assert 0.0 <= child["a"] <= 1.0 and child["b"] in range(4) and child["c"] in "xyz"
+        changed_counts.add(len(changed))
+    assert changed_counts == {1, 2}
+
+
+def test_the_search_refines_its_best_points_and_random_mode_does_not(tmp_path):
+    generate(_config(tmp_path / "tpe", trials=10, count=0, startup_trials=4, refine=1.0))
+    _, trials = _trials(tmp_path / "tpe")
+    parents = [t.user_attrs.get("refined_from") for t in trials]
+    assert parents[:4] == [None] * 4  # the start-up points are TPE's (random)
+    assert all(p is not None for p in parents[4:])
+    for trial in trials[4:]:  # a child of one of the best points evaluated before it
+        earlier = sorted((t for t in trials[: trial.number] if t.value is not None),
+                         key=lambda t: (-t.value, t.number))[:3]  # fmt: skip
+        assert trial.user_attrs["refined_from"] in {t.number for t in earlier}
+        parent = trials[trial.user_attrs["refined_from"]].params
+        assert trial.params != parent
+    generate(_config(tmp_path / "none", trials=8, count=0, startup_trials=4, refine=0.0))
+    generate(_config(tmp_path / "rnd", mode="random", trials=8, count=0, refine=1.0))
+    for name in ("none", "rnd"):
+        _, trials = _trials(tmp_path / name)
+        assert all("refined_from" not in t.user_attrs for t in trials)
 
 
 def test_a_killed_search_resumes_where_it_stopped(tmp_path):

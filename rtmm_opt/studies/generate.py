@@ -10,24 +10,29 @@ UB and a proven bound LB ≤ OPT ≤ UB. A scheduler with value H is at least ``
 proved optimality) and ``[H − UB, H − LB]`` its interval. Every UB comes from a validated
 schedule, so even a short solve certifies a (smaller) gap.
 
-**The score** the search maximises is the certified gap normalised by the instance's size,
-so that instances of different sizes compare: ``(H − R) / S`` where R is the reference (the
-oracle's UB with ``against="oracle"``, else the named scheduler's value) and S is the total job
-weight for ``misses`` (the share of the weighted jobs that the target misses needlessly, in
-[0, 1]) and ``max(|H|, 1e-9)`` for every other objective (the share of the target's cost that
-was avoidable). The metadata also records ``H / UB`` and the gap per job.
+**The score** the search maximises is the certified gap relative to what the reference
+could not avoid, ``(H − R) / (|R| + u)``: the ratio ``(H + u) / (R + u) − 1``, i.e. the
+competitive ratio H / R minus one with ``u`` added to both sides so that R = 0 stays finite.
+R is the reference (the oracle's UB with ``against="oracle"``, else the named scheduler's
+value). For ``misses`` u is the mean job weight (S / jobs, S the total job weight), so the
+score is the number of (average) jobs the target misses needlessly per job the optimum had
+to miss, plus one: an instance the optimum schedules without a miss scores H / u, the
+certified gap in jobs. For every other objective u = 0 (the competitive ratio minus one). The
+score is not bounded by 1, so a search has room above what random sampling finds. The
+metadata also records the share ``(H − UB) / S``, ``H / UB`` and the gap per job.
 
-**The search** (:func:`generate`): Optuna's TPE sampler (or its random sampler, the baseline),
-seeded, ask/tell in batches of one point per worker, with its trials in SQLite
-(``DIR/search.db``) so that a killed search resumes where it stopped. Every point gets a cheap
-screen (:func:`evaluate_point`: build, replay the target and the other schedulers, a short
-deterministic oracle solve warm-started with their schedules), in parallel on the studies'
-Dask executor (:func:`rtmm_opt.studies.sweep.dask_client`, or in process with ``workers=0``).
-The screen stops at ``search_share`` of the budget (or after ``trials`` points, for runs that
-must not depend on the machine's speed). Then the best distinct candidates are certified by
-successive halving: each round solves the survivors with four times the previous round's
-oracle time and keeps the better half, the last round with ``certify_time``. An instance is
-written only when the oracle's relative gap is at most ``max_oracle_gap`` (default 5 %).
+**The search** (:func:`generate`): Optuna's multivariate TPE sampler with a local refinement
+stage (or its random sampler, the baseline), seeded, ask/tell in batches of one point per
+worker, with its trials in SQLite (``DIR/search.db``) so that a killed search resumes where it
+stopped. Every point gets a cheap screen (:func:`evaluate_point`: build, replay the target and
+the other schedulers, a short deterministic oracle solve warm-started with their schedules), in
+parallel on the studies' Dask executor (:func:`rtmm_opt.studies.sweep.dask_client`, or in
+process with ``workers=0``). The screen stops at ``search_share`` of the budget (or after
+``trials`` points, for runs that must not depend on the machine's speed). Then the best distinct
+candidates are certified by successive halving: each round solves the survivors with four times
+the previous round's oracle time and keeps the better half, the last round with
+``certify_time``. An instance is written only when the oracle's relative gap is at most
+``max_oracle_gap`` (default 5 %).
 
 **Reproducible.** Every recorded oracle solve is deterministic (one worker, CP-SAT's
 deterministic time, a fixed seed) and warm-started with the schedules of the target and the
@@ -40,10 +45,13 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from rtmm_opt.engine import replay
 from rtmm_opt.errors import InputError
@@ -85,6 +93,8 @@ class GenerateConfig:
     certify_time: float = 20.0
     search_share: float = 0.6
     max_oracle_gap: float = 0.05
+    startup_trials: int = 8
+    refine: float = 0.5
 
     def __post_init__(self) -> None:
         names = scheduler_names()
@@ -98,6 +108,8 @@ class GenerateConfig:
             raise InputError("the target cannot be measured against itself", field="--against")
         if self.mode not in MODES:
             raise InputError(f"expected one of {', '.join(MODES)}", field="--mode")
+        if not 0 <= self.refine <= 1:
+            raise InputError(f"expected a share in [0, 1], got {self.refine!r}", field="refine")
         for other in self.others or ():
             if other not in names:
                 raise InputError(f"unknown scheduler {other!r}", field="--others")
@@ -116,11 +128,23 @@ def oracle_limits(time_limit: float, seed: int) -> SolverLimits:
     return SolverLimits(time_limit=time_limit, workers=1, seed=seed, deterministic=True)
 
 
+def is_misses(objective: Objective) -> bool:
+    return objective.names == ("misses",) and len(objective.terms) == 1
+
+
 def scale(instance: Instance, objective: Objective, value: float) -> float:
-    """The score's denominator: total job weight for ``misses``, else ``max(|H|, 1e-9)``."""
-    if objective.names == ("misses",) and len(objective.terms) == 1:
+    """S: the total job weight for ``misses``, else ``max(|H|, 1e-9)`` (the share's
+    denominator)."""
+    if is_misses(objective):
         return max(float(instance.job_weight.sum()), 1.0)
     return max(abs(value), 1e-9)
+
+
+def unit(instance: Instance, objective: Objective) -> float:
+    """u of the score ``(H − R) / (|R| + u)``: the mean job weight for ``misses``, else 0."""
+    if is_misses(objective):
+        return max(float(instance.job_weight.sum()), 1.0) / max(instance.n_jobs, 1)
+    return 0.0
 
 
 def measure(instance: Instance, target: str, others: Sequence[str], objective: Objective,
@@ -152,13 +176,15 @@ def measure(instance: Instance, target: str, others: Sequence[str], objective: O
         "gap_per_job": None if ub is None else (h - ub) / max(instance.n_jobs, 1),
         "gap_to_best_other": None if best_other is None else h - values[best_other],
         "scale": scale(instance, objective, h),
+        "unit": unit(instance, objective),
+        "share": None if ub is None else (h - ub) / scale(instance, objective, h),
         "jobs": instance.n_jobs, "ops": instance.n_ops,
         "instance_hash": instance.content_hash,
     }  # fmt: skip
 
 
 def score_of(record: Mapping[str, Any], against: str) -> float:
-    """The searched score of a record: ``(H − R) / S`` (module docstring)."""
+    """The searched score of a record: ``(H − R) / (|R| + u)`` (module docstring)."""
     h = float(record["target_value"])
     if against == "oracle":
         reference = record["oracle"]["objective"]
@@ -166,7 +192,8 @@ def score_of(record: Mapping[str, Any], against: str) -> float:
             return 0.0
     else:
         reference = record["others"][against]
-    return (h - float(reference)) / float(record["scale"])
+    r = float(reference)
+    return (h - r) / max(abs(r) + float(record["unit"]), 1e-9)
 
 
 def evaluate_point(point: Mapping[str, Any], config: GenerateConfig,
@@ -243,8 +270,16 @@ def _study(config: GenerateConfig) -> Any:
         raise InputError("rtmm generate needs Optuna: pip install 'rtmm-opt[search]'",
                          field="--mode") from None  # fmt: skip
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = (optuna.samplers.TPESampler(seed=config.seed, n_startup_trials=10)
-               if config.mode == "tpe" else optuna.samplers.RandomSampler(seed=config.seed))
+    sampler: Any
+    if config.mode == "tpe":
+        with warnings.catch_warnings():  # multivariate, group and constant_liar: experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(
+                seed=config.seed, n_startup_trials=config.startup_trials, multivariate=True,
+                group=True, constant_liar=True,
+            )  # fmt: skip
+    else:
+        sampler = optuna.samplers.RandomSampler(seed=config.seed)
     config.out.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{(config.out / 'search.db').resolve()}"
     name = f"{config.target}-{config.objective}-{config.against}-{config.mode}-{config.seed}"
@@ -256,8 +291,8 @@ def _study(config: GenerateConfig) -> Any:
 def _tell(study: Any, trial: Any, record: Mapping[str, Any]) -> None:
     import optuna
 
-    for key in ("error", "target_value", "others", "oracle", "certified_gap", "score", "jobs",
-                "ops", "instance_hash", "load", "point"):
+    for key in ("error", "target_value", "others", "oracle", "certified_gap", "score", "share",
+                "jobs", "ops", "instance_hash", "load", "point", "refined_from"):
         if key in record:
             trial.set_user_attr(key, record[key])
     if "error" in record:
@@ -297,7 +332,7 @@ def generate(config: GenerateConfig, *,
                 if spent >= search_until:
                     break
                 size = executor.batch
-            trials = [study.ask() for _ in range(size)]
+            trials = [_ask(study, config, done + k) for k in range(size)]
             points = [sample(trial, config.space) for trial in trials]
             for trial, point in zip(trials, points, strict=True):
                 trial.set_user_attr("point", point)
@@ -317,6 +352,61 @@ def generate(config: GenerateConfig, *,
         written=written, best_score=_best_value(study), history=search_history(study),
         certified=certified,
     )  # fmt: skip
+
+
+def mutate(params: Mapping[str, Any], distributions: Mapping[str, Any],
+           rng: np.random.Generator) -> dict[str, Any]:  # fmt: skip
+    """The incumbent's parameters with one or two of them changed: a categorical one to
+    another of its choices, a numeric one by a Gaussian step of 15 % of its range (clipped).
+    Parameters that the change makes necessary (a new task's, a new deadline rule's) are left
+    out, so the sampler draws them."""
+    import optuna.distributions as d
+
+    def movable(dist: Any) -> bool:
+        if isinstance(dist, d.CategoricalDistribution):
+            return len(dist.choices) > 1
+        return bool(dist.high > dist.low)
+
+    names = sorted(n for n in params if movable(distributions[n]))
+    child = dict(params)
+    if not names:
+        return child
+    for name in rng.choice(names, size=min(len(names), int(rng.integers(1, 3))), replace=False):
+        dist, value = distributions[str(name)], params[str(name)]
+        if isinstance(dist, d.CategoricalDistribution):
+            choices = [c for c in dist.choices if c != value]
+            child[str(name)] = choices[int(rng.integers(len(choices)))]
+        else:
+            step = float(rng.normal(0.0, 0.15 * (dist.high - dist.low)))
+            new = min(dist.high, max(dist.low, value + step))
+            if isinstance(dist, d.IntDistribution):
+                new = round(new)
+                if new == value:  # a step too small to move, or clipped: one unit inwards
+                    up = (step >= 0 and value < dist.high) or value == dist.low
+                    new = value + 1 if up else value - 1
+            child[str(name)] = new
+    return child
+
+
+def _ask(study: Any, config: GenerateConfig, index: int) -> Any:
+    """The next trial. In ``tpe`` mode, after the start-up trials a ``refine`` share of them
+    (drawn from a generator seeded by the seed and the trial's index, so a run is
+    reproducible) are mutations of one of the three best points so far (:func:`mutate`,
+    local refinement in the spirit of van Hemert's evolutionary search); the rest are TPE's."""
+    if config.mode != "tpe" or index < config.startup_trials:
+        return study.ask()
+    rng = np.random.default_rng([config.seed, index])
+    if rng.random() >= config.refine:
+        return study.ask()
+    ranked = sorted((t for t in evaluated(study) if t.value is not None),
+                    key=lambda t: (-float(t.value), t.number))[:3]  # fmt: skip
+    if not ranked:
+        return study.ask()
+    weights = np.array([0.6, 0.25, 0.15][: len(ranked)])
+    parent = ranked[int(rng.choice(len(ranked), p=weights / weights.sum()))]
+    study.enqueue_trial(mutate(parent.params, parent.distributions, rng),
+                        user_attrs={"refined_from": parent.number})  # fmt: skip
+    return study.ask()
 
 
 def evaluated(study: Any) -> list[Any]:
@@ -405,9 +495,9 @@ def _write(certified: list[dict[str, Any]], config: GenerateConfig, study: Any) 
             "format": FORMAT, "version": 1,
             "instance": f"{stem}.json", "scenario": f"{stem}.scenario.json",
             "target": config.target, "objective": config.objective, "against": config.against,
-            "score_name": "(H - R) / S, R = UB (oracle) or the named scheduler's value, "
-                          "S = total job weight (misses) or |H|",
-            "score": record["score"],
+            "score_name": "(H - R) / (|R| + u), R = UB (oracle) or the named scheduler's "
+                          "value, u = mean job weight (misses) or 0",
+            "score": record["score"], "share": record["share"], "unit": record["unit"],
             **{k: record[k] for k in ("target_value", "others", "best_other", "oracle",
                                       "certified_gap", "gap_interval", "ratio", "gap_per_job",
                                       "gap_to_best_other", "jobs", "ops", "instance_hash",

@@ -96,7 +96,7 @@ class SearchSpace:
         "PD_Plane_RCNN_Quarter", "DR_RGBd_200", "DE_midas_v21_small",
     )  # fmt: skip
     tasks: tuple[int, int] = (2, 4)
-    utilisation: tuple[float, float] = (0.4, 1.6)
+    utilisation: tuple[float, float] = (0.4, 1.2)
     share: tuple[float, float] = (0.05, 1.0)
     deadlines: tuple[str, ...] = DEADLINE_RULES
     slo: tuple[float, float] = (1.2, 6.0)
