@@ -4,9 +4,9 @@ and runs under DRAM contention on ``hetero-2s2e`` with every scheduler producing
 schedule."""
 
 import re
-from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from rtmm_opt.engine.loop import replay
 from rtmm_opt.hardware.cost.analytical import AnalyticalCostModel
@@ -17,7 +17,6 @@ from rtmm_opt.scenario.scenario import load_scenario, scenario_from_dict
 from rtmm_opt.schedule.validator import validate
 from rtmm_opt.schedulers import make_scheduler, scheduler_names
 
-ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "instances" / "multitenant"
 SYSTEM = get_system("hetero-2s2e")
 COST = AnalyticalCostModel()

@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from rtmm_opt.workload.layer import Layer, LayerType
 from rtmm_opt.workload.library import get_model
 
-ROOT = Path(__file__).resolve().parents[2]
 MAESTRO_FILES = Path("/tmp/maestro_models")
 
 
