@@ -17,7 +17,8 @@ the marginal cost of a cell, without the fixed start-up (the cluster, each worke
 its first read of the cost table), which a long study pays once. It prints the per-cell times,
 the speed-up of 2 workers over 1 (target ≥ 1.8×, marginal and whole) and the per-cell overhead
 of the study layer over the baseline, in process and on one Dask worker (target ≤ 5 %).
-Timings are wall-clock on a shared machine: quote the ratios.
+Timings are wall-clock on a shared machine: the modes run interleaved for ``--repeat``
+rounds and the medians are printed; quote the ratios.
 
     python benchmarks/bench_sweep.py [--cells 200] [--duration 500ms]
 """
@@ -25,6 +26,7 @@ Timings are wall-clock on a shared machine: quote the ratios.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=200)
     parser.add_argument("--duration", default="500ms")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; medians are printed")
     args = parser.parse_args(argv)
     cells = args.cells
     baseline(min(cells, 5), args.duration)  # warm the imports and the file caches
@@ -90,7 +93,14 @@ def main(argv: list[str] | None = None) -> int:
         "study layer, 1 Dask worker": lambda n, d: layer(n, d, 1),
         "study layer, 2 Dask workers": lambda n, d: layer(n, d, 2),
     }
-    times = {name: marginal(run, cells, args.duration) for name, run in runs.items()}
+    rounds: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
+    for _ in range(max(1, args.repeat)):  # interleaved, so drift hits every mode alike
+        for name, run in runs.items():
+            rounds[name].append(marginal(run, cells, args.duration))
+    times = {
+        name: (statistics.median(w for w, _ in values), statistics.median(m for _, m in values))
+        for name, values in rounds.items()
+    }
     base = times["baseline (library loop)"][1]
     rows = [(name, whole, 1000 * whole / cells, 1000 * per_cell, per_cell / base)
             for name, (whole, per_cell) in times.items()]  # fmt: skip

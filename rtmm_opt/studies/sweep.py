@@ -87,7 +87,11 @@ def dask_client(workers: int | None, cluster: str | None) -> Iterator[Any]:
         finally:
             client.close()
         return
-    with LocalCluster(
+    import dask
+
+    # Hand every cell to a worker as soon as it is submitted (no queuing at the scheduler), so
+    # a worker never waits a scheduler round trip between two short cells.
+    with dask.config.set({"distributed.scheduler.worker-saturation": "inf"}), LocalCluster(
         n_workers=workers or cores(), threads_per_worker=1, processes=True,
         host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
     ) as local, Client(local) as client:  # fmt: skip
