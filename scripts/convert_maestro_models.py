@@ -57,8 +57,11 @@ from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # runnable from a checkout, and loadable by path
-    sys.path.insert(0, str(REPO))
+for folder in (REPO, REPO / "scripts"):  # runnable from a checkout, and loadable by path
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from model_files import write_or_check  # noqa: E402
 
 from rtmm_opt.workload.graph import ModelGraph  # noqa: E402
 from rtmm_opt.workload.layer import Layer, LayerType  # noqa: E402
@@ -202,21 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(graphs))
         return 0
     texts = {name: yaml_text(graph) for name, graph in graphs.items()}
-    if args.check:
-        stale = [
-            name
-            for name, text in texts.items()
-            if not (args.out / f"{name}.yaml").is_file()
-            or (args.out / f"{name}.yaml").read_text(encoding="utf-8") != text
-        ]
-        for name in stale:
-            print(f"stale or missing: {args.out / (name + '.yaml')}", file=sys.stderr)
-        return 1 if stale else 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, text in texts.items():
-        (args.out / f"{name}.yaml").write_text(text, encoding="utf-8")
-    print(f"wrote {len(texts)} models to {args.out}")
-    return 0
+    return write_or_check(texts, args.out, check=args.check)
 
 
 if __name__ == "__main__":

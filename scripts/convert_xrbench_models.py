@@ -23,6 +23,7 @@ for folder in (REPO, REPO / "scripts"):  # runnable from a checkout, and loadabl
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+from model_files import write_or_check  # noqa: E402
 from xrbench_origin import DEFAULT_SCENARIOS, ORIGIN, repository_path  # noqa: E402
 
 from rtmm_opt.workload.maestro import MaestroNetwork, parse_maestro  # noqa: E402
@@ -120,21 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.table:
         print(table(texts, args.scenarios))
         return 0
-    if args.check:
-        stale = [
-            name
-            for name, text in texts.items()
-            if not (args.out / f"{name}.yaml").is_file()
-            or (args.out / f"{name}.yaml").read_text(encoding="utf-8") != text
-        ]
-        for name in stale:
-            print(f"stale or missing: {args.out / (name + '.yaml')}", file=sys.stderr)
-        return 1 if stale else 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, text in texts.items():
-        (args.out / f"{name}.yaml").write_text(text, encoding="utf-8")
-    print(f"wrote {len(texts)} models to {args.out}")
-    return 0
+    return write_or_check(texts, args.out, check=args.check)
 
 
 if __name__ == "__main__":
