@@ -27,7 +27,7 @@ from rtmm_opt.oracle.model import OracleModel, TimeWindows, append_jobs
 from rtmm_opt.oracle.objectives import Objective, evaluate, parse_objective
 from rtmm_opt.oracle.run import UNLIMITED, SolverLimits, best_hint, choose_formulation, run
 from rtmm_opt.oracle.terms import minimize
-from rtmm_opt.schedule.schedule import JobStatus, Schedule
+from rtmm_opt.schedule.schedule import ARRAYS, JobStatus, Schedule
 from rtmm_opt.schedule.validator import validate
 
 WINDOW = 20  # jobs per window
@@ -63,11 +63,7 @@ def job_windows(instance: Instance, size: int = WINDOW) -> list[list[int]]:
 
 def _merge(schedule: Schedule, part: Schedule, jobs: Sequence[int], instance: Instance) -> Schedule:
     """``schedule`` with the status, variant and ops of ``jobs`` taken from ``part``."""
-    arrays = {
-        name: getattr(schedule, name).copy()
-        for name in ("op_accelerator", "op_start", "op_end", "job_status", "job_variant",
-                     "job_drop_time")
-    }  # fmt: skip
+    arrays = {name: getattr(schedule, name).copy() for name in ARRAYS}
     jobs_array = np.asarray(jobs, dtype=np.int64)
     ops = np.concatenate([np.arange(*instance.job_op_offsets[[j, j + 1]]) for j in jobs])
     for name in ("op_accelerator", "op_start", "op_end"):

@@ -25,6 +25,10 @@ class JobStatus(IntEnum):
     COMPLETED = 1
 
 
+ARRAYS = ("op_accelerator", "op_start", "op_end", "job_status", "job_variant", "job_drop_time")
+"""The array fields of a :class:`Schedule`, in order: per op, then per job."""
+
+
 @dataclass(frozen=True, eq=False)
 class Schedule:
     """The outcome of one run. Arrays are aligned with the instance's ops and jobs."""
@@ -147,14 +151,7 @@ class Schedule:
 
         top = Fields(data, file=file)
         arrays = {}
-        for name in (
-            "op_accelerator",
-            "op_start",
-            "op_end",
-            "job_status",
-            "job_variant",
-            "job_drop_time",
-        ):
+        for name in ARRAYS:
             values = integer_array(top.raw(name), file=file, field=name)
             if values.size and np.abs(values).max() > INT_LIMIT:
                 bad = int(np.abs(values).argmax())

@@ -31,7 +31,7 @@ from rtmm_opt.errors import InputError
 from rtmm_opt.instance import Instance, Settings, TaskInfo
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
 from rtmm_opt.instance.workload import load_workload
-from rtmm_opt.schedule import JobStatus, Schedule
+from rtmm_opt.schedule.schedule import ARRAYS, JobStatus, Schedule
 from rtmm_opt.schedulers import make_scheduler
 from rtmm_opt.schedulers.base import negative_maximum_fold
 from rtmm_opt.schedulers.prema import Prema
@@ -598,17 +598,7 @@ SCHEDULERS = ["rr", "llf", "sjf", "prema", "planaria", "herald", "sdrm3", "xrben
 
 
 def same(first: Schedule, second: Schedule) -> bool:
-    return all(
-        np.array_equal(getattr(first, name), getattr(second, name))
-        for name in (
-            "op_accelerator",
-            "op_start",
-            "op_end",
-            "job_status",
-            "job_variant",
-            "job_drop_time",
-        )
-    )
+    return all(np.array_equal(getattr(first, name), getattr(second, name)) for name in ARRAYS)
 
 
 @pytest.mark.parametrize("granularity", ["model", "block:4", "layer"])

@@ -19,6 +19,7 @@ import numpy as np
 from rtmm_opt.instance import Instance, Settings, TaskInfo, Variant
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
 from rtmm_opt.schedule import JobStatus, Schedule, stretched_ends
+from rtmm_opt.schedule.schedule import ARRAYS
 
 ACCELERATORS = ("npu0", "npu1")
 DROPPED, COMPLETED = int(JobStatus.DROPPED), int(JobStatus.COMPLETED)
@@ -55,17 +56,7 @@ def make(instance: Instance, runs, status, variant=None, drop_time=None) -> Sche
 
 def edit(schedule: Schedule, *, run=None, unrun=(), status=None, variant=None, drop_time=None):
     """A copy of ``schedule`` with some ops (re)placed or removed and some job fields changed."""
-    arrays = {
-        name: getattr(schedule, name).copy()
-        for name in (
-            "op_accelerator",
-            "op_start",
-            "op_end",
-            "job_status",
-            "job_variant",
-            "job_drop_time",
-        )
-    }
+    arrays = {name: getattr(schedule, name).copy() for name in ARRAYS}
     for op, (acc, begin, finish) in (run or {}).items():
         arrays["op_accelerator"][op], arrays["op_start"][op], arrays["op_end"][op] = (
             acc,
