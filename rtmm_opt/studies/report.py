@@ -46,7 +46,6 @@ GAP_METRICS: dict[str, str] = {
     "excess": "excess over the oracle's incumbent (objective units)",
     "gap": "relative gap (h − oracle) / h",
 }
-CATEGORICAL = ("scheduler", "system", "workload", "granularity", "cost", "drops", "duration")
 
 
 @dataclass(frozen=True)
