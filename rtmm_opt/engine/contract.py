@@ -120,7 +120,9 @@ _STATIC_INFO: weakref.WeakKeyDictionary[Instance, StaticInfo] = weakref.WeakKeyD
 class StaticInfo:
     """What an online policy knows before anything runs: tasks, accelerators, predictions.
 
-    Realised values (``op_duration``, ``op_sparsity``, ``job_exit_op``) are not here. The arrays
+    Realised values (``op_duration``, ``op_sparsity``, ``job_exit_op``) are not here. Each op's
+    DRAM traffic per accelerator (``op_dram_bytes``) and the shared DRAM bandwidth are: they are
+    properties of the layer and the system, known before anything runs. The arrays
     are the instance's own read-only arrays; the field names are the instance's (see
     :class:`~rtmm_opt.instance.instance.Instance`). One StaticInfo exists per instance
     (:meth:`of`).
@@ -139,11 +141,13 @@ class StaticInfo:
     op_segment: IntArray
     op_predicted: IntArray
     op_energy: IntArray
+    op_dram_bytes: IntArray
     op_sparsity_mean: Any
     op_pred_offsets: IntArray
     op_preds: IntArray
     drops_allowed: bool
     time_unit_ns: float
+    dram_bandwidth: float = 0.0  # Settings.dram_bandwidth, bytes per time unit (0: not modelled)
     op_estimates: Mapping[str, IntArray] = field(default_factory=dict)
     compat: str = "none"  # Settings.compat: whose simulator's quirks to reproduce
 
@@ -166,11 +170,13 @@ class StaticInfo:
                 op_segment=instance.op_segment,
                 op_predicted=instance.op_predicted,
                 op_energy=instance.op_energy,
+                op_dram_bytes=instance.op_dram_bytes,
                 op_sparsity_mean=instance.op_sparsity_mean,
                 op_pred_offsets=instance.op_pred_offsets,
                 op_preds=instance.op_preds,
                 drops_allowed=instance.settings.drops == "allowed",
                 time_unit_ns=instance.time_unit_ns,
+                dram_bandwidth=instance.settings.dram_bandwidth,
                 op_estimates=instance.op_estimates,
                 compat=instance.settings.compat,
             )
