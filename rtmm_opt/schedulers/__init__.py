@@ -11,6 +11,7 @@ from rtmm_opt.schedulers import dysta as dysta  # registers dysta, dysta_naive, 
 from rtmm_opt.schedulers import herald as herald  # registers herald
 from rtmm_opt.schedulers import planaria as planaria  # registers planaria
 from rtmm_opt.schedulers import prema as prema  # registers prema
+from rtmm_opt.schedulers import relmas as relmas  # registers relmas
 from rtmm_opt.schedulers import sdrm3 as sdrm3  # registers sdrm3
 from rtmm_opt.schedulers import xrbench as xrbench  # registers xrbench
 from rtmm_opt.schedulers.registry import make_scheduler, parse_params, scheduler_names
