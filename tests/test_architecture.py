@@ -31,7 +31,7 @@ LAYERS = [
     {"metrics"},
     {"engine", "oracle"},
     {"schedulers"},
-    {"studies", "viz", "validation"},
+    {"studies", "viz", "validation", "rl"},
     {"cli", "__main__"},
 ]
 FORBIDDEN = {("schedulers", "oracle"), ("oracle", "schedulers")}

@@ -38,6 +38,7 @@ def build_parser() -> Parser:
         solve,
         sweep,
         systems,
+        train,
         validate,
     )  # fmt: skip
 
@@ -58,6 +59,7 @@ def build_parser() -> Parser:
     solve.register(commands)
     sweep.register(commands)
     generate.register(commands)
+    train.register(commands)
     return parser
 
 
