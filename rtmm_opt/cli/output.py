@@ -11,8 +11,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tabulate import tabulate
-
 from rtmm_opt.errors import InputError
 
 
@@ -54,6 +52,8 @@ def print_table(
     floatfmt: str | Sequence[str] = ".4g",
 ) -> None:
     """A plain-text table; ``floatfmt`` is one format, or one per column."""
+    from tabulate import tabulate  # only tables need it, not --json output
+
     if title:
         print(title)
     formats = floatfmt if isinstance(floatfmt, str) else list(floatfmt)

@@ -60,7 +60,6 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from rtmm_opt.instance.instance import FloatArray, Instance, IntArray
 from rtmm_opt.io.units import NJ_PER_MJ, NS_PER_MS, NS_PER_S
@@ -70,7 +69,6 @@ from rtmm_opt.schedule.validator import AcceleratorSequence, context_reloads, re
 # XRBench scoring constants (XRBench-MAESTRO.cpp, see shared/xrbench/README.md).
 XRBENCH_RT_SLOPE_PER_MS = 15.0
 XRBENCH_ENERGY_BUDGET_MJ = 1500.0
-
 
 
 @dataclass(frozen=True)
@@ -277,6 +275,22 @@ def job_accuracy(instance: Instance, job_variant: IntArray) -> tuple[FloatArray,
     return accuracy, np.maximum(loss, 0.0)
 
 
+def logistic(x: FloatArray) -> FloatArray:
+    """1 / (1 + exp(−x)) per element, 0 where exp(−x) overflows (a very late job).
+
+    Computed with the C library's ``exp`` (``math.exp``), as the XRBench harness and SciPy's
+    ``expit`` compute it, so the scores agree with theirs to the bit; numpy's vectorised ``exp``
+    may differ from it in the last bit.
+    """
+    values = []
+    for value in x.tolist():
+        try:
+            values.append(1.0 / (1.0 + math.exp(-value)))
+        except OverflowError:
+            values.append(0.0)
+    return np.array(values, np.float64).reshape(x.shape)
+
+
 def _job_table(instance: Instance, schedule: Schedule, completion: IntArray) -> _JobTable:
     completed = schedule.job_status == JobStatus.COMPLETED
     dropped = ~completed
@@ -294,8 +308,7 @@ def _job_table(instance: Instance, schedule: Schedule, completion: IntArray) -> 
     progress = np.where(completed, isolated / turnaround, 0.0)
     energy = job_energy_nj(instance, schedule)
     lateness_ms = (completion - deadline).astype(np.float64) * instance.time_unit_ns / NS_PER_MS
-    # expit(-x) = 1/(1+exp(x)) without overflow for very late jobs.
-    rt = np.where(completed, expit(-XRBENCH_RT_SLOPE_PER_MS * lateness_ms), 0.0)
+    rt = np.where(completed, logistic(-XRBENCH_RT_SLOPE_PER_MS * lateness_ms), 0.0)
     en = np.where(
         completed, (XRBENCH_ENERGY_BUDGET_MJ - energy / NJ_PER_MJ) / XRBENCH_ENERGY_BUDGET_MJ, 0.0
     )
