@@ -44,8 +44,8 @@ beyond choosing the loop.
 
 from __future__ import annotations
 
-import heapq
 from enum import IntEnum
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -65,6 +65,7 @@ from rtmm_opt.engine.contract import (
     View,
 )
 from rtmm_opt.engine.dysta_compat import DystaLoop
+from rtmm_opt.engine.index import IndexRule
 from rtmm_opt.errors import InputError
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.schedule.contention import BandwidthShare, check_time
@@ -79,6 +80,15 @@ class EventClass(IntEnum):
     RELEASE = 1
     WAKE = 2
 
+
+# Event classes and notice kinds as plain ints or bound members: class-attribute look-ups on an
+# enum cost more than the rest of an event's handling.
+COMPLETION, RELEASE, WAKE = (int(kind) for kind in EventClass)
+_RELEASED, _OP_DONE, _JOB_DONE, _JOB_DROPPED, _OP_READY = (
+    Notice.RELEASED, Notice.OP_DONE, Notice.JOB_DONE, Notice.JOB_DROPPED, Notice.OP_READY
+)  # fmt: skip
+
+OP_READY, JOB_DONE = int(Notice.OP_READY), int(Notice.JOB_DONE)
 
 # Job states
 PENDING, ACTIVE, DONE, DROPPED = 0, 1, 2, 3
@@ -173,11 +183,11 @@ class Engine:
             return  # the compat loop admits jobs itself
         for job in range(n_jobs):
             if not self._upstream[job]:
-                self._push(self._job_release[job], EventClass.RELEASE, job)
+                self._push(self._job_release[job], RELEASE, job)
 
     def _push(self, time: int, event_class: int, item: int) -> None:
         self._sequence += 1
-        heapq.heappush(self._heap, (time, event_class, self._sequence, item))
+        heappush(self._heap, (time, event_class, self._sequence, item))
 
     # -- stepping -------------------------------------------------------------------------------
     def reset(self) -> View | None:
@@ -202,13 +212,7 @@ class Engine:
         self.decisions += 1
         self.notices = []
         if decision is None or not (decision.dispatches or decision.drops or decision.variants):
-            self._stagnant += 1
-            if self._stagnant > STAGNATION_LIMIT:
-                raise SchedulingError(
-                    f"{self.policy_name}: {STAGNATION_LIMIT} decision points in a row at which "
-                    f"nothing happened but wake-ups and nothing was decided (t={self.now}, "
-                    f"{len(self.active)} unfinished jobs)"
-                )
+            self._stagnate()
         else:
             self._stagnant = 0
         # Drops and variant changes alter the ready set: decide again at the same time.
@@ -225,33 +229,168 @@ class Engine:
             return View(self)
         return self._advance_dysta() if self._dysta else self._advance()
 
+    @property
+    def takes_index_rules(self) -> bool:
+        """Whether :meth:`run_index` can replay this instance (the plain event loop)."""
+        return self._dysta is None and not self._switching and not self._contention
+
+    def run_index(self, rule: IndexRule) -> None:
+        """Replay to the end under an index rule (:mod:`rtmm_opt.engine.index`), keeping the
+        ready queue here instead of asking a policy at every decision point.
+
+        The schedule, the counters and every error are those of replaying the policy whose
+        rule it is with :meth:`reset` and :meth:`step`: this is :meth:`_next_point`,
+        :meth:`_complete` and :meth:`_dispatch` inlined, with the ready queue of
+        :class:`~rtmm_opt.schedulers.base.ReadyHeapPolicy` (an op's key is its job's key, then
+        the op, so the queue's order does not depend on the order of pushes). Rare events (job
+        releases and completions) go through the usual methods, and their notices feed the
+        queue.
+        """
+        if not self.takes_index_rules:
+            raise ValueError("index rules need the plain event loop (no compat mode, context "
+                             "switches or contention)")  # fmt: skip
+        self._reset_state()
+        job_key, place = rule.job_key, rule.place
+        eligible = self.static.predicted_rows
+        queue: list[tuple[int, ...]] = []  # (*key, op) of ready ops; stale entries skipped
+        keys: dict[int, tuple[int, ...]] = {}  # per released, unfinished job: its key
+        heap, notices, active, ready = self._heap, self.notices, self.active, self.ready
+        op_state, op_job, op_variant = self.op_state, self._op_job, self.op_variant
+        op_start, op_end, op_accelerator = self.op_start, self.op_end, self.op_accelerator
+        job_state, job_variant, job_todo = self.job_state, self.job_variant, self._job_todo
+        last_progress, visible_at, required = (
+            self.job_last_progress,
+            self.job_visible_at,
+            self._required,
+        )
+        job_started, running, duration = self.job_started, self.running, self._duration
+        succs, preds_left = self._succs, self._preds_left
+        while heap:
+            time = heap[0][0]
+            self.now = time
+            while heap and heap[0][0] == time:
+                _, event_class, _, item = heappop(heap)
+                if event_class != COMPLETION:  # a release (an index rule asks for no wake-ups)
+                    self._release(item, time)
+                    continue
+                op = item
+                running[op_accelerator[op]] = -1
+                op_end[op] = time
+                op_state[op] = FINISHED
+                job = op_job[op]
+                if job_state[job] != ACTIVE:
+                    continue
+                last_progress[job] = time
+                if op_variant[op] == job_variant[job] and (
+                    not required or job not in required or op in required[job]
+                ):
+                    job_todo[job] -= 1
+                if job_todo[job] == 0:
+                    self._finish_job(job, time)
+                    continue
+                for succ in succs[op]:
+                    left = preds_left[succ] - 1
+                    preds_left[succ] = left
+                    if left == 0 and op_state[succ] == WAITING:
+                        op_state[succ] = READY
+                        ready[succ] = None
+                        heappush(queue, (*keys[job], succ))
+            self._stagnant = 0
+            if notices:  # from releases and job completions
+                for kind, item in notices:
+                    if kind == OP_READY:
+                        job = op_job[item]
+                        if job not in keys:
+                            keys[job] = job_key(job, visible_at[job])
+                        heappush(queue, (*keys[job], item))
+                    elif kind == JOB_DONE:
+                        keys.pop(item, None)
+                notices.clear()
+            if not active or -1 not in running:
+                continue
+            # a decision point: ReadyHeapPolicy.fill
+            self.decisions += 1
+            idle = [acc for acc, busy in enumerate(running) if busy < 0]
+            dispatched = False
+            skipped = []
+            while queue and idle:
+                entry = heappop(queue)
+                op = entry[-1]
+                if op_state[op] != READY:
+                    continue  # stale: its job finished early
+                if len(idle) == 1:
+                    acc = idle[0] if eligible[op][idle[0]] >= 0 else -1
+                else:
+                    acc = place(op, idle)
+                if acc < 0:
+                    skipped.append(entry)
+                    continue
+                op_duration = duration[op][acc]
+                if op_duration < 0:
+                    self._illegal(
+                        f"dispatch of op {op} to accelerator {acc}, where it is not eligible"
+                    )
+                del ready[op]
+                op_state[op] = RUNNING
+                op_accelerator[op] = acc
+                op_start[op] = time
+                running[acc] = op
+                job_started[op_job[op]] = True
+                self.dispatches += 1
+                self._sequence += 1
+                heappush(heap, (time + op_duration, COMPLETION, self._sequence, op))
+                idle.remove(acc)
+                dispatched = True
+            for entry in skipped:
+                heappush(queue, entry)
+            if dispatched:
+                self._stagnant = 0
+            else:
+                self._stagnate()
+        if active:
+            self._stalled()
+
     def _advance(self) -> View | None:
-        heap = self._heap
+        return View(self) if self._next_point() else None
+
+    def _next_point(self) -> bool:
+        """Handle events up to the next decision point: True there, False at the end."""
+        heap, running, active = self._heap, self.running, self.active
+        contention, complete = self._contention, self._complete
         while True:
             if not heap:
-                if self.active:
+                if active:
                     self._stalled()
-                return None
+                return False
             time = heap[0][0]
             self.now = time
             woken = False
             while heap and heap[0][0] == time:
-                _, event_class, _, item = heapq.heappop(heap)
-                if event_class == EventClass.COMPLETION:
-                    if self._contention:
-                        if item == time == self._contention_check:
-                            self._contention_completions(time)
-                    else:
-                        self._complete(item, time)
-                elif event_class == EventClass.RELEASE:
+                _, event_class, _, item = heappop(heap)
+                if event_class == COMPLETION:
+                    self._stagnant = 0
+                    if not contention:
+                        complete(item, time)
+                    elif item == time == self._contention_check:
+                        self._contention_completions(time)
+                elif event_class == RELEASE:
+                    self._stagnant = 0
                     self._release(item, time)
                 else:
                     self._wake_pending.discard(time)
                     woken = True
-                if event_class != EventClass.WAKE:
-                    self._stagnant = 0
-            if self.active and (woken or -1 in self.running):
-                return View(self)
+            if active and (woken or -1 in running):
+                return True
+
+    def _stagnate(self) -> None:
+        """Count a decision point at which nothing was decided."""
+        self._stagnant += 1
+        if self._stagnant > STAGNATION_LIMIT:
+            raise SchedulingError(
+                f"{self.policy_name}: {STAGNATION_LIMIT} decision points in a row at which "
+                f"nothing happened but wake-ups and nothing was decided (t={self.now}, "
+                f"{len(self.active)} unfinished jobs)"
+            )
 
     def _advance_dysta(self) -> View | None:
         """compat "dysta": run the op the last decision dispatched to its end, then let the
@@ -261,8 +400,8 @@ class Engine:
         heap = self._heap
         ran_op = False
         while heap:  # the op dispatched by the last decision; wake-ups are dropped
-            time, event_class, _, item = heapq.heappop(heap)
-            if event_class == EventClass.COMPLETION:
+            time, event_class, _, item = heappop(heap)
+            if event_class == COMPLETION:
                 self.now = time
                 self._complete(item, time)
                 ran_op = True
@@ -289,7 +428,7 @@ class Engine:
         self.job_visible_at[job] = time
         self.job_last_progress[job] = time
         self.active[job] = None
-        self.notices.append((Notice.RELEASED, job))
+        self.notices.append((_RELEASED, job))
         self._open_variant(job)
 
     def _open_variant(self, job: int) -> None:
@@ -308,33 +447,39 @@ class Engine:
             if self._preds_left[op] == 0 and self.op_state[op] == WAITING:
                 self.op_state[op] = READY
                 self.ready[op] = None
-                self.notices.append((Notice.OP_READY, op))
+                self.notices.append((_OP_READY, op))
 
     def _complete(self, op: int, time: int) -> None:
-        acc = self.op_accelerator[op]
-        self.running[acc] = -1
+        self.running[self.op_accelerator[op]] = -1
         self.op_end[op] = time
-        self.op_state[op] = FINISHED
+        op_state = self.op_state
+        op_state[op] = FINISHED
         job = self._op_job[op]
-        self.notices.append((Notice.OP_DONE, op))
+        notices = self.notices
+        notices.append((_OP_DONE, op))
         if self.job_state[job] != ACTIVE:
             return  # the job was dropped (or exited) while this op ran
         self.job_last_progress[job] = time
+        todo = self._job_todo
         if self._is_required(job, op):
-            self._job_todo[job] -= 1
-        if self._job_todo[job] == 0:
+            todo[job] -= 1
+        if todo[job] == 0:
             self._finish_job(job, time)
             return
+        preds_left = self._preds_left
         for succ in self._succs[op]:
-            self._preds_left[succ] -= 1
-            if self._preds_left[succ] == 0 and self.op_state[succ] == WAITING:
-                self.op_state[succ] = READY
+            left = preds_left[succ] - 1
+            preds_left[succ] = left
+            if left == 0 and op_state[succ] == WAITING:
+                op_state[succ] = READY
                 self.ready[succ] = None
-                self.notices.append((Notice.OP_READY, succ))
+                notices.append((_OP_READY, succ))
 
     def _is_required(self, job: int, op: int) -> bool:
         if self.op_variant[op] != self.job_variant[job]:
             return False
+        if not self._required:
+            return True
         required = self._required.get(job)
         return required is None or op in required
 
@@ -348,7 +493,7 @@ class Engine:
                 self.op_state[op] = SKIPPED
             elif self.op_state[op] == WAITING:
                 self.op_state[op] = SKIPPED
-        self.notices.append((Notice.JOB_DONE, job))
+        self.notices.append((_JOB_DONE, job))
         for down in self._downstream[job]:
             self._upstream_left[down] -= 1
             if self._upstream_left[down] == 0 and self.job_state[down] == PENDING:
@@ -356,7 +501,7 @@ class Engine:
                 if release <= time:
                     self._release(down, time)
                 else:
-                    self._push(release, EventClass.RELEASE, down)
+                    self._push(release, RELEASE, down)
 
     def _drop(self, job: int, time: int) -> None:
         stack = [job]
@@ -374,7 +519,7 @@ class Engine:
                     del self.ready[op]
                 if self.op_state[op] in (READY, WAITING):
                     self.op_state[op] = SKIPPED
-            self.notices.append((Notice.JOB_DROPPED, current))
+            self.notices.append((_JOB_DROPPED, current))
             stack.extend(self._downstream[current])
 
     # -- contention -----------------------------------------------------------------------------
@@ -393,24 +538,27 @@ class Engine:
         check = check_time(exact)
         if check != self._contention_check:
             self._contention_check = check
-            self._push(check, EventClass.COMPLETION, check)
+            self._push(check, COMPLETION, check)
 
     # -- decisions ------------------------------------------------------------------------------
     def _apply(self, decision: Decision) -> bool:
         """Apply a decision; True if it changed the ready set without dispatching anything."""
         now = self.now
         changed = False
-        for job, variant in decision.variants.items():
-            changed |= self._set_variant(job, variant)
-        for job in decision.drops:
-            if not 0 <= job < len(self.job_state) or self.job_state[job] != ACTIVE:
-                self._illegal(f"drop of job {job}, which is not a released, unfinished job")
-            if self.instance.settings.drops == "never":
-                self._illegal(f"drop of job {job}, but the instance says drops: never")
-            self._drop(job, now)
-            changed = True
+        if decision.variants:
+            for job, variant in decision.variants.items():
+                changed |= self._set_variant(job, variant)
+        if decision.drops:
+            for job in decision.drops:
+                if not 0 <= job < len(self.job_state) or self.job_state[job] != ACTIVE:
+                    self._illegal(f"drop of job {job}, which is not a released, unfinished job")
+                if self.instance.settings.drops == "never":
+                    self._illegal(f"drop of job {job}, but the instance says drops: never")
+                self._drop(job, now)
+                changed = True
+        dispatch = self._dispatch
         for op, acc in decision.dispatches:
-            self._dispatch(op, acc, now)
+            dispatch(op, acc, now)
         if self._contention:
             self._schedule_contention_check()
         wake = decision.wake_at
@@ -419,7 +567,7 @@ class Engine:
                 self._illegal(f"wake-up at {wake}, not after the current time {now}")
             if wake not in self._wake_pending:
                 self._wake_pending.add(wake)
-                self._push(wake, EventClass.WAKE, 0)
+                self._push(wake, WAKE, 0)
         return changed and not decision.dispatches
 
     def _set_variant(self, job: int, variant: int) -> bool:
@@ -443,11 +591,12 @@ class Engine:
         return True
 
     def _dispatch(self, op: int, acc: int, now: int) -> None:
-        if not 0 <= op < len(self.op_state) or self.op_state[op] != READY:
-            known = 0 <= op < len(self.op_state)
-            state = OP_STATE_NAMES[self.op_state[op]] if known else "unknown"
+        op_state, running = self.op_state, self.running
+        if not 0 <= op < len(op_state) or op_state[op] != READY:
+            known = 0 <= op < len(op_state)
+            state = OP_STATE_NAMES[op_state[op]] if known else "unknown"
             self._illegal(f"dispatch of op {op}, which is not ready (it is {state})")
-        if not 0 <= acc < self.n_accelerators or self.running[acc] >= 0:
+        if not 0 <= acc < self.n_accelerators or running[acc] >= 0:
             self._illegal(f"dispatch of op {op} to accelerator {acc}, which is not idle")
         duration = self._duration[op][acc]
         if duration < 0:
@@ -459,16 +608,17 @@ class Engine:
                 start = now + self._reload_time[context][acc]
             self._context[acc] = context
         del self.ready[op]
-        self.op_state[op] = RUNNING
+        op_state[op] = RUNNING
         self.op_accelerator[op] = acc
         self.op_start[op] = start
-        self.running[acc] = op
+        running[acc] = op
         self.job_started[self._op_job[op]] = True
         self.dispatches += 1
         if self._share is not None:
             self._share.start(op, start, duration, int(self.instance.op_dram_bytes[op, acc]))
         else:
-            self._push(start + duration, EventClass.COMPLETION, op)
+            self._sequence += 1
+            heappush(self._heap, (start + duration, COMPLETION, self._sequence, op))
 
     def _illegal(self, what: str) -> None:
         raise SchedulingError(f"{self.policy_name} at t={self.now}: illegal {what}")
@@ -501,9 +651,14 @@ def replay(instance: Instance, policy: Policy, *, check: bool = True) -> Schedul
     """Run ``policy`` over ``instance`` to the end and return the (validated) Schedule."""
     engine = Engine(instance, policy_name=policy.name or type(policy).__name__)
     policy.reset(engine.static)
-    view = engine.reset()
-    while view is not None:
-        view = engine.step(policy.decide(view))
+    index_rule = getattr(policy, "index_rule", None)
+    rule = index_rule() if index_rule is not None and engine.takes_index_rules else None
+    if rule is not None:
+        engine.run_index(rule)
+    else:
+        view = engine.reset()
+        while view is not None:
+            view = engine.step(policy.decide(view))
     schedule = engine.schedule()
     if check:
         validate(instance, schedule).raise_if_invalid()

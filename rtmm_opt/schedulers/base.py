@@ -10,6 +10,9 @@ one replay is built in ``reset``.
 * :class:`ReadyHeapPolicy` (FCFS, EDF): ready ops in a heap fed by the view's ``OP_READY``
   notices, so a decision costs O(log n) in the number of queued ops. Entries go stale when an
   op stops being ready (its job was dropped or changed variant); they are skipped when popped.
+  An op's key is its job's, fixed from the job's release on, so the policy is an index rule
+  (:mod:`rtmm_opt.engine.index`): :func:`~rtmm_opt.engine.loop.replay` lets the engine keep the
+  heap and dispatch without calling ``decide``.
 * :class:`JobPickPolicy` (RR, LLF, SJF, PREMA, Planaria, SDRM3): a rule that picks a *job*, not
   an op. At a decision, the jobs that can run now (released, unfinished, with a ready op
   eligible on an idle accelerator) form the *pool*, in release order; the rule picks one job,
@@ -41,10 +44,12 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from rtmm_opt.engine.contract import PREDICTED, Decision, Notice, Policy, StaticInfo, View
+from rtmm_opt.engine.index import IndexRule
 from rtmm_opt.errors import excerpt
 from rtmm_opt.instance.instance import IntArray
 
@@ -217,7 +222,8 @@ def negative_maximum_fold(jobs: Sequence[int], score: Mapping[int, float]) -> in
 class ReadyHeapPolicy(Policy):
     """Ready ops in a heap keyed by :meth:`key`; idle accelerators take the smallest keys.
 
-    Subclasses implement :meth:`key`; ``static`` is set by ``reset``.
+    Subclasses implement :meth:`job_key`; ``static`` is set by ``reset``. The same rule is
+    offered to the engine as an :class:`~rtmm_opt.engine.index.IndexRule` (:meth:`index_rule`).
     """
 
     accelerator: str = "earliest_finish"
@@ -229,9 +235,21 @@ class ReadyHeapPolicy(Policy):
         self.static = static
         self._heap: list[tuple[int, ...]] = []
 
-    def key(self, view: View, op: int) -> tuple[int, ...]:
-        """The heap key of a ready op (smallest first); the op is appended to it."""
+    def job_key(self, job: int, release: int) -> tuple[int, ...]:
+        """The heap key of the job's ready ops (smallest first; the op is appended to it),
+        from the job and its effective release (``view.job_release``); fixed once released."""
         raise NotImplementedError
+
+    def key(self, view: View, op: int) -> tuple[int, ...]:
+        """The heap key of a ready op, without the op: its job's :meth:`job_key`."""
+        job = self.static.op_job_list[op]
+        return self.job_key(job, view.job_release(job))
+
+    def index_rule(self) -> IndexRule | None:
+        """This policy as an index rule (the engine then keeps the heap), after ``reset``."""
+        return IndexRule(
+            self.job_key, partial(choose_accelerator, self.static, rule=self.accelerator)
+        )
 
     def decide(self, view: View) -> Decision | None:
         self.absorb(view)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rtmm_opt.engine.contract import Decision, StaticInfo, View
+from rtmm_opt.engine.index import IndexRule
 from rtmm_opt.schedulers.base import (
     JOB_GONE,
     RELEASED,
@@ -31,9 +32,8 @@ class FCFS(ReadyHeapPolicy):
     FCFS. Accelerator choice: ``accelerator`` rule (earliest finish by default).
     """
 
-    def key(self, view: View, op: int) -> tuple[int, ...]:
-        job = self.static.op_job_list[op]
-        return (view.job_release(job), job)
+    def job_key(self, job: int, release: int) -> tuple[int, ...]:
+        return (release, job)
 
 
 @register("edf")
@@ -47,10 +47,17 @@ class EDF(ReadyHeapPolicy):
 
     drop_expired: bool = False
 
-    def key(self, view: View, op: int) -> tuple[int, ...]:
-        static = self.static
-        job = static.op_job_list[op]
-        return (static.job_deadline_list[job], view.job_release(job), job)
+    def reset(self, static: StaticInfo) -> None:
+        super().reset(static)
+        self._deadline = static.job_deadline_list
+
+    def job_key(self, job: int, release: int) -> tuple[int, ...]:
+        return (self._deadline[job], release, job)
+
+    def index_rule(self) -> IndexRule | None:
+        if self.drop_expired and self.static.drops_allowed:
+            return None  # drops at decisions: not an index rule
+        return super().index_rule()
 
     def decide(self, view: View) -> Decision | None:
         self.absorb(view)
