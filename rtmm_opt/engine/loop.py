@@ -44,8 +44,10 @@ beyond choosing the loop.
 
 from __future__ import annotations
 
+import math
+from bisect import insort
 from enum import IntEnum
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 
 import numpy as np
 
@@ -231,8 +233,9 @@ class Engine:
 
     @property
     def takes_index_rules(self) -> bool:
-        """Whether :meth:`run_index` can replay this instance (the plain event loop)."""
-        return self._dysta is None and not self._switching and not self._contention
+        """Whether :meth:`run_index` can replay this instance: the plain event loop, or the
+        Dysta loop (which has neither context switches nor contention)."""
+        return not self._switching and not self._contention
 
     def run_index(self, rule: IndexRule) -> None:
         """Replay to the end under an index rule (:mod:`rtmm_opt.engine.index`), keeping the
@@ -247,9 +250,12 @@ class Engine:
         queue.
         """
         if not self.takes_index_rules:
-            raise ValueError("index rules need the plain event loop (no compat mode, context "
-                             "switches or contention)")  # fmt: skip
+            raise ValueError("index rules need an event loop without context switches or "
+                             "contention")  # fmt: skip
         self._reset_state()
+        if self._dysta is not None:
+            self._run_index_dysta(rule)
+            return
         job_key, place = rule.job_key, rule.place
         eligible = self.static.predicted_rows
         queue: list[tuple[int, ...]] = []  # (*key, op) of ready ops; stale entries skipped
@@ -265,6 +271,16 @@ class Engine:
         )
         job_started, running, duration = self.job_started, self.running, self._duration
         succs, preds_left = self._succs, self._preds_left
+        idle: list[int] = list(range(self.n_accelerators))  # kept sorted
+        # Counters as locals, stored back at the end (and the sequence around the calls that
+        # push events). An index rule asks for no wake-ups, so every decision point follows an
+        # event and the stagnation count never grows past one.
+        decisions = dispatches = 0
+        sequence = self._sequence
+        # The first op made ready by a completion at this time, held out of the queue: when it
+        # is the smallest key and one accelerator is idle (a job's next layer, typically), it
+        # is dispatched without going through the queue.
+        fresh: tuple[int, ...] | None = None
         while heap:
             time = heap[0][0]
             self.now = time
@@ -274,7 +290,9 @@ class Engine:
                     self._release(item, time)
                     continue
                 op = item
-                running[op_accelerator[op]] = -1
+                acc = op_accelerator[op]
+                running[acc] = -1
+                insort(idle, acc)
                 op_end[op] = time
                 op_state[op] = FINISHED
                 job = op_job[op]
@@ -286,7 +304,9 @@ class Engine:
                 ):
                     job_todo[job] -= 1
                 if job_todo[job] == 0:
-                    self._finish_job(job, time)
+                    self._sequence = sequence
+                    self._finish_job(job, time)  # may push the releases of cascaded jobs
+                    sequence = self._sequence
                     continue
                 for succ in succs[op]:
                     left = preds_left[succ] - 1
@@ -294,8 +314,10 @@ class Engine:
                     if left == 0 and op_state[succ] == WAITING:
                         op_state[succ] = READY
                         ready[succ] = None
-                        heappush(queue, (*keys[job], succ))
-            self._stagnant = 0
+                        if fresh is None:
+                            fresh = (*keys[job], succ)
+                        else:
+                            heappush(queue, (*keys[job], succ))
             if notices:  # from releases and job completions
                 for kind, item in notices:
                     if kind == OP_READY:
@@ -306,13 +328,38 @@ class Engine:
                     elif kind == JOB_DONE:
                         keys.pop(item, None)
                 notices.clear()
-            if not active or -1 not in running:
+            if not active or not idle:
+                if fresh is not None:
+                    heappush(queue, fresh)
+                    fresh = None
                 continue
             # a decision point: ReadyHeapPolicy.fill
-            self.decisions += 1
-            idle = [acc for acc, busy in enumerate(running) if busy < 0]
-            dispatched = False
-            skipped = []
+            decisions += 1
+            if fresh is not None:
+                op = fresh[-1]
+                acc = idle[0]
+                if (
+                    len(idle) == 1
+                    and (not queue or fresh < queue[0])
+                    and op_state[op] == READY
+                    and eligible[op][acc] >= 0
+                    and duration[op][acc] >= 0
+                ):  # what the loop below would do, without the queue
+                    fresh = None
+                    del ready[op]
+                    op_state[op] = RUNNING
+                    op_accelerator[op] = acc
+                    op_start[op] = time
+                    running[acc] = op
+                    job_started[op_job[op]] = True
+                    dispatches += 1
+                    sequence += 1
+                    heappush(heap, (time + duration[op][acc], COMPLETION, sequence, op))
+                    idle.clear()
+                    continue
+                heappush(queue, fresh)
+                fresh = None
+            skipped = None
             while queue and idle:
                 entry = heappop(queue)
                 op = entry[-1]
@@ -323,7 +370,10 @@ class Engine:
                 else:
                     acc = place(op, idle)
                 if acc < 0:
-                    skipped.append(entry)
+                    if skipped is None:
+                        skipped = [entry]
+                    else:
+                        skipped.append(entry)
                     continue
                 op_duration = duration[op][acc]
                 if op_duration < 0:
@@ -336,19 +386,168 @@ class Engine:
                 op_start[op] = time
                 running[acc] = op
                 job_started[op_job[op]] = True
-                self.dispatches += 1
-                self._sequence += 1
-                heappush(heap, (time + op_duration, COMPLETION, self._sequence, op))
+                dispatches += 1
+                sequence += 1
+                heappush(heap, (time + op_duration, COMPLETION, sequence, op))
                 idle.remove(acc)
-                dispatched = True
-            for entry in skipped:
-                heappush(queue, entry)
-            if dispatched:
-                self._stagnant = 0
-            else:
-                self._stagnate()
+            if skipped is not None:
+                for entry in skipped:
+                    heappush(queue, entry)
+        self.decisions, self.dispatches, self._sequence = decisions, dispatches, sequence
         if active:
             self._stalled()
+
+    def _run_index_dysta(self, rule: IndexRule) -> None:
+        """:meth:`run_index` under ``compat: dysta``: :meth:`_advance_dysta` and the index
+        rule's decision, inlined, on the one accelerator.
+
+        While nothing is admitted, a running job whose key stays the smallest keeps the
+        accelerator, so its chain of layers (each op its successor's only predecessor) runs in
+        a tight loop that records each layer's start and end and counts one decision point per
+        layer, as the stepped replay does. The loop stops before the job's last required op,
+        at the first boundary where the Dysta loop admits a request, and where the chain ends;
+        that op completes through the general code.
+        """
+        dysta = self._dysta
+        assert dysta is not None
+        job_key = rule.job_key
+        arrivals, release = dysta.arrivals, dysta.release
+        n_arrivals = len(arrivals)
+        eligible = self.static.predicted_rows
+        duration = [row[0] for row in self._duration]
+        chain = self._chains()
+        queue: list[tuple[int, ...]] = []
+        keys: dict[int, tuple[int, ...]] = {}
+        notices, active, ready = self.notices, self.active, self.ready
+        op_state, op_job, op_variant = self.op_state, self._op_job, self.op_variant
+        op_start, op_end, op_accelerator = self.op_start, self.op_end, self.op_accelerator
+        job_variant, job_todo, required = self.job_variant, self._job_todo, self._required
+        last_progress, job_started = self.job_last_progress, self.job_started
+        succs, preds_left = self._succs, self._preds_left
+        decisions = dispatches = 0
+        now = 0
+        ran_op = False
+        fresh: tuple[int, ...] | None = None  # as in run_index
+        while True:
+            # an op boundary (or the start): the Dysta loop's admission and clock
+            self.now = now
+            dysta.check_dispatched(self.policy_name, now, len(active), ran_op, decisions)
+            now, admitted = dysta.admit(now, queue_empty=not active, ran_op=ran_op)
+            self.now = now
+            for job in admitted:
+                self._release(job, release[job])
+            if notices:
+                for kind, item in notices:
+                    if kind == OP_READY:
+                        job = op_job[item]
+                        if job not in keys:
+                            keys[job] = job_key(job, self.job_visible_at[job])
+                        heappush(queue, (*keys[job], item))
+                    elif kind == JOB_DONE:
+                        keys.pop(item, None)
+                notices.clear()
+            if not active:
+                break
+            decisions += 1  # a decision point: ReadyHeapPolicy.fill on one accelerator
+            ran_op = False
+            if fresh is not None and (not queue or fresh < queue[0]):
+                op = fresh[-1]
+                fresh = None
+                if eligible[op][0] < 0:
+                    queue.append((*keys[op_job[op]], op))  # as skipped by fill
+                    heapify(queue)
+                    continue
+            else:
+                if fresh is not None:
+                    heappush(queue, fresh)
+                    fresh = None
+                op = -1
+                skipped = []
+                while queue:
+                    entry = heappop(queue)
+                    if op_state[entry[-1]] != READY:
+                        continue  # stale
+                    if eligible[entry[-1]][0] < 0:
+                        skipped.append(entry)
+                        continue
+                    op = entry[-1]
+                    break
+                for entry in skipped:
+                    heappush(queue, entry)
+                if op < 0:
+                    continue  # nothing dispatched: the next boundary raises
+            start = now
+            if duration[op] < 0:
+                self._illegal(f"dispatch of op {op} to accelerator 0, where it is not eligible")
+            job = op_job[op]
+            del ready[op]
+            job_started[job] = True
+            end = start + duration[op]
+            # the job's layers while nothing is admitted and its key stays the smallest
+            if job not in required and (not queue or (*keys[job], op) < queue[0]):
+                k = dysta.next_arrival
+                limit = release[arrivals[k]] if k < n_arrivals else math.inf  # next admission
+                todo = job_todo[job]
+                while todo > 1 and chain[op] >= 0 and not limit < end:
+                    op_state[op] = FINISHED
+                    op_accelerator[op] = 0
+                    op_start[op] = start
+                    op_end[op] = end
+                    op = chain[op]
+                    preds_left[op] = 0
+                    todo -= 1
+                    dispatches += 1
+                    decisions += 1
+                    start = end
+                    end = start + duration[op]
+                job_todo[job] = todo
+            # op runs from start to end, then completes (as in _complete)
+            op_accelerator[op] = 0
+            op_start[op] = start
+            dispatches += 1
+            ran_op = True
+            now = end
+            self.now = now
+            op_end[op] = now
+            op_state[op] = FINISHED
+            last_progress[job] = now
+            if op_variant[op] == job_variant[job] and (
+                not required or job not in required or op in required[job]
+            ):
+                job_todo[job] -= 1
+            if job_todo[job] == 0:
+                self._finish_job(job, now)
+                continue
+            for succ in succs[op]:
+                left = preds_left[succ] - 1
+                preds_left[succ] = left
+                if left == 0 and op_state[succ] == WAITING:
+                    op_state[succ] = READY
+                    ready[succ] = None
+                    if fresh is None:
+                        fresh = (*keys[job], succ)
+                    else:
+                        heappush(queue, (*keys[job], succ))
+        self.decisions, self.dispatches = decisions, dispatches
+        self._sequence += dispatches
+
+    def _chains(self) -> list[int]:
+        """Per op, its only successor if the op is that successor's only predecessor in the
+        same variant and the successor is eligible on accelerator 0; else -1."""
+        succs, n_preds, variant = self._succs, self._n_preds, self.op_variant
+        eligible, duration = self.static.predicted_rows, self._duration
+        chain = [-1] * len(succs)
+        for op, following in enumerate(succs):
+            if len(following) == 1:
+                nxt = following[0]
+                if (
+                    n_preds[nxt] == 1
+                    and variant[nxt] == variant[op]
+                    and eligible[nxt][0] >= 0
+                    and duration[nxt][0] >= 0
+                ):
+                    chain[op] = nxt
+        return chain
 
     def _advance(self) -> View | None:
         return View(self) if self._next_point() else None

@@ -11,11 +11,13 @@ import random
 
 import numpy as np
 import pytest
-from support import ROOT
+from support import DYSTA, ROOT, chains, needs_dysta
 from support.valid_schedules import random_instance
 
 from rtmm_opt.engine import Engine, replay
 from rtmm_opt.engine.index import IndexRule
+from rtmm_opt.instance import Settings
+from rtmm_opt.instance.dysta import build_dysta_instance, read_requests, read_tables
 from rtmm_opt.instance.workload import load_workload
 from rtmm_opt.schedulers import make_scheduler, scheduler_names
 
@@ -89,12 +91,48 @@ def test_edf_dropping_expired_jobs_is_not_an_index_rule():
     assert policy.index_rule() is None
 
 
-def test_index_rules_need_the_plain_event_loop():
+def test_index_rules_need_a_loop_without_context_switches_or_contention():
     instance = random_instance(random.Random(3)).with_settings(context_switch=True)
     engine = Engine(instance)
     assert not engine.takes_index_rules
     policy = make_scheduler("edf")
     policy.reset(engine.static)
-    with pytest.raises(ValueError, match="plain event loop"):
+    with pytest.raises(ValueError, match="without context switches"):
         engine.run_index(policy.index_rule())
     _assert_same(replay(instance, policy), _stepped(instance, make_scheduler("edf")))
+
+
+# -- compat dysta: the Dysta loop, with a job's chain of layers run in one stretch -------------
+DYSTA_COMPAT = Settings(drops="never", compat="dysta")
+
+
+def _random_chains(seed):
+    """Chains with close releases (arrivals inside layers, clock rewinds, ties) and deadlines
+    that make EDF differ from FCFS."""
+    rng = random.Random(seed)
+    jobs, release = [], 0
+    for _ in range(rng.randint(1, 12)):
+        release += rng.choice([0, 0, 1, 3, 10, 40])
+        layers = [rng.randint(1, 9) for _ in range(rng.randint(1, 8))]
+        jobs.append((release, release + rng.randint(5, 80), *layers))
+    return chains(*jobs, settings=DYSTA_COMPAT)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_index_rules_replay_the_dysta_loop_like_their_policies(seed):
+    instance = _random_chains(seed)
+    for name in ("fcfs", "edf"):
+        _assert_same(
+            replay(instance, make_scheduler(name)), _stepped(instance, make_scheduler(name))
+        )
+
+
+@needs_dysta
+def test_index_rules_replay_the_dysta_reference_import_like_their_policies():
+    tables = read_tables(DYSTA / "latency_tables" / "eyerissv2")
+    requests = read_requests(DYSTA / "reference" / "requests_eyerissv2_3_2_1.csv", tables)
+    instance = build_dysta_instance(tables, requests)
+    for name in ("fcfs", "edf"):
+        _assert_same(
+            replay(instance, make_scheduler(name)), _stepped(instance, make_scheduler(name))
+        )
