@@ -45,6 +45,8 @@ from enum import IntEnum
 from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
+import numpy as np
+
 from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.instance.instance import Instance, IntArray
 from rtmm_opt.io.strict import suggest
@@ -109,6 +111,27 @@ class Decision:
     drops: list[int] = field(default_factory=list)
     variants: dict[int, int] = field(default_factory=dict)
     wake_at: int | None = None
+
+
+def shared_values(values: IntArray) -> list[int]:
+    """``values.tolist()`` with one int object per distinct value: a list element then costs
+    its pointer alone (8 bytes), where a fresh int above 256 costs 32 more. Per-op columns
+    repeat a few values many times (the job of each op, a layer's cost in every frame)."""
+    if values.size == 0:
+        return []
+    distinct, index = np.unique(values, return_inverse=True)
+    objects = distinct.tolist()
+    return [objects[i] for i in index.reshape(-1).tolist()]
+
+
+def shared_rows(matrix: IntArray) -> list[list[int]]:
+    """``matrix.tolist()`` (rows of a 2-D array) with equal rows as one list object: the ops of
+    one layer in every frame share their row of costs. The rows must be treated as read-only."""
+    if matrix.shape[0] == 0:
+        return []
+    distinct, index = np.unique(matrix, axis=0, return_inverse=True)
+    rows = distinct.tolist()
+    return [rows[i] for i in index.reshape(-1).tolist()]
 
 
 # StaticInfo per instance, so that a policy's ``static`` and every ``view.static`` of a replay
@@ -203,15 +226,17 @@ class StaticInfo:
         return self.op_estimates[name]
 
     # Python-list copies for hot loops: indexing a list is several times faster than a numpy
-    # scalar look-up.
+    # scalar look-up. Equal values and rows are shared objects (shared_values, shared_rows), so
+    # that a list costs about a pointer per op.
     @cached_property
     def predicted_rows(self) -> list[list[int]]:
-        """``op_predicted`` as lists (one row per op, -1 where ineligible)."""
-        return self.op_predicted.tolist()
+        """``op_predicted`` as lists (one row per op, -1 where ineligible; equal rows are one
+        list, read-only)."""
+        return shared_rows(self.op_predicted)
 
     @cached_property
     def op_job_list(self) -> list[int]:
-        return self.op_job.tolist()
+        return shared_values(self.op_job)
 
     @cached_property
     def job_deadline_list(self) -> list[int]:

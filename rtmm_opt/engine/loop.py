@@ -45,6 +45,7 @@ beyond choosing the loop.
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import insort
 from enum import IntEnum
 from heapq import heapify, heappop, heappush
@@ -65,6 +66,7 @@ from rtmm_opt.engine.contract import (
     SchedulingError,
     StaticInfo,
     View,
+    shared_rows,
 )
 from rtmm_opt.engine.dysta_compat import DystaLoop
 from rtmm_opt.engine.index import IndexRule
@@ -91,6 +93,7 @@ _RELEASED, _OP_DONE, _JOB_DONE, _JOB_DROPPED, _OP_READY = (
 )  # fmt: skip
 
 OP_READY, JOB_DONE = int(Notice.OP_READY), int(Notice.JOB_DONE)
+MANY = -2  # Engine._successor: the op has several successors
 
 # Job states
 PENDING, ACTIVE, DONE, DROPPED = 0, 1, 2, 3
@@ -116,23 +119,31 @@ class Engine:
         n_jobs, n_ops, n_acc = instance.n_jobs, instance.n_ops, instance.n_accelerators
         self.n_accelerators = n_acc
         # Static data as Python lists: scalar access to lists is several times faster than to
-        # numpy arrays in this loop.
-        self._duration: list[list[int]] = instance.op_duration.tolist()
-        self._op_job: list[int] = instance.op_job.tolist()
+        # numpy arrays in this loop. Equal values and rows are shared objects, so a per-op list
+        # costs about a pointer per op (contract.shared_values, shared_rows).
+        self._duration: list[list[int]] = shared_rows(instance.op_duration)
+        self._op_job: list[int] = self.static.op_job_list
         self.op_variant: list[int] = instance.op_variant.tolist()
         self._op_context: list[int] = instance.op_context.tolist()
         self._job_release: list[int] = instance.job_release.tolist()
         self._job_exit: list[int] = instance.job_exit_op.tolist()
         offsets = instance.job_op_offsets.tolist()
         self.job_ops: list[range] = [range(offsets[j], offsets[j + 1]) for j in range(n_jobs)]
-        pred_offsets = instance.op_pred_offsets.tolist()
-        preds = instance.op_preds.tolist()
-        self._n_preds: list[int] = [pred_offsets[o + 1] - pred_offsets[o] for o in range(n_ops)]
-        succs: list[list[int]] = [[] for _ in range(n_ops)]
-        for op in range(n_ops):
-            for pred in preds[pred_offsets[op] : pred_offsets[op + 1]]:
-                succs[pred].append(op)
-        self._succs = succs
+        n_preds = np.diff(instance.op_pred_offsets)
+        self._n_preds: list[int] = n_preds.tolist()
+        # Successors: per op its only successor (-1: none, MANY: several, listed in _many in
+        # op order), 8 bytes per op instead of a list.
+        edge_op = np.repeat(np.arange(n_ops, dtype=np.int64), n_preds)
+        edge_pred = instance.op_preds
+        n_succs = np.bincount(edge_pred, minlength=n_ops)
+        successor = np.full(n_ops, -1, np.int64)
+        single = n_succs[edge_pred] == 1
+        successor[edge_pred[single]] = edge_op[single]
+        successor[n_succs > 1] = MANY
+        self._successor = array("q", successor.tobytes())
+        self._many: dict[int, list[int]] = {}
+        for pred, op in zip(edge_pred[~single].tolist(), edge_op[~single].tolist(), strict=True):
+            self._many.setdefault(pred, []).append(op)
         self._upstream: list[list[int]] = [instance.upstream_of(j).tolist() for j in range(n_jobs)]
         self._downstream = instance.job_downstream
         self._reload_time: list[list[int]] = instance.context_reload_time.tolist()
@@ -167,8 +178,9 @@ class Engine:
         self.op_state: list[int] = [WAITING] * n_ops
         self._preds_left: list[int] = list(self._n_preds)
         self.op_accelerator: list[int] = [-1] * n_ops
-        self.op_start: list[int] = [-1] * n_ops
-        self.op_end: list[int] = [-1] * n_ops
+        # times as 8-byte integers, not int objects
+        self.op_start: array[int] = array("q", [-1]) * n_ops
+        self.op_end: array[int] = array("q", [-1]) * n_ops
         self.running: list[int] = [-1] * n_acc  # op on each accelerator, -1 if idle
         self._context: list[int] = [-1] * n_acc
         self.active: dict[int, None] = {}  # released, unfinished jobs, in release order
@@ -270,7 +282,7 @@ class Engine:
             self._required,
         )
         job_started, running, duration = self.job_started, self.running, self._duration
-        succs, preds_left = self._succs, self._preds_left
+        successor, many, preds_left = self._successor, self._many, self._preds_left
         idle: list[int] = list(range(self.n_accelerators))  # kept sorted
         # Counters as locals, stored back at the end (and the sequence around the calls that
         # push events). An index rule asks for no wake-ups, so every decision point follows an
@@ -308,7 +320,8 @@ class Engine:
                     self._finish_job(job, time)  # may push the releases of cascaded jobs
                     sequence = self._sequence
                     continue
-                for succ in succs[op]:
+                nxt = successor[op]
+                for succ in (nxt,) if nxt >= 0 else many.get(op, ()):
                     left = preds_left[succ] - 1
                     preds_left[succ] = left
                     if left == 0 and op_state[succ] == WAITING:
@@ -423,7 +436,7 @@ class Engine:
         op_start, op_end, op_accelerator = self.op_start, self.op_end, self.op_accelerator
         job_variant, job_todo, required = self.job_variant, self._job_todo, self._required
         last_progress, job_started = self.job_last_progress, self.job_started
-        succs, preds_left = self._succs, self._preds_left
+        successor, many, preds_left = self._successor, self._many, self._preds_left
         decisions = dispatches = 0
         now = 0
         ran_op = False
@@ -518,7 +531,8 @@ class Engine:
             if job_todo[job] == 0:
                 self._finish_job(job, now)
                 continue
-            for succ in succs[op]:
+            nxt = successor[op]
+            for succ in (nxt,) if nxt >= 0 else many.get(op, ()):
                 left = preds_left[succ] - 1
                 preds_left[succ] = left
                 if left == 0 and op_state[succ] == WAITING:
@@ -531,22 +545,23 @@ class Engine:
         self.decisions, self.dispatches = decisions, dispatches
         self._sequence += dispatches
 
-    def _chains(self) -> list[int]:
+    def _chains(self) -> array[int]:
         """Per op, its only successor if the op is that successor's only predecessor in the
         same variant and the successor is eligible on accelerator 0; else -1."""
-        succs, n_preds, variant = self._succs, self._n_preds, self.op_variant
+        n_preds, variant = self._n_preds, self.op_variant
         eligible, duration = self.static.predicted_rows, self._duration
-        chain = [-1] * len(succs)
-        for op, following in enumerate(succs):
-            if len(following) == 1:
-                nxt = following[0]
-                if (
+        chain = array("q", self._successor)
+        for op, nxt in enumerate(self._successor):
+            if nxt >= 0:
+                if not (
                     n_preds[nxt] == 1
                     and variant[nxt] == variant[op]
                     and eligible[nxt][0] >= 0
                     and duration[nxt][0] >= 0
                 ):
-                    chain[op] = nxt
+                    chain[op] = -1
+            elif nxt == MANY:
+                chain[op] = -1
         return chain
 
     def _advance(self) -> View | None:
@@ -666,7 +681,8 @@ class Engine:
             self._finish_job(job, time)
             return
         preds_left = self._preds_left
-        for succ in self._succs[op]:
+        nxt = self._successor[op]
+        for succ in (nxt,) if nxt >= 0 else self._many.get(op, ()):
             left = preds_left[succ] - 1
             preds_left[succ] = left
             if left == 0 and op_state[succ] == WAITING:

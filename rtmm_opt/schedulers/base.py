@@ -48,7 +48,15 @@ from functools import partial
 
 import numpy as np
 
-from rtmm_opt.engine.contract import PREDICTED, Decision, Notice, Policy, StaticInfo, View
+from rtmm_opt.engine.contract import (
+    PREDICTED,
+    Decision,
+    Notice,
+    Policy,
+    StaticInfo,
+    View,
+    shared_values,
+)
 from rtmm_opt.engine.index import IndexRule
 from rtmm_opt.errors import excerpt
 from rtmm_opt.instance.instance import IntArray
@@ -96,7 +104,7 @@ def fastest_estimates(matrix: IntArray) -> list[int]:
     if matrix.size == 0:
         return []
     masked = np.where(matrix < 0, np.iinfo(np.int64).max, matrix)
-    return [int(v) for v in masked.min(axis=1)]
+    return shared_values(masked.min(axis=1))
 
 
 def choose_accelerator(

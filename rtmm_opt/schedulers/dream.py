@@ -178,8 +178,8 @@ class Dream(Policy):
         period = np.where(period > 0, period, relative_deadline)
         self._period: FloatArray = np.maximum(period, 1.0)
         self._deadline: list[int] = static.job_deadline.tolist()
-        self._op_job: list[int] = static.op_job.tolist()
-        self._predicted: list[list[int]] = static.op_predicted.tolist()
+        self._op_job: list[int] = static.op_job_list
+        self._predicted: list[list[int]] = static.predicted_rows  # read-only
         self._epsilon = max(self.epsilon_ms * NS_PER_MS / static.time_unit_ns, 1e-9)
         # per active job
         self._ready: dict[int, dict[int, None]] = {}  # its ready, undispatched ops

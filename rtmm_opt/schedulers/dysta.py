@@ -81,6 +81,8 @@ actually run (:meth:`Instance.required_ops`).
 from __future__ import annotations
 
 import math
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import ClassVar
@@ -161,10 +163,10 @@ class _DystaKey(Policy):
         # E per op (time units; in seconds for reference_sums), set at the first decision
         self._estimate: list[int] | None = None
         self._estimate_s: list[float] = []
-        self._op_job: list[int] = static.op_job.tolist()
+        self._op_job: list[int] = static.op_job_list
         self._deadline: list[int] = static.job_deadline.tolist()
         sparsity_mean = np.asarray(static.op_sparsity_mean, np.float64)
-        self._sparsity_mean: list[float] = sparsity_mean.tolist()
+        self._sparsity_mean: Sequence[float] = array("d", sparsity_mean.tobytes())  # 8 B/op
         self._counted = [False] * len(self._op_job)  # per op: in its job's R_est and T_est
         # per active job: R_est, T_est, γ's running sum and count, its ready ops, and (for
         # reference_sums) its counted ops
