@@ -31,7 +31,12 @@ def register(commands: Any) -> None:
         required=True,
         help="training WORKLOAD (repeatable; one is drawn per episode)",
     )
-    relmas.add_argument("--system", required=True, help="system preset or file")
+    relmas.add_argument(
+        "--system",
+        action="append",
+        required=True,
+        help="system preset or file (repeatable; one is drawn per episode)",
+    )
     relmas.add_argument(
         "--steps", type=_positive, default=20_000, help="decision points (default 20000)"
     )
@@ -122,12 +127,13 @@ def run_train(args: argparse.Namespace) -> int:
 
     for scenario in args.scenario:  # bad inputs are refused before any work
         read_workload(scenario)
-    get_system(args.system)
+    for system in args.system:
+        get_system(system)
     if not args.cycle_us >= 0:
         raise InputError(f"expected a non-negative number, got {args.cycle_us}", field="--cycle-us")
     config = TrainConfig(
         scenarios=list(args.scenario),
-        system=args.system,
+        system=args.system if len(args.system) > 1 else args.system[0],
         steps=args.steps,
         seed=args.seed,
         duration_ms=_episode_ms(args.episode),

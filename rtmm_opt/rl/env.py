@@ -69,6 +69,8 @@ class SchedulingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     ``system``: a preset name, a system file or a
     :class:`~rtmm_opt.hardware.accelerator.System`; ``duration_ms``: trace length per episode;
     ``load``: the range of the load factor (``fps_scale``) drawn per episode, or one value.
+    ``system`` may be a list: one is drawn per episode, and the arrays are as wide as the widest
+    system (a narrower one's extra accelerator columns are masked and their scores ignored).
     The other options are those of ``rtmm run`` and of the ``relmas`` scheduler.
     """
 
@@ -77,7 +79,7 @@ class SchedulingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
     def __init__(
         self,
         scenarios: str | Path | list[str | Path],
-        system: str | Path | System,
+        system: str | Path | System | list[str | Path | System],
         *,
         duration_ms: float = 200.0,
         load: float | tuple[float, float] = 1.0,
@@ -96,8 +98,13 @@ class SchedulingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         if not paths:
             raise ValueError("at least one scenario is needed")
         self.workloads = [read_workload(path) for path in paths]
-        self.system = system if isinstance(system, System) else get_system(system)
-        self.n_accelerators = len(self.system.accelerators)
+        systems = system if isinstance(system, list) else [system]
+        if not systems:
+            raise ValueError("at least one system is needed")
+        self.systems = [s if isinstance(s, System) else get_system(s) for s in systems]
+        self.system = self.systems[0]
+        # arrays are as wide as the widest system; a narrower one's extra columns are masked
+        self.n_accelerators = max(len(s.accelerators) for s in self.systems)
         self.duration_ns = round(duration_ms * NS_PER_MS)
         self.load = (float(load), float(load)) if isinstance(load, int | float) else load
         self.granularity, self.cost, self.contention = granularity, cost, contention
@@ -127,6 +134,8 @@ class SchedulingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         super().reset(seed=seed)
         rng = self.np_random
         workload = self.workloads[int(rng.integers(len(self.workloads)))]
+        if len(self.systems) > 1:
+            self.system = self.systems[int(rng.integers(len(self.systems)))]
         trace_seed = int(rng.integers(2**31))
         load = float(rng.uniform(*self.load)) if self.load[0] != self.load[1] else self.load[0]
         self.instance = load_workload(
@@ -169,7 +178,8 @@ class SchedulingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
             raise RuntimeError("step() called before reset() or after the episode ended")
         observation = self.point.observation
         assert observation is not None
-        scores = np.asarray(action, np.float64).reshape(observation.mask.shape)
+        k, n_acc = observation.mask.shape
+        scores = np.asarray(action, np.float64).reshape(self.k, self.n_accelerators)[:k, :n_acc]
         decision = self.point.finish(decode(observation, scores, self.view), self.view)
         self._reward = -self.energy_weight * float(
             sum(
@@ -280,16 +290,24 @@ class SchedulingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
                 "glob": np.zeros(len(GLOBAL_FEATURES), np.float32),
                 "mask": np.zeros(shape, np.int8),
             }
+        n_acc = observation.mask.shape[1]
+        pairs = np.zeros((*shape, N_INPUTS), np.float32)
+        pairs[:, :n_acc] = np.clip(observation.pairs, FEATURE_LOW, FEATURE_HIGH)
+        mask = np.zeros(shape, np.int8)
+        mask[:, :n_acc] = observation.mask
         return {
-            "pairs": np.clip(observation.pairs, FEATURE_LOW, FEATURE_HIGH),
+            "pairs": pairs,
             "glob": np.clip(observation.glob, FEATURE_LOW, FEATURE_HIGH),
-            "mask": observation.mask.astype(np.int8),
+            "mask": mask,
         }
 
     def _info(self, info: dict[str, Any]) -> dict[str, Any]:
         info["action_mask"] = self._observation()["mask"].astype(bool)
         if self.expert is not None and self.view is not None and self.point.observation is not None:
-            info["expert_action"] = expert_scores(self.point.observation, self._expert_decision)
+            scores = -np.ones((self.k, self.n_accelerators), np.float32)
+            expert = expert_scores(self.point.observation, self._expert_decision)
+            scores[:, : expert.shape[1]] = expert
+            info["expert_action"] = scores
         if self.view is None:
             info["sla_rate"] = self.sla_rate
             info["on_time"] = self.on_time

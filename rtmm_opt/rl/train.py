@@ -67,7 +67,7 @@ class TrainConfig:
     """What ``rtmm train relmas`` takes (module docstring)."""
 
     scenarios: list[str]
-    system: str
+    system: str | list[str]
     steps: int = 20_000
     seed: int = 0
     duration_ms: float = 200.0
@@ -226,7 +226,7 @@ def train(
     expert = make_scheduler(config.expert) if config.expert else None
     env = SchedulingEnv(
         list(config.scenarios),
-        config.system,
+        list(config.system) if isinstance(config.system, list) else config.system,
         duration_ms=config.duration_ms,
         load=config.load,
         granularity=config.granularity,
@@ -434,15 +434,17 @@ def _validation_set(config: TrainConfig) -> list[Instance]:
         return []
     low, high = config.load
     loads = sorted({low, (low + high) / 2, high})
+    systems = config.system if isinstance(config.system, list) else [config.system]
     return [
         load_workload(
             scenario,
-            system=config.system,
+            system=system,
             duration_ns=round(config.duration_ms * NS_PER_MS),
             seed=seed,
             granularity=config.granularity,
             fps_scale=load,
         )
+        for system in systems
         for scenario in config.scenarios
         for seed in VALIDATION_SEEDS
         for load in loads

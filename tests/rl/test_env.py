@@ -108,3 +108,24 @@ def test_bandwidth_penalty_lowers_the_reward_of_oversubscription():
             total += reward
         returns.append(total)
     assert returns[1] < returns[0]
+
+
+def test_several_systems_share_one_padded_space():
+    """Two systems of 4 and 8 accelerators: arrays are 8 wide; on the 4-wide one the extra
+    columns are masked, and an expert is still reproduced."""
+    env = SchedulingEnv(HEAVY, ["hetero-2s2e", "hetero-4s4e"], duration_ms=60, k=64,
+                        drop_late=False, expert=make_scheduler("edf"))  # fmt: skip
+    check_env(SchedulingEnv(HEAVY, ["hetero-2s2e", "hetero-4s4e"], duration_ms=30),
+              skip_render_check=True)  # fmt: skip
+    widths = set()
+    for seed in range(6):
+        obs, info = env.reset(seed=seed)
+        n_acc = env.instance.n_accelerators
+        widths.add(n_acc)
+        assert obs["mask"].shape == (64, 8) and not obs["mask"][:, n_acc:].any()
+        done = False
+        while not done:
+            obs, _, done, _, info = env.step(info["expert_action"])
+        reference = replay(env.instance, make_scheduler("edf"))
+        assert np.array_equal(env.schedule().op_start, reference.op_start)
+    assert widths == {4, 8}
