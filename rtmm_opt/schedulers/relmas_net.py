@@ -141,12 +141,10 @@ class Actor:
             return np.tanh(w["embed.w"] @ glob + w["embed.b"])
         gates = w["lstm.w_ih"] @ glob + w["lstm.w_hh"] @ self.h + w["lstm.b"]
         n = self.hidden
-        i = _sigmoid(gates[:n])
-        f = _sigmoid(gates[n : 2 * n])
+        gate = _sigmoid(gates)  # input, forget, (cell: tanh below), output
         g = np.tanh(gates[2 * n : 3 * n])
-        o = _sigmoid(gates[3 * n :])
-        self.c = f * self.c + i * g
-        self.h = o * np.tanh(self.c)
+        self.c = gate[n : 2 * n] * self.c + gate[:n] * g
+        self.h = gate[3 * n :] * np.tanh(self.c)
         return self.h
 
     def scores(self, pairs: np.ndarray, glob: np.ndarray) -> np.ndarray:

@@ -110,6 +110,8 @@ class Encoder:
         else:
             self.need = np.zeros_like(latency)
         self.need_rows = self.need.tolist()
+        # per op and accelerator: latency, slowdown, bandwidth need, energy excess (one gather)
+        self.op_static = np.stack([latency, self.slowdown, self.need, self.energy_excess], axis=-1)
         self.predicted_rows = static.predicted_rows
         release = static.job_release.astype(np.int64)
         self.rel_deadline = np.maximum(static.job_deadline - release, 1).astype(float).tolist()
@@ -149,6 +151,11 @@ class Encoder:
                 remaining.pop(item, None)
                 self.total.pop(item, None)
 
+    def idle_row(self, idle: list[int]) -> np.ndarray:
+        row = np.zeros(self.n_accelerators, bool)
+        row[idle] = True
+        return row
+
     def slack(self, view: View, job: int) -> float:
         """(deadline − now − remaining work) / relative deadline, clipped."""
         value = (self.deadline[job] - view.now - self.remaining.get(job, 0)) / self.rel_deadline[
@@ -184,46 +191,42 @@ class Encoder:
         pairs = np.zeros((k, n_acc, N_INPUTS), np.float32)
         mask = np.zeros((k, n_acc), bool)
         if candidates:
-            ops = np.asarray(candidates)
             c = len(candidates)
-            jobs = [op_job[op] for op in candidates]
-            d = np.asarray([rel[j] for j in jobs])
-            left = np.asarray([deadline[j] - now - remaining.get(j, 0) for j in jobs], float)
-            best = np.asarray([self.fastest[op] for op in candidates], float)
-            latency = self.latency[ops]
-            n_pair = len(PAIR_FEATURES)
-            pairs[:c, :, 0] = latency / d[:, None]
-            pairs[:c, :, 1] = self.slowdown[ops]
-            # running here instead of at best speed: the other remaining work is unchanged
-            pairs[:c, :, 2] = ((left + best)[:, None] - latency) / d[:, None]
-            pairs[:c, :, 3] = self.need[ops]
-            pairs[:c, :, 4] = self.energy_excess[ops]
-            waiting = np.asarray(
-                [
-                    deadline[j] - free_at[self.fastest_acc_list[op]] - remaining.get(j, 0)
-                    for op, j in zip(candidates, jobs, strict=True)
-                ],
-                float,
-            )
-            total = np.asarray([max(self.total.get(j, 1), 1) for j in jobs], float)
-            cand = np.stack(
-                [
-                    left / d,
-                    waiting / d,
-                    np.asarray([self.priority[j] for j in jobs]),
-                    np.minimum([(now - view.job_last_progress(j)) / rel[j] for j in jobs], 2.0),
-                    np.asarray([remaining.get(j, 0) for j in jobs]) / total,
-                ],
-                axis=1,
-            )
-            pairs[:c, :, n_pair:] = cand[:, None, :]
-            np.clip(pairs[:c, :, 2], -SLACK_CLIP, SLACK_CLIP, out=pairs[:c, :, 2])
-            np.clip(pairs[:c, :, n_pair], -SLACK_CLIP, SLACK_CLIP, out=pairs[:c, :, n_pair])
-            np.clip(pairs[:c, :, n_pair + 1], -SLACK_CLIP, SLACK_CLIP, out=pairs[:c, :, n_pair + 1])
-            np.clip(pairs[:c, :, 0], 0.0, 4.0, out=pairs[:c, :, 0])
-            idle_row = np.zeros(n_acc, bool)
-            idle_row[idle] = True
-            mask[:c] = self.eligible[ops] & idle_row[None, :]
+            block = pairs[:c]
+            static = self.op_static[candidates]  # (c, accelerators, 4)
+            latency = static[..., 0]
+            fastest, fastest_acc, priority = self.fastest, self.fastest_acc_list, self.priority
+            last_progress, total = view.job_last_progress, self.total
+            d_list: list[float] = []
+            base: list[float] = []
+            cand: list[tuple[float, float, float, float, float]] = []
+            for op in candidates:
+                job = op_job[op]
+                d = rel[job]
+                work = remaining.get(job, 0)
+                left = deadline[job] - now - work
+                waiting = deadline[job] - free_at[fastest_acc[op]] - work
+                d_list.append(d)
+                # running here instead of at best speed: the other remaining work is unchanged
+                base.append(float(left + fastest[op]))
+                cand.append((
+                    min(max(left / d, -SLACK_CLIP), SLACK_CLIP),
+                    min(max(waiting / d, -SLACK_CLIP), SLACK_CLIP),
+                    priority[job],
+                    min((now - last_progress(job)) / d, 2.0),
+                    work / max(total.get(job, 1), 1),
+                ))  # fmt: skip
+            d_col = np.array(d_list)[:, None]
+            block[..., 0] = latency / d_col
+            block[..., 1:2] = static[..., 1:2]
+            block[..., 2] = (np.array(base)[:, None] - latency) / d_col
+            block[..., 3:5] = static[..., 2:4]
+            block[..., len(PAIR_FEATURES) :] = np.array(cand)[:, None, :]
+            slack = block[..., 2]
+            np.maximum(slack, -SLACK_CLIP, out=slack)
+            np.minimum(slack, SLACK_CLIP, out=slack)
+            np.minimum(block[..., 0], 4.0, out=block[..., 0])
+            mask[:c] = self.eligible[candidates] & self.idle_row(idle)
         glob = np.zeros(len(GLOBAL_FEATURES), np.float32)
         n_active = len(remaining)
         glob[0] = min(n_active / 32, 2.0)
