@@ -254,4 +254,9 @@ def test_the_wheel_carries_its_data_and_runs_from_anywhere(tmp_path):
         oracle = result["oracle"]
         assert oracle["status"] in ("optimal", "feasible")
         assert all(oracle["objective"] <= s["objective"] for s in result["schedulers"])
+    # the learned scheduler runs on numpy alone with the checkpoint shipped in the wheel
+    run = ["run", "instances/multitenant/light.yaml", "--system", "hetero-2s2e", "--scheduler",
+           "relmas", "--duration", "200ms", "--json"]  # fmt: skip
+    result = json.loads(_run([rtmm, *run], elsewhere, env))
+    assert result["valid"] and 0 < result["metrics"]["sla_rate"] <= 1
     assert list(elsewhere.iterdir()) == []  # nothing written where it ran
