@@ -129,9 +129,19 @@ def shared_rows(matrix: IntArray) -> list[list[int]]:
     one layer in every frame share their row of costs. The rows must be treated as read-only."""
     if matrix.shape[0] == 0:
         return []
-    distinct, index = np.unique(matrix, axis=0, return_inverse=True)
+    # Rows grouped by a hash of their values (1-D np.unique is much faster than axis=0); a
+    # collision, checked for, falls back to comparing whole rows.
+    weights = np.array([0x9E3779B97F4A7C15 >> (3 * k) | 1 for k in range(matrix.shape[1])],
+                       np.uint64).view(np.int64)  # fmt: skip
+    keys = (matrix.astype(np.int64) * weights).sum(axis=1)  # wraps around, as a hash may
+    _, first, index = np.unique(keys, return_index=True, return_inverse=True)
+    index = index.reshape(-1)
+    distinct = matrix[first]
+    if not np.array_equal(distinct[index], matrix):
+        distinct, index = np.unique(matrix, axis=0, return_inverse=True)
+        index = index.reshape(-1)
     rows = distinct.tolist()
-    return [rows[i] for i in index.reshape(-1).tolist()]
+    return [rows[i] for i in index.tolist()]
 
 
 # StaticInfo per instance, so that a policy's ``static`` and every ``view.static`` of a replay
