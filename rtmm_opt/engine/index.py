@@ -27,7 +27,7 @@ idle)`` and that accelerator leaves ``idle``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -36,10 +36,15 @@ class IndexRule:
     """What an index policy decides, for the engine to apply (the module docstring).
 
     ``job_key(job, release)``: the key of the job's ops, fixed from the job's release to its
-    end (the op is appended to it). ``place(op, idle)``: the idle accelerator that ``op``
-    goes to, or -1; ``idle`` lists the idle accelerators, lowest index first, and must not be
-    changed.
+    end (the op is appended to it). ``op_rank``: if given, a number per op put before the job's
+    key (an op's key is then ``(op_rank[op], *job_key(job, release), op)``); it must not grow
+    from an op to its successor, so that a running job's next op keeps its place (SJF's
+    remaining work). ``place(op, idle)``: the idle accelerator that ``op`` goes to, or -1;
+    ``idle`` lists the idle accelerators, lowest index first, and must not be changed; with one
+    idle accelerator it must be that accelerator exactly when the op's predicted duration
+    there is not negative (every rule of ``choose_accelerator`` does so).
     """
 
     job_key: Callable[[int, int], tuple[int, ...]]
     place: Callable[[int, list[int]], int]
+    op_rank: Sequence[int] | None = None

@@ -268,7 +268,7 @@ class Engine:
         if self._dysta is not None:
             self._run_index_dysta(rule)
             return
-        job_key, place = rule.job_key, rule.place
+        job_key, place, rank = rule.job_key, rule.place, rule.op_rank
         eligible = self.static.predicted_rows
         queue: list[tuple[int, ...]] = []  # (*key, op) of ready ops; stale entries skipped
         keys: dict[int, tuple[int, ...]] = {}  # per released, unfinished job: its key
@@ -328,16 +328,28 @@ class Engine:
                         op_state[succ] = READY
                         ready[succ] = None
                         if fresh is None:
-                            fresh = (*keys[job], succ)
+                            fresh = (
+                                (*keys[job], succ)
+                                if rank is None
+                                else (rank[succ], *keys[job], succ)
+                            )
                         else:
-                            heappush(queue, (*keys[job], succ))
+                            heappush(
+                                queue,
+                                (*keys[job], succ)
+                                if rank is None
+                                else (rank[succ], *keys[job], succ),
+                            )
             if notices:  # from releases and job completions
                 for kind, item in notices:
                     if kind == OP_READY:
                         job = op_job[item]
                         if job not in keys:
                             keys[job] = job_key(job, visible_at[job])
-                        heappush(queue, (*keys[job], item))
+                        heappush(
+                            queue,
+                            (*keys[job], item) if rank is None else (rank[item], *keys[job], item),
+                        )
                     elif kind == JOB_DONE:
                         keys.pop(item, None)
                 notices.clear()
@@ -423,7 +435,7 @@ class Engine:
         """
         dysta = self._dysta
         assert dysta is not None
-        job_key = rule.job_key
+        job_key, rank = rule.job_key, rule.op_rank
         arrivals, release = dysta.arrivals, dysta.release
         n_arrivals = len(arrivals)
         eligible = self.static.predicted_rows
@@ -455,7 +467,10 @@ class Engine:
                         job = op_job[item]
                         if job not in keys:
                             keys[job] = job_key(job, self.job_visible_at[job])
-                        heappush(queue, (*keys[job], item))
+                        heappush(
+                            queue,
+                            (*keys[job], item) if rank is None else (rank[item], *keys[job], item),
+                        )
                     elif kind == JOB_DONE:
                         keys.pop(item, None)
                 notices.clear()
@@ -467,7 +482,10 @@ class Engine:
                 op = fresh[-1]
                 fresh = None
                 if eligible[op][0] < 0:
-                    queue.append((*keys[op_job[op]], op))  # as skipped by fill
+                    key = keys[op_job[op]]
+                    queue.append(
+                        (*key, op) if rank is None else (rank[op], *key, op)
+                    )  # as skipped by fill
                     heapify(queue)
                     continue
             else:
@@ -497,7 +515,10 @@ class Engine:
             job_started[job] = True
             end = start + duration[op]
             # the job's layers while nothing is admitted and its key stays the smallest
-            if job not in required and (not queue or (*keys[job], op) < queue[0]):
+            if job not in required and (
+                not queue
+                or ((*keys[job], op) if rank is None else (rank[op], *keys[job], op)) < queue[0]
+            ):
                 k = dysta.next_arrival
                 limit = release[arrivals[k]] if k < n_arrivals else math.inf  # next admission
                 todo = job_todo[job]
@@ -539,9 +560,14 @@ class Engine:
                     op_state[succ] = READY
                     ready[succ] = None
                     if fresh is None:
-                        fresh = (*keys[job], succ)
+                        fresh = (
+                            (*keys[job], succ) if rank is None else (rank[succ], *keys[job], succ)
+                        )
                     else:
-                        heappush(queue, (*keys[job], succ))
+                        heappush(
+                            queue,
+                            (*keys[job], succ) if rank is None else (rank[succ], *keys[job], succ),
+                        )
         self.decisions, self.dispatches = decisions, dispatches
         self._sequence += dispatches
 

@@ -201,6 +201,31 @@ class RemainingWork:
         self.remaining[job] = self.total[job] - done
 
 
+def chain_suffix_work(static: StaticInfo, per_op: Sequence[int]) -> list[int] | None:
+    """Per op, the sum of ``per_op`` from it to its job's last op, if every job is a chain (one
+    variant; each op but the first of its job has exactly the previous op as predecessor) and
+    no task is cascaded; else None. Then that sum is the job's remaining work
+    (:class:`RemainingWork`) from when the op becomes ready until it finishes."""
+    if any(task.depends_on for task in static.tasks) or (static.op_variant != 0).any():
+        return None
+    n_ops = len(static.op_job)
+    offsets, pred_offsets = static.job_op_offsets, static.op_pred_offsets
+    first = np.zeros(n_ops, bool)
+    first[offsets[:-1][np.diff(offsets) > 0]] = True
+    if not (np.diff(pred_offsets) == ~first).all():
+        return None
+    later = np.flatnonzero(~first)
+    if not (static.op_preds[pred_offsets[later]] == later - 1).all():
+        return None
+    work = np.asarray(per_op, np.int64)
+    if n_ops and float(work.max()) * n_ops >= 2**62:
+        return None  # int64 sums could overflow
+    suffix = np.zeros(n_ops + 1, np.int64)
+    suffix[:-1] = np.cumsum(work[::-1])[::-1]
+    end_of_job = offsets[static.op_job + 1]
+    return shared_values(suffix[:-1] - suffix[end_of_job])
+
+
 def task_priorities(static: StaticInfo) -> list[int]:
     """Per job, its task's priority (``TaskInfo.priority``; not the job's ``job_weight``)."""
     priorities = [int(task.priority) for task in static.tasks]

@@ -10,6 +10,7 @@ read predictions (LLF, SJF) take a parameter ``estimates`` naming the prediction
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from rtmm_opt.engine.contract import Decision, StaticInfo, View
 from rtmm_opt.engine.index import IndexRule
@@ -19,6 +20,8 @@ from rtmm_opt.schedulers.base import (
     JobPickPolicy,
     PredictingJobPick,
     ReadyHeapPolicy,
+    chain_suffix_work,
+    choose_accelerator,
 )
 from rtmm_opt.schedulers.registry import register
 
@@ -142,3 +145,19 @@ class SJF(PredictingJobPick):
 
     def select(self, view: View, pool: list[int]) -> int:
         return min(pool, key=self.work.remaining.__getitem__)
+
+    def index_rule(self) -> IndexRule | None:
+        """SJF as an index rule, where every job is a chain of ops (one variant, each op after
+        the previous one) and no task is cascaded: a job then has at most one ready op, its
+        remaining work when that op becomes ready is the op's suffix sum of estimates, which
+        does not change until the op runs and shrinks along the chain, and the pool's release
+        order is (release, job). The key (suffix work, release, job) is then this policy's
+        choice at every decision point; elsewhere None (``decide`` runs)."""
+        rank = chain_suffix_work(self.static, self.work.per_op)
+        if rank is None:
+            return None
+        return IndexRule(
+            lambda job, release: (release, job),
+            partial(choose_accelerator, self.static, rule=self.accelerator),
+            op_rank=rank,
+        )
