@@ -645,7 +645,14 @@ class Engine:
                 self.now = time
                 self._complete(item, time)
                 ran_op = True
-        self._wake_pending.clear()
+        if self._wake_pending:
+            self._wake_pending.clear()
+        if ran_op and self.active:
+            # the common case: no request arrived before now, so the Dysta loop admits nothing
+            # and keeps the clock (DystaLoop.admit)
+            k = dysta.next_arrival
+            if k >= len(dysta.arrivals) or not dysta.release[dysta.arrivals[k]] < self.now:
+                return View(self)
         dysta.check_dispatched(self.policy_name, self.now, len(self.active), ran_op, self.decisions)
         self.now, admitted = dysta.admit(self.now, queue_empty=not self.active, ran_op=ran_op)
         for job in admitted:

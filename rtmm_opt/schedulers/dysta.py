@@ -89,10 +89,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from rtmm_opt.engine.contract import PREDICTED, Decision, Notice, Policy, StaticInfo, View
+from rtmm_opt.engine.contract import PREDICTED, Decision, Policy, StaticInfo, View
 from rtmm_opt.errors import excerpt
 from rtmm_opt.io.units import NS_PER_S
 from rtmm_opt.schedulers.base import (
+    OP_DONE,
+    OP_READY,
+    RELEASED,
     check_accelerator_rule,
     check_estimates_name,
     fastest_estimates,
@@ -188,18 +191,19 @@ class _DystaKey(Policy):
             if self.reference_sums:
                 self._estimate_s = [e * self._scale for e in self._estimate]
         estimate, op_job, counted = self._estimate, self._op_job, self._counted
+        remaining, gamma_on = self._remaining, self._gamma_on
         for kind, item in view.notices:
-            if kind == Notice.OP_READY:
+            if kind == OP_READY:
                 self._ready[op_job[item]].append(item)
-            elif kind == Notice.OP_DONE:
+            elif kind == OP_DONE:
                 job = op_job[item]
-                if job not in self._remaining:
+                if job not in remaining:
                     continue  # finished or dropped while this op ran
                 if counted[item]:
-                    self._remaining[job] -= estimate[item]
-                if self._gamma_on:
+                    remaining[job] -= estimate[item]
+                if gamma_on:
                     self._add_ratio(view, job, item)
-            elif kind == Notice.RELEASED:
+            elif kind == RELEASED:
                 ops = self._counted_ops(view, item)
                 for op in ops:
                     counted[op] = True
@@ -255,17 +259,28 @@ class _DystaKey(Policy):
         active = list(view.active_jobs)
         n_active = len(active)
         keys: list[tuple[float, int]] = []
+        ready, gamma_on, reference_sums = self._ready, self._gamma_on, self.reference_sums
+        remaining, total = self._remaining, self._total
+        ratio_sum, ratio_count = self._ratio_sum, self._ratio_count
+        last_progress = view.job_last_progress
         for job in active:
-            if not self._ready.get(job):
+            if not ready.get(job):
                 continue
-            remaining_s, total_s = self._sums_s(view, job)
-            predicted = self.gamma(job) * remaining_s if self._gamma_on else remaining_s
+            if reference_sums:
+                remaining_s, total_s = self._sums_s(view, job)
+            else:  # _sums_s, inlined
+                remaining_s, total_s = remaining[job] * scale, total[job] * scale
+            if gamma_on:  # gamma(job), inlined
+                count = ratio_count.get(job, 0)
+                predicted = (ratio_sum[job] / count if count else 1.0) * remaining_s
+            else:
+                predicted = remaining_s
             urgency = (deadline[job] - now) * scale - predicted
             if urgency < 0.0:
                 urgency = 0.0
             # README §4.6: a ratio of times divided by N; a job with no estimated work (only
             # possible with zero durations) gets no penalty instead of a division by zero.
-            idle_s = (now - view.job_last_progress(job)) * scale
+            idle_s = (now - last_progress(job)) * scale
             penalty = (idle_s / total_s) / n_active if total_s > 0.0 else 0.0
             keys.append((predicted + beta * (urgency + penalty), job))
         return keys
