@@ -6,10 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-
-pytest.importorskip("gymnasium")
-
-from gymnasium.utils.env_checker import check_env
+from gymnasium.utils.env_checker import check_env  # the test extra brings it: never skipped
 
 from rtmm_opt import compute_metrics, get_system, make_scheduler, replay, validate
 from rtmm_opt.rl.env import SchedulingEnv
