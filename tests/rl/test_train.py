@@ -7,11 +7,10 @@ import json
 
 import numpy as np
 import pytest
+import torch  # the test extra brings it: these tests are never skipped
 
-torch = pytest.importorskip("torch")
-
-from rtmm_opt.rl.train import TorchActor  # noqa: E402
-from rtmm_opt.schedulers.relmas_state import GLOBAL_FEATURES, N_INPUTS  # noqa: E402
+from rtmm_opt.rl.train import TorchActor
+from rtmm_opt.schedulers.relmas_state import GLOBAL_FEATURES, N_INPUTS
 
 
 @pytest.mark.parametrize("recurrent", [True, False])
