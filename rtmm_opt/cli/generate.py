@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rtmm_opt.cli.arguments import non_negative_int, positive_int
 from rtmm_opt.cli.output import print_json, print_table
 from rtmm_opt.errors import InputError
 
@@ -28,11 +29,11 @@ def register(commands: Any) -> None:
                    help="score against the oracle's incumbent (default) or another scheduler")
     p.add_argument("--space", metavar="SPACE.yaml", help="search space overrides")
     p.add_argument("--budget", default="10m", help="wall time: 90s, 2m, 1h (default 10m)")
-    p.add_argument("--trials", type=_positive, help="screen exactly this many points "
+    p.add_argument("--trials", type=positive_int, help="screen exactly this many points "
                    "(instead of the share of the budget; machine-independent)")
-    p.add_argument("--count", type=_positive, default=5, help="instances to write (default 5)")
-    p.add_argument("--seed", type=_non_negative, default=0, help="search seed (default 0)")
-    p.add_argument("--workers", type=_non_negative, default=0,
+    p.add_argument("--count", type=positive_int, default=5, help="instances to write (default 5)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="search seed (default 0)")
+    p.add_argument("--workers", type=non_negative_int, default=0,
                    help="Dask worker processes (default 0: in this process)")
     p.add_argument("--mode", default="tpe", help="tpe (default) or random (the baseline)")
     p.add_argument("--others", help="comma-separated schedulers to compare with "
@@ -47,26 +48,6 @@ def register(commands: Any) -> None:
     p.add_argument("--markdown", metavar="F.md", help="with --verify: write the table here")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run_generate)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
 
 
 def _seconds(text: str) -> float:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rtmm_opt.cli.arguments import non_negative_int, positive_int
 from rtmm_opt.cli.output import output_path, print_json
 from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.io.units import NS_PER_MS, parse_duration
@@ -38,9 +39,11 @@ def register(commands: Any) -> None:
         help="system preset or file (repeatable; one is drawn per episode)",
     )
     relmas.add_argument(
-        "--steps", type=_positive, default=20_000, help="decision points (default 20000)"
+        "--steps", type=positive_int, default=20_000, help="decision points (default 20000)"
     )
-    relmas.add_argument("--seed", type=_non_negative, default=0, help="training seed (default 0)")
+    relmas.add_argument(
+        "--seed", type=non_negative_int, default=0, help="training seed (default 0)"
+    )
     relmas.add_argument("--out", required=True, help="checkpoint file to write (.npz)")
     relmas.add_argument(
         "--algorithm",
@@ -53,7 +56,7 @@ def register(commands: Any) -> None:
         default="herald",
         help="scheduler whose decisions start the training (demonstrations); 'none' for none",
     )
-    relmas.add_argument("--demo-steps", type=_non_negative, default=2_000,
+    relmas.add_argument("--demo-steps", type=non_negative_int, default=2_000,
                         help="steps that follow the expert (default 2000)")  # fmt: skip
     relmas.add_argument(
         "--episode", default="200ms", help="trace length per episode (default 200ms)"
@@ -71,23 +74,6 @@ def register(commands: Any) -> None:
     relmas.add_argument("--quiet", action="store_true", help="no progress bar")
     relmas.add_argument("--json", action="store_true", help="print one JSON object")
     relmas.set_defaults(handler=run_train)
-
-
-def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("expected a positive integer")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {excerpt(text)}") from None
-    if not 0 <= value <= 10**9:
-        raise argparse.ArgumentTypeError(f"expected an integer in [0, 1e9], got {value}")
-    return value
 
 
 def _load(text: str) -> tuple[float, float]:
