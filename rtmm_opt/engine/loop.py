@@ -19,7 +19,8 @@ The loop is steppable::
         view = engine.step(my_policy(view))
     schedule = engine.schedule()
 
-:func:`replay` is that loop for a :class:`~rtmm_opt.engine.contract.Policy` object.
+:func:`replay` is that loop for a :class:`~rtmm_opt.engine.contract.Policy` object, or, for a
+policy that offers an index rule (:mod:`rtmm_opt.engine.index`), :meth:`Engine.run_index`.
 
 Dynamic behaviour, all realised by the engine from the instance's trace and revealed only when
 it happens:
@@ -896,7 +897,10 @@ class Engine:
 
 
 def replay(instance: Instance, policy: Policy, *, check: bool = True) -> Schedule:
-    """Run ``policy`` over ``instance`` to the end and return the (validated) Schedule."""
+    """Run ``policy`` over ``instance`` to the end and return the (validated) Schedule.
+
+    A policy that offers an index rule (``index_rule()``, :mod:`rtmm_opt.engine.index`) is
+    applied by :meth:`Engine.run_index`, which gives the same schedule as stepping it."""
     engine = Engine(instance, policy_name=policy.name or type(policy).__name__)
     policy.reset(engine.static)
     index_rule = getattr(policy, "index_rule", None)
