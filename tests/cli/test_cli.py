@@ -142,6 +142,43 @@ def test_run_json_follows_the_contract_and_is_reproducible(rtmm):
     assert other_seed["instance_hash"] != data["instance_hash"]  # triggers, sparsity, exits differ
 
 
+def test_run_with_several_schedulers_equals_one_run_each(rtmm):
+    """--scheduler a,b,c replays each on the same instance in one process: its JSON list holds
+    exactly what the single runs print, in the order given."""
+    argv = ("run", "instances/examples/ar_headset.yaml", "--duration", "300ms", "--granularity",
+            "block:2", "--seed", "3")  # fmt: skip
+    several = json.loads(run_json(rtmm, *argv, "--scheduler", "sjf,edf,dream"))
+    assert [r["scheduler"] for r in several] == ["sjf", "edf", "dream"]
+    for result in several:
+        single = json.loads(run_json(rtmm, *argv, "--scheduler", result["scheduler"]))
+        assert result == single
+    status, out, err = rtmm(*argv, "--scheduler", "sjf,edf")
+    assert status == 0, err
+    table = out.splitlines()
+    assert table[1].split()[:2] == ["scheduler", "valid"]
+    assert [line.split()[0] for line in table[3:]] == ["sjf", "edf"]
+
+
+@pytest.mark.parametrize(
+    ("schedulers", "extra", "field", "message"),
+    [
+        ("edf,edf", (), "--scheduler", "edf given twice"),
+        ("edf,,fcfs", (), "--scheduler", "expected NAME or NAME,NAME"),
+        ("edf,nope", (), "scheduler", "unknown scheduler 'nope'"),
+        ("edf,fcfs", ("--schedule", "s.csv"), "--schedule", "give one --scheduler"),
+        ("edf,fcfs", ("--param", "alpha=1"), "params.alpha", "has no parameter"),
+    ],
+)
+def test_run_with_several_schedulers_refuses_before_work(rtmm, tmp_path, schedulers, extra, field,
+                                                         message):  # fmt: skip
+    extra = tuple(str(tmp_path / item) if item == "s.csv" else item for item in extra)
+    status, out, err = rtmm("run", "instances/examples/ar_headset.yaml", "--scheduler", schedulers,
+                            *extra)  # fmt: skip
+    assert status == 2 and out == ""
+    assert f"{field}:" in err and message in err
+    assert not (tmp_path / "s.csv").exists()
+
+
 def test_run_rejects_unknown_scheduler_listing_valid_names(rtmm):
     status, _, err = rtmm("run", "instances/examples/ar_headset.yaml", "--scheduler", "edff")
     assert status == 2 and "did you mean 'edf'" in err and "fcfs" in err
