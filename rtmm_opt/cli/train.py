@@ -102,9 +102,9 @@ def run_train(args: argparse.Namespace) -> int:
         ) from None
     from rtmm_opt.schedulers.registry import scheduler_class
 
-    out = output_path(args.out, "--out")
-    if args.out and not args.out.endswith(".npz"):
+    if not args.out.endswith(".npz"):
         raise InputError("the checkpoint file must end in .npz", file=args.out, field="--out")
+    out = output_path(args.out, "--out")
     expert = None if args.expert == "none" else args.expert
     if expert is not None:
         scheduler_class(expert)  # an unknown name is an input error before any work

@@ -46,7 +46,7 @@ from rtmm_opt.hardware.accelerator import System
 from rtmm_opt.hardware.presets import get_system
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.instance.workload import load_workload, read_workload
-from rtmm_opt.io.units import NS_PER_MS, NS_PER_US
+from rtmm_opt.io.units import NS_PER_MS
 from rtmm_opt.schedule.schedule import Schedule
 from rtmm_opt.schedulers.relmas import DecisionPoint
 from rtmm_opt.schedulers.relmas_state import (
@@ -152,16 +152,15 @@ class SchedulingEnv(gym.Env[dict[str, np.ndarray], np.ndarray]):
         engine = Engine(self.instance, policy_name="agent")
         self.engine = engine
         static = engine.static
-        cycle = 0
-        if self.cycle_us > 0:
-            cycle = max(1, round(self.cycle_us * NS_PER_US / static.time_unit_ns))
         self.point = DecisionPoint(
-            Encoder(k=self.k, bandwidth=self.bandwidth), cycle=cycle, drop_late=self.drop_late
+            Encoder(k=self.k, bandwidth=self.bandwidth),
+            cycle_us=self.cycle_us,
+            drop_late=self.drop_late,
         )
         self.point.reset(static)
         if self.expert is not None:
             self.expert.reset(static)
-        self.deadline = static.job_deadline_list
+        self.deadline = self.point.encoder.deadline
         self.settled: set[int] = set()
         self.on_time = 0
         self.missed = 0

@@ -41,16 +41,19 @@ class DecisionPoint:
     :attr:`observation` holds the encoded decision point for the actor.
     """
 
-    def __init__(self, encoder: Encoder, *, cycle: int, drop_late: bool) -> None:
+    def __init__(self, encoder: Encoder, *, cycle_us: float, drop_late: bool) -> None:
         self.encoder = encoder
-        self.cycle = cycle
+        self.cycle_us = cycle_us
         self.drop_late = drop_late
         self.observation: Observation | None = None
 
     def reset(self, static: StaticInfo) -> None:
         self.encoder.reset(static)
         self.drops_allowed = static.drops_allowed
-        self.deadline = static.job_deadline_list
+        # the cycle in the instance's time units (at least one); 0: every decision point
+        self.cycle = 0
+        if self.cycle_us > 0:
+            self.cycle = max(1, round(self.cycle_us * NS_PER_US / static.time_unit_ns))
         self.observation = None
 
     def prepare(self, view: View) -> Decision | None:
@@ -59,7 +62,7 @@ class DecisionPoint:
         self.observation = None
         now = view.now
         if self.drop_late and self.drops_allowed:
-            deadline = self.deadline
+            deadline = encoder.deadline
             late = [job for job in encoder.remaining if deadline[job] < now]
             if late:
                 return Decision(drops=late)  # the engine asks again at this time
@@ -124,11 +127,8 @@ class Relmas(Policy):
         return policy
 
     def reset(self, static: StaticInfo) -> None:
-        cycle = 0
-        if self.cycle_us > 0:
-            cycle = max(1, round(self.cycle_us * NS_PER_US / static.time_unit_ns))
         encoder = Encoder(k=self.actor.k, bandwidth=self.actor.bandwidth)
-        self.point = DecisionPoint(encoder, cycle=cycle, drop_late=self.drop_late)
+        self.point = DecisionPoint(encoder, cycle_us=self.cycle_us, drop_late=self.drop_late)
         self.point.reset(static)
         self.actor.initial_state()
         self.rng = np.random.default_rng(self.seed)

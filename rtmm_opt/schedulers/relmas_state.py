@@ -94,24 +94,23 @@ class Encoder:
         fastest = masked.min(axis=1)
         fastest_f = np.maximum(fastest.astype(np.float64), 1.0)
         self.fastest_acc_list = masked.argmin(axis=1).tolist()
-        self.latency = latency
         self.fastest = fastest.tolist()
         self.eligible = eligible
         with np.errstate(divide="ignore", invalid="ignore"):
             slowdown = np.log2(np.maximum(latency, 1.0) / fastest_f[:, None]) / 4.0
-        self.slowdown = np.clip(np.where(eligible, slowdown, 1.0), 0.0, 1.0)
+        slowdown = np.clip(np.where(eligible, slowdown, 1.0), 0.0, 1.0)
         energy = static.op_energy.astype(np.float64)
         lowest = np.maximum(np.where(eligible, energy, np.inf).min(axis=1), 1e-9)
-        self.energy_excess = np.clip((energy / lowest[:, None] - 1.0) / 4.0, 0.0, 1.0)
+        energy_excess = np.clip((energy / lowest[:, None] - 1.0) / 4.0, 0.0, 1.0)
         bandwidth = float(static.dram_bandwidth)
         if bandwidth > 0 and self.bandwidth:
             need = static.op_dram_bytes / np.maximum(latency, 1.0) / bandwidth
-            self.need = np.clip(np.where(eligible, need, 0.0), 0.0, 2.0)
+            need = np.clip(np.where(eligible, need, 0.0), 0.0, 2.0)
         else:
-            self.need = np.zeros_like(latency)
-        self.need_rows = self.need.tolist()
+            need = np.zeros_like(latency)
+        self.need_rows = need.tolist()
         # per op and accelerator: latency, slowdown, bandwidth need, energy excess (one gather)
-        self.op_static = np.stack([latency, self.slowdown, self.need, self.energy_excess], axis=-1)
+        self.op_static = np.stack([latency, slowdown, need, energy_excess], axis=-1)
         self.predicted_rows = static.predicted_rows
         release = static.job_release.astype(np.int64)
         self.rel_deadline = np.maximum(static.job_deadline - release, 1).astype(float).tolist()
@@ -156,19 +155,11 @@ class Encoder:
         row[idle] = True
         return row
 
-    def slack(self, view: View, job: int) -> float:
-        """(deadline − now − remaining work) / relative deadline, clipped."""
-        value = (self.deadline[job] - view.now - self.remaining.get(job, 0)) / self.rel_deadline[
-            job
-        ]
-        return min(max(value, -SLACK_CLIP), SLACK_CLIP)
-
-    def encode(self, view: View, idle: list[int] | None = None) -> Observation:
+    def encode(self, view: View) -> Observation:
         """The observation of this decision point (call :meth:`observe` first)."""
         now = view.now
         n_acc, k = self.n_accelerators, self.k
-        if idle is None:
-            idle = view.idle_accelerators
+        idle = view.idle_accelerators
         running = [view.running_op(a) for a in range(n_acc)]
         # when each accelerator is predicted to be free (its running op's start + prediction)
         free_at = [
