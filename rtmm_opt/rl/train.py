@@ -202,6 +202,11 @@ class TrainResult:
     seconds: float
 
 
+def imitation_loss(scores: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance to the expert's scores over the legal pairs."""
+    return ((scores - target) ** 2 * mask).sum() / mask.sum().clamp(min=1)
+
+
 def _features(obs: dict[str, np.ndarray], bandwidth: bool) -> tuple[np.ndarray, np.ndarray]:
     pairs, glob = obs["pairs"], obs["glob"]
     if not bandwidth:  # the ablation: the actor and critic never see bandwidth
@@ -294,8 +299,9 @@ def train(
             index = torch.from_numpy(rng.integers(len(demos), size=config.batch))
             d_pairs, d_glob, d_mask, d_h, d_c, d_target = (t[index] for t in demo_tensors)
             d_scores, _, _ = actor(d_pairs, d_glob, d_h, d_c)
-            imitation = ((d_scores - d_target) ** 2 * d_mask).sum() / d_mask.sum().clamp(min=1)
-            actor_loss = actor_loss + config.demo_weight * imitation
+            actor_loss = actor_loss + config.demo_weight * imitation_loss(
+                d_scores, d_target, d_mask
+            )
         actor_opt.zero_grad()
         actor_loss.backward()
         actor_opt.step()
@@ -316,9 +322,7 @@ def train(
             for s in range(0, n, config.batch):
                 idx = torch.from_numpy(order[s : s + config.batch])
                 scores, _, _ = actor(pairs[idx], glob[idx], h[idx], c[idx])
-                loss = ((scores - target[idx]) ** 2 * mask[idx]).sum() / mask[idx].sum().clamp(
-                    min=1
-                )
+                loss = imitation_loss(scores, target[idx], mask[idx])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
