@@ -33,6 +33,14 @@ applies its variant choices first, then its drops, then its dispatches, and rais
 jobs are left unfinished with nothing left to happen, and when a policy keeps asking to be
 woken while nothing else happens and it decides nothing (``STAGNATION_LIMIT`` decision points
 in a row).
+
+**Running ahead** (optional). Under ``compat == "dysta"`` a decision point follows every op, and
+while nothing is admitted the op that just ended usually makes the next layer of the same job
+ready. A policy that can tell, faster than by ``decide``, how long it keeps choosing that job
+overrides :meth:`Policy.hold`; :func:`~rtmm_opt.engine.loop.replay` then offers it each such
+:class:`Run` of decision points and records the layers it keeps, without a View, notices or a
+Decision per layer. ``hold`` must answer exactly what ``decide`` would; the scheduler tests
+replay every such policy both ways.
 """
 
 from __future__ import annotations
@@ -403,6 +411,51 @@ class View:
         return self._engine.instance
 
 
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A run of decision points along one job's chain of layers, offered to :meth:`Policy.hold`.
+
+    Boundary ``i`` (0 ≤ i < ``len(times) - 1``) is at ``times[i]``: op ``first + i - 1`` of
+    ``job`` has just finished (its realised sparsity is :meth:`measured_sparsity`), op ``first
+    + i`` has become ready (the notices would be ``(OP_DONE, first + i - 1), (OP_READY, first +
+    i)``), nothing is released or finishes, and the one accelerator (0) is idle. If the policy
+    dispatches op ``first + i`` there, it runs from ``times[i]`` to ``times[i + 1]``. Every
+    other active job is as ``view`` (at boundary 0) shows it, and stays so along the run.
+    """
+
+    view: View
+    job: int
+    first: int
+    times: Sequence[int]
+    sparsity: Sequence[float]  # realised sparsity per op (the instance's op_sparsity)
+
+    def measured_sparsity(self, boundary: int) -> float:
+        """The measured sparsity of the op that finished at ``boundary``."""
+        return float(self.sparsity[self.first + boundary - 1])
+
+    def view_at(self, boundary: int) -> View:
+        """What ``decide`` would see at ``boundary``, but for the ops of the run and the
+        notices (those of boundary 0): the clock, and the job's last progress, are
+        ``times[boundary]``."""
+        return _RunView(self.view, self.job, self.times[boundary])
+
+
+class _RunView(View):
+    """:meth:`Run.view_at`: a View moved along a run."""
+
+    __slots__ = ("_job",)
+
+    def __init__(self, view: View, job: int, now: int) -> None:
+        self._engine = view._engine
+        self.n_accelerators = view.n_accelerators
+        self.instance_name = view.instance_name
+        self.now = now
+        self._job = job
+
+    def job_last_progress(self, job: int) -> int:
+        return self.now if job == self._job else self._engine.job_last_progress[job]
+
+
 class Policy(ABC):
     """An online scheduler: one decision method, called at every decision point.
 
@@ -423,3 +476,15 @@ class Policy(ABC):
     @abstractmethod
     def decide(self, view: View) -> Decision | None:
         """The decision at this decision point."""
+
+    def hold(self, run: Run) -> int:
+        """How many leading boundaries of ``run`` this policy dispatches the job's next op at
+        (the module docstring, "Running ahead").
+
+        Returning n means: at boundaries 0 … n-1, ``decide`` would have taken in that
+        boundary's notices and dispatched op ``run.first + i`` to accelerator 0, and the
+        policy's state is now what those n calls would have left; boundary n (if n is less
+        than the run's length) has not been seen, and the engine shows it to ``decide`` with
+        its notices. The default, 0, runs ``decide`` at every boundary.
+        """
+        return 0

@@ -46,8 +46,10 @@ beyond choosing the loop.
 from __future__ import annotations
 
 import math
+import weakref
 from array import array
-from bisect import insort
+from bisect import bisect_right, insort
+from collections.abc import Callable
 from enum import IntEnum
 from heapq import heapify, heappop, heappush
 
@@ -64,6 +66,7 @@ from rtmm_opt.engine.contract import (
     Decision,
     Notice,
     Policy,
+    Run,
     SchedulingError,
     StaticInfo,
     View,
@@ -96,8 +99,54 @@ _RELEASED, _OP_DONE, _JOB_DONE, _JOB_DROPPED, _OP_READY = (
 OP_READY, JOB_DONE = int(Notice.OP_READY), int(Notice.JOB_DONE)
 MANY = -2  # Engine._successor: the op has several successors
 
+# _StaticTables per instance
+_STATIC_TABLES: weakref.WeakKeyDictionary[Instance, _StaticTables] = weakref.WeakKeyDictionary()
+
 # Job states
 PENDING, ACTIVE, DONE, DROPPED = 0, 1, 2, 3
+
+
+class _StaticTables:
+    """What the engine reads about an instance in its loop, made once per instance (replays
+    of one instance share it; it is read-only)."""
+
+    def __init__(self, instance: Instance, static: StaticInfo) -> None:
+        n_jobs, n_ops = instance.n_jobs, instance.n_ops
+        # Static data as Python lists: scalar access to lists is several times faster than to
+        # numpy arrays in this loop. Equal values and rows are shared objects, so a per-op list
+        # costs about a pointer per op (contract.shared_values, shared_rows).
+        self.duration: list[list[int]] = shared_rows(instance.op_duration)
+        self.op_job: list[int] = static.op_job_list
+        self.op_variant: list[int] = instance.op_variant.tolist()
+        self.op_context: list[int] = instance.op_context.tolist()
+        self.job_release: list[int] = instance.job_release.tolist()
+        self.job_exit: list[int] = instance.job_exit_op.tolist()
+        offsets = instance.job_op_offsets.tolist()
+        self.job_ops: list[range] = [range(offsets[j], offsets[j + 1]) for j in range(n_jobs)]
+        n_preds = np.diff(instance.op_pred_offsets)
+        self.n_preds: list[int] = n_preds.tolist()
+        # Successors: per op its only successor (-1: none, MANY: several, listed in _many in
+        # op order), 8 bytes per op instead of a list.
+        edge_op = np.repeat(np.arange(n_ops, dtype=np.int64), n_preds)
+        edge_pred = instance.op_preds
+        n_succs = np.bincount(edge_pred, minlength=n_ops)
+        successor = np.full(n_ops, -1, np.int64)
+        single = n_succs[edge_pred] == 1
+        successor[edge_pred[single]] = edge_op[single]
+        successor[n_succs > 1] = MANY
+        self.successor = array("q", successor.tobytes())
+        self.many: dict[int, list[int]] = {}
+        for pred, op in zip(edge_pred[~single].tolist(), edge_op[~single].tolist(), strict=True):
+            self.many.setdefault(pred, []).append(op)
+        self.upstream: list[list[int]] = [instance.upstream_of(j).tolist() for j in range(n_jobs)]
+        self.runs: tuple[array[int], ...] | None = None  # Engine._chain_runs, once asked for
+
+    @staticmethod
+    def of(instance: Instance, static: StaticInfo) -> _StaticTables:
+        tables = _STATIC_TABLES.get(instance)
+        if tables is None:
+            tables = _STATIC_TABLES[instance] = _StaticTables(instance, static)
+        return tables
 
 
 class Engine:
@@ -117,35 +166,19 @@ class Engine:
         self.instance = instance
         self.static = StaticInfo.of(instance)
         self.policy_name = policy_name
-        n_jobs, n_ops, n_acc = instance.n_jobs, instance.n_ops, instance.n_accelerators
-        self.n_accelerators = n_acc
-        # Static data as Python lists: scalar access to lists is several times faster than to
-        # numpy arrays in this loop. Equal values and rows are shared objects, so a per-op list
-        # costs about a pointer per op (contract.shared_values, shared_rows).
-        self._duration: list[list[int]] = shared_rows(instance.op_duration)
-        self._op_job: list[int] = self.static.op_job_list
-        self.op_variant: list[int] = instance.op_variant.tolist()
-        self._op_context: list[int] = instance.op_context.tolist()
-        self._job_release: list[int] = instance.job_release.tolist()
-        self._job_exit: list[int] = instance.job_exit_op.tolist()
-        offsets = instance.job_op_offsets.tolist()
-        self.job_ops: list[range] = [range(offsets[j], offsets[j + 1]) for j in range(n_jobs)]
-        n_preds = np.diff(instance.op_pred_offsets)
-        self._n_preds: list[int] = n_preds.tolist()
-        # Successors: per op its only successor (-1: none, MANY: several, listed in _many in
-        # op order), 8 bytes per op instead of a list.
-        edge_op = np.repeat(np.arange(n_ops, dtype=np.int64), n_preds)
-        edge_pred = instance.op_preds
-        n_succs = np.bincount(edge_pred, minlength=n_ops)
-        successor = np.full(n_ops, -1, np.int64)
-        single = n_succs[edge_pred] == 1
-        successor[edge_pred[single]] = edge_op[single]
-        successor[n_succs > 1] = MANY
-        self._successor = array("q", successor.tobytes())
-        self._many: dict[int, list[int]] = {}
-        for pred, op in zip(edge_pred[~single].tolist(), edge_op[~single].tolist(), strict=True):
-            self._many.setdefault(pred, []).append(op)
-        self._upstream: list[list[int]] = [instance.upstream_of(j).tolist() for j in range(n_jobs)]
+        self.n_accelerators = instance.n_accelerators
+        self._tables = tables = _StaticTables.of(instance, self.static)
+        self._duration = tables.duration
+        self._op_job = tables.op_job
+        self.op_variant = tables.op_variant
+        self._op_context = tables.op_context
+        self._job_release = tables.job_release
+        self._job_exit = tables.job_exit
+        self.job_ops = tables.job_ops
+        self._n_preds = tables.n_preds
+        self._successor = tables.successor
+        self._many = tables.many
+        self._upstream = tables.upstream
         self._downstream = instance.job_downstream
         self._reload_time: list[list[int]] = instance.context_reload_time.tolist()
         self._switching = instance.settings.context_switch
@@ -157,6 +190,8 @@ class Engine:
                 field="settings",
             )
         self._dysta = DystaLoop(instance) if instance.settings.compat == "dysta" else None
+        # Policy.hold, once offered (offer_runs); with the op prefix sums and runs it reads
+        self._hold: Callable[[Run], int] | None = None
         self._reset_state()
 
     # -- state --------------------------------------------------------------------------------
@@ -193,6 +228,7 @@ class Engine:
         self.decisions = 0
         self.dispatches = 0
         self._stagnant = 0  # decision points in a row with only wake-ups and empty decisions
+        self._declined = False  # the policy's hold declined the boundary about to come
         if self._dysta is not None:
             self._dysta.reset()
             return  # the compat loop admits jobs itself
@@ -441,7 +477,7 @@ class Engine:
         n_arrivals = len(arrivals)
         eligible = self.static.predicted_rows
         duration = [row[0] for row in self._duration]
-        chain = self._chains()
+        chain, _, cum = self._chain_runs()
         queue: list[tuple[int, ...]] = []
         keys: dict[int, tuple[int, ...]] = {}
         notices, active, ready = self.notices, self.active, self.ready
@@ -520,6 +556,21 @@ class Engine:
                 not queue
                 or ((*keys[job], op) if rank is None else (rank[op], *keys[job], op)) < queue[0]
             ):
+                last = self._run_last(op, job, start)
+                if last > op:  # a run of consecutive ops: recorded by slices
+                    kept = last - op
+                    base = cum[op] - start
+                    times = [cum[x] - base for x in range(op, last + 1)]
+                    op_state[op:last] = [FINISHED] * kept
+                    op_accelerator[op:last] = [0] * kept
+                    op_start[op:last] = array("q", times[:kept])
+                    op_end[op:last] = array("q", times[1:])
+                    preds_left[op + 1 : last + 1] = [0] * kept
+                    job_todo[job] -= kept
+                    dispatches += kept
+                    decisions += kept
+                    op, start = last, times[kept]
+                    end = start + duration[op]
                 k = dysta.next_arrival
                 limit = release[arrivals[k]] if k < n_arrivals else math.inf  # next admission
                 todo = job_todo[job]
@@ -575,21 +626,51 @@ class Engine:
     def _chains(self) -> array[int]:
         """Per op, its only successor if the op is that successor's only predecessor in the
         same variant and the successor is eligible on accelerator 0; else -1."""
-        n_preds, variant = self._n_preds, self.op_variant
-        eligible, duration = self.static.predicted_rows, self._duration
-        chain = array("q", self._successor)
-        for op, nxt in enumerate(self._successor):
-            if nxt >= 0:
-                if not (
-                    n_preds[nxt] == 1
-                    and variant[nxt] == variant[op]
-                    and eligible[nxt][0] >= 0
-                    and duration[nxt][0] >= 0
-                ):
-                    chain[op] = -1
-            elif nxt == MANY:
-                chain[op] = -1
-        return chain
+        return self._chain_runs()[0]
+
+    def _chain_runs(self) -> tuple[array[int], array[int], array[int]]:
+        """:meth:`_chains`; per op the last op of its run of consecutive chain ops (op, op + 1,
+        ...); the prefix sums of the durations on accelerator 0 (op x of a run that starts at
+        time t with op a starts at ``t + cum[x] - cum[a]``). Made once per instance."""
+        runs = self._tables.runs
+        if runs is None:
+            n_ops = self.instance.n_ops
+            successor = np.frombuffer(self._successor, np.int64)
+            duration = self.instance.op_duration[:, 0]
+            eligible = np.asarray(self.static.op_predicted)[:, 0] >= 0
+            n_preds = np.asarray(self._n_preds, np.int64)
+            variant = self.instance.op_variant
+            nxt = np.where(successor >= 0, successor, 0)
+            chain = np.where(
+                (successor >= 0)
+                & (n_preds[nxt] == 1)
+                & (variant[nxt] == variant)
+                & eligible[nxt]
+                & (duration[nxt] >= 0),
+                successor,
+                -1,
+            ).astype(np.int64)
+            breaks = np.flatnonzero(chain != np.arange(1, n_ops + 1))
+            run_end = breaks[np.searchsorted(breaks, np.arange(n_ops))]
+            cum = np.zeros(n_ops + 1, np.int64)
+            np.cumsum(np.maximum(duration, 0), out=cum[1:])
+            runs = tuple(array("q", column.tobytes()) for column in (chain, run_end, cum))
+            self._tables.runs = runs
+        return runs  # type: ignore[return-value]
+
+    def _run_last(self, first: int, job: int, now: int) -> int:
+        """The last op of the run of decision points that starts at ``now`` with op ``first``
+        of ``job`` ready (:class:`~rtmm_opt.engine.contract.Run`): along its consecutive chain
+        ops, before the job's last op, while the Dysta loop admits nothing."""
+        _, run_end, cum = self._chain_runs()
+        last = min(run_end[first], first + self._job_todo[job] - 1)
+        dysta = self._dysta
+        assert dysta is not None
+        k = dysta.next_arrival
+        if k < len(dysta.arrivals) and last > first:  # admission at a boundary: release < time
+            limit = dysta.release[dysta.arrivals[k]] - now + cum[first]
+            last = min(last, bisect_right(cum, limit, first, last + 1) - 1)
+        return last
 
     def _advance(self) -> View | None:
         return View(self) if self._next_point() else None
@@ -639,26 +720,92 @@ class Engine:
         dysta = self._dysta
         assert dysta is not None
         heap = self._heap
-        ran_op = False
-        while heap:  # the op dispatched by the last decision; wake-ups are dropped
-            time, event_class, _, item = heappop(heap)
-            if event_class == COMPLETION:
-                self.now = time
-                self._complete(item, time)
-                ran_op = True
-        if self._wake_pending:
-            self._wake_pending.clear()
-        if ran_op and self.active:
-            # the common case: no request arrived before now, so the Dysta loop admits nothing
-            # and keeps the clock (DystaLoop.admit)
-            k = dysta.next_arrival
-            if k >= len(dysta.arrivals) or not dysta.release[dysta.arrivals[k]] < self.now:
-                return View(self)
-        dysta.check_dispatched(self.policy_name, self.now, len(self.active), ran_op, self.decisions)
-        self.now, admitted = dysta.admit(self.now, queue_empty=not self.active, ran_op=ran_op)
-        for job in admitted:
-            self._release(job, self._job_release[job])
-        return View(self) if self.active else None
+        while True:
+            ran_op = False
+            while heap:  # the op dispatched by the last decision; wake-ups are dropped
+                time, event_class, _, item = heappop(heap)
+                if event_class == COMPLETION:
+                    self.now = time
+                    self._complete(item, time)
+                    ran_op = True
+            if self._wake_pending:
+                self._wake_pending.clear()
+            if ran_op and self.active:
+                # the common case: no request arrived before now, so the Dysta loop admits
+                # nothing and keeps the clock (DystaLoop.admit)
+                k = dysta.next_arrival
+                if k >= len(dysta.arrivals) or not dysta.release[dysta.arrivals[k]] < self.now:
+                    if self._hold is not None and self._run_ahead():
+                        continue  # the run's last kept op is running
+                    return View(self)
+            dysta.check_dispatched(
+                self.policy_name, self.now, len(self.active), ran_op, self.decisions
+            )
+            self.now, admitted = dysta.admit(self.now, queue_empty=not self.active, ran_op=ran_op)
+            for job in admitted:
+                self._release(job, self._job_release[job])
+            return View(self) if self.active else None
+
+    # -- running ahead (compat "dysta", Policy.hold) ---------------------------------------
+    def offer_runs(self, hold: Callable[[Run], int]) -> None:
+        """Offer the runs of decision points along a job's chain to ``hold`` (a policy's
+        :meth:`~rtmm_opt.engine.contract.Policy.hold`) under compat "dysta"; elsewhere this
+        does nothing. Call before :meth:`reset`."""
+        if self._dysta is None:
+            return
+        self._sparsity = array("d", np.asarray(self.instance.op_sparsity, np.float64).tobytes())
+        self._hold = hold
+
+    def _run_ahead(self) -> bool:
+        """At a boundary where the op that ended made its chain successor ready, offer the run
+        of boundaries up to the next admission or the job's last op to the policy's hold and
+        record the ops it keeps (as :meth:`step` and :meth:`_complete` would, layer by layer).
+        True if it kept any: the last one is then running and its completion is in the heap."""
+        if self._declined:  # the hold answered for this boundary already
+            self._declined = False
+            return False
+        notices = self.notices
+        if len(notices) != 2 or notices[0][0] != _OP_DONE or notices[1][0] != OP_READY:
+            return False
+        first = notices[1][1]
+        chain, _, cum = self._chain_runs()
+        if notices[0][1] != first - 1 or chain[first - 1] != first:
+            return False  # not the same run of chain ops
+        job = self._op_job[first]
+        if job in self._required:
+            return False
+        now = self.now
+        last = self._run_last(first, job, now)
+        if last <= first:
+            return False
+        base = cum[first] - now
+        times = [cum[x] - base for x in range(first, last + 2)]
+        assert self._hold is not None
+        kept = self._hold(Run(View(self), job, first, times, self._sparsity))
+        if kept <= 0:
+            return False
+        # ops first .. first + kept - 1 were dispatched; all but the last have finished
+        end = first + kept - 1  # the op that is running now
+        self._declined = kept < len(times) - 1
+        op_state = self.op_state
+        op_state[first:end] = [FINISHED] * (kept - 1)
+        op_state[end] = RUNNING
+        self.op_accelerator[first : end + 1] = [0] * kept
+        self.op_start[first : end + 1] = array("q", times[:kept])
+        self.op_end[first:end] = array("q", times[1:kept])
+        self._preds_left[first + 1 : end + 1] = [0] * (kept - 1)
+        del self.ready[first]
+        self.running[0] = end
+        self.job_started[job] = True
+        self.job_last_progress[job] = times[kept - 1]
+        self._job_todo[job] -= kept - 1
+        self.decisions += kept
+        self.dispatches += kept
+        self._stagnant = 0
+        self.notices = []
+        self._sequence += kept
+        heappush(self._heap, (times[kept], COMPLETION, self._sequence, end))
+        return True
 
     def _stalled(self) -> None:
         ready = len(self.ready)
@@ -903,6 +1050,8 @@ def replay(instance: Instance, policy: Policy, *, check: bool = True) -> Schedul
     applied by :meth:`Engine.run_index`, which gives the same schedule as stepping it."""
     engine = Engine(instance, policy_name=policy.name or type(policy).__name__)
     policy.reset(engine.static)
+    if type(policy).hold is not Policy.hold:
+        engine.offer_runs(policy.hold)
     index_rule = getattr(policy, "index_rule", None)
     rule = index_rule() if index_rule is not None and engine.takes_index_rules else None
     if rule is not None:

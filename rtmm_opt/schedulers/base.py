@@ -53,6 +53,7 @@ from rtmm_opt.engine.contract import (
     Decision,
     Notice,
     Policy,
+    Run,
     StaticInfo,
     View,
     shared_values,
@@ -364,6 +365,14 @@ class JobPickPolicy(Policy):
     def dispatched(self, job: int) -> None:
         """Called after one op of ``job`` was dispatched."""
 
+    def saved_state(self) -> object:
+        """What :meth:`prepare` changes that outlives a decision (restored by
+        :meth:`restore_state` when :meth:`hold` looks at a boundary it does not keep)."""
+        return None
+
+    def restore_state(self, saved: object) -> None:
+        """Put back what :meth:`saved_state` returned."""
+
     # -- shared state ---------------------------------------------------------------------------
     def is_running(self, job: int) -> bool:
         """Whether an op of ``job`` is running (the job is then not waiting)."""
@@ -406,6 +415,54 @@ class JobPickPolicy(Policy):
                 running.pop(item, None)
 
     # -- decision -------------------------------------------------------------------------------
+    def hold(self, run: Run) -> int:
+        """:meth:`decide` along a run (:class:`~rtmm_opt.engine.contract.Run`) without the
+        engine: at each boundary the job's finished op and its next op are taken in as their
+        notices would be, and :meth:`prepare` and :meth:`select` run over the pool, which only
+        the job's own op changes along the run. The first boundary that picks another job is
+        taken back (:meth:`saved_state`) and left to :meth:`decide`."""
+        view, job, first, times = run.view, run.job, run.first, run.times
+        ready, running = self._ready, self._running
+        remaining, per_op = self.work.remaining, self.work.per_op
+        active = view.active_jobs
+        if self._everywhere:
+            pool = [k for k in active if k == job or ready.get(k)]
+        else:
+            pool = [k for k in active if k == job or self.next_op(k, [0]) >= 0]
+        job_ready = ready.setdefault(job, {})
+        kept = len(times) - 1
+        if len(pool) == 1 == len(list(active)):  # alone: picked at every boundary, nothing waits
+            for done in range(first - 1, first + kept - 1):
+                remaining[job] -= per_op[done]
+                self.dispatched(job)
+            running[job] = 1
+            return kept
+        prepare, select, dispatched = self.prepare, self.select, self.dispatched
+        for boundary in range(kept):
+            done, op = first + boundary - 1, first + boundary
+            # the notices (OP_DONE, done), (OP_READY, op), as observe takes them in
+            count = running.get(job, 0)
+            if count > 1:
+                running[job] = count - 1
+            elif count == 1:
+                del running[job]
+            remaining[job] -= per_op[done]
+            job_ready[op] = None
+            saved = self.saved_state()
+            ahead = run.view_at(boundary)
+            prepare(ahead, pool)
+            if select(ahead, pool) != job:  # not kept: as it was before this boundary
+                self.restore_state(saved)
+                del job_ready[op]
+                remaining[job] += per_op[done]
+                if count:
+                    running[job] = count
+                return boundary
+            del job_ready[op]  # dispatched to accelerator 0, as decide does
+            running[job] = running.get(job, 0) + 1
+            dispatched(job)
+        return kept
+
     def decide(self, view: View) -> Decision | None:
         self.observe(view)
         idle = view.idle_accelerators

@@ -89,7 +89,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from rtmm_opt.engine.contract import PREDICTED, Decision, Policy, StaticInfo, View
+from rtmm_opt.engine.contract import PREDICTED, Decision, Policy, Run, StaticInfo, View
 from rtmm_opt.errors import excerpt
 from rtmm_opt.io.units import NS_PER_S
 from rtmm_opt.schedulers.base import (
@@ -202,7 +202,7 @@ class _DystaKey(Policy):
                 if counted[item]:
                     remaining[job] -= estimate[item]
                 if gamma_on:
-                    self._add_ratio(view, job, item)
+                    self._add_ratio(job, item, view.measured_sparsity(item))
             elif kind == RELEASED:
                 ops = self._counted_ops(view, item)
                 for op in ops:
@@ -226,10 +226,11 @@ class _DystaKey(Policy):
                 ):
                     state.pop(item, None)
 
-    def _add_ratio(self, view: View, job: int, op: int) -> None:
-        """Add op's density ratio (1 − s)/(1 − avgSp) to γ's running sum (README §4.6)."""
+    def _add_ratio(self, job: int, op: int, sparsity: float) -> None:
+        """Add op's density ratio (1 − s)/(1 − avgSp), s its measured ``sparsity``, to γ's
+        running sum (README §4.6)."""
         density_mean = 1.0 - self._sparsity_mean[op]
-        ratio = (1.0 - view.measured_sparsity(op)) / density_mean if density_mean != 0 else math.nan
+        ratio = (1.0 - sparsity) / density_mean if density_mean != 0 else math.nan
         if math.isfinite(ratio):
             self._ratio_sum[job] += ratio
             self._ratio_count[job] += 1
@@ -284,6 +285,48 @@ class _DystaKey(Policy):
             penalty = (idle_s / total_s) / n_active if total_s > 0.0 else 0.0
             keys.append((predicted + beta * (urgency + penalty), job))
         return keys
+
+    def hold(self, run: Run) -> int:
+        """:meth:`decide` along a run without the engine (:class:`Run`): at each boundary the
+        job's finished op (R_est, γ) and its next op are taken in as their notices would be,
+        and the keys are ranked as :meth:`decide` ranks them; the first boundary at which
+        another job's op would run is taken back and left to :meth:`decide`."""
+        if self.reference_sums:  # its sums read which ops the engine has finished
+            return 0
+        view, job, first, times = run.view, run.job, run.first, run.times
+        estimate, counted = self._estimate, self._counted
+        assert estimate is not None  # set by the decision that dispatched the run's first op
+        remaining, ready, gamma_on = self._remaining, self._ready, self._gamma_on
+        ratio_sum, ratio_count = self._ratio_sum, self._ratio_count
+        eligible, op_job = self.static.predicted_rows, self._op_job
+        alone = len(list(view.active_jobs)) == 1
+        job_ready = ready[job]
+        for boundary in range(len(times) - 1):
+            done, op = first + boundary - 1, first + boundary
+            saved = remaining[job], ratio_sum[job], ratio_count[job]
+            if counted[done]:  # the notices (OP_DONE, done), (OP_READY, op), as _observe
+                remaining[job] -= estimate[done]
+            if gamma_on:
+                self._add_ratio(job, done, run.measured_sparsity(boundary))
+            job_ready.append(op)
+            if not alone:
+                ahead = run.view_at(boundary)
+                keys = self.job_keys(ahead)
+                keys.sort(key=itemgetter(0))
+                # the op fill_idle dispatches: the best-ranked ready op eligible on accelerator 0
+                pick = next(
+                    candidate
+                    for _, other in keys
+                    for candidate in ready[other]
+                    if (candidate == op or ahead.is_ready(candidate))
+                    and eligible[candidate][0] >= 0
+                )
+                if op_job[pick] != job:  # not kept: as it was before this boundary
+                    job_ready.pop()
+                    remaining[job], ratio_sum[job], ratio_count[job] = saved
+                    return boundary
+            job_ready.remove(op)  # dispatched, as decide does
+        return len(times) - 1
 
     def decide(self, view: View) -> Decision | None:
         self._observe(view)

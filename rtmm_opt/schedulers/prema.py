@@ -74,6 +74,12 @@ class Prema(PredictingJobPick):
                 tokens[job] = token + priority[job] * waited / max(1, total[job])
         self.tokens, self._fresh = tokens, fresh
 
+    def saved_state(self) -> object:
+        return self.tokens, self._fresh
+
+    def restore_state(self, saved: object) -> None:
+        self.tokens, self._fresh = saved  # type: ignore[misc]
+
     def threshold(self, pool: list[int]) -> float:
         """θ for this pool: the highest threshold that M (over tokens not set just now) reaches."""
         tokens, fresh = self.tokens, self._fresh

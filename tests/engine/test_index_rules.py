@@ -9,9 +9,15 @@ counter.
 
 import random
 
-import numpy as np
 import pytest
-from support import DYSTA, ROOT, chains, needs_dysta
+from support import (
+    DYSTA,
+    ROOT,
+    assert_same_schedule,
+    chains,
+    needs_dysta,
+    replay_stepped,
+)
 from support.valid_schedules import random_instance
 
 from rtmm_opt.engine import Engine, replay
@@ -29,23 +35,6 @@ INDEX_POLICIES = [
     ("sjf", {}),
     ("sjf", {"accelerator": "lowest_energy"}),
 ]
-
-
-def _stepped(instance, policy):
-    """The schedule of calling ``decide`` at every decision point (no index rule)."""
-    engine = Engine(instance, policy_name=policy.name)
-    policy.reset(engine.static)
-    view = engine.reset()
-    while view is not None:
-        view = engine.step(policy.decide(view))
-    return engine.schedule()
-
-
-def _assert_same(a, b):
-    for name in ("op_accelerator", "op_start", "op_end", "job_status", "job_variant",
-                 "job_drop_time"):  # fmt: skip
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    assert a.info == b.info and a.producer == b.producer
 
 
 def test_the_index_policies_offer_a_rule_and_the_others_do_not():
@@ -72,7 +61,9 @@ def test_index_rules_replay_random_instances_like_their_policies(seed):
     instance = random_instance(rng).with_settings(context_switch=False)
     for name, params in INDEX_POLICIES:
         policy = make_scheduler(name, params)
-        _assert_same(replay(instance, policy), _stepped(instance, make_scheduler(name, params)))
+        assert_same_schedule(
+            replay(instance, policy), replay_stepped(instance, make_scheduler(name, params))
+        )
 
 
 @pytest.mark.parametrize(
@@ -85,9 +76,9 @@ def test_index_rules_replay_scenarios_like_their_policies(workload, system):
         duration_ns=200_000_000,
     )  # fmt: skip
     for name, params in INDEX_POLICIES:
-        _assert_same(
+        assert_same_schedule(
             replay(instance, make_scheduler(name, params)),
-            _stepped(instance, make_scheduler(name, params)),
+            replay_stepped(instance, make_scheduler(name, params)),
         )
 
 
@@ -106,7 +97,7 @@ def test_index_rules_need_a_loop_without_context_switches_or_contention():
     policy.reset(engine.static)
     with pytest.raises(ValueError, match="without context switches"):
         engine.run_index(policy.index_rule())
-    _assert_same(replay(instance, policy), _stepped(instance, make_scheduler("edf")))
+    assert_same_schedule(replay(instance, policy), replay_stepped(instance, make_scheduler("edf")))
 
 
 # -- compat dysta: the Dysta loop, with a job's chain of layers run in one stretch -------------
@@ -129,8 +120,8 @@ def _random_chains(seed, settings=DYSTA_COMPAT, accelerators=("acc",)):
 def test_index_rules_replay_the_dysta_loop_like_their_policies(seed):
     instance = _random_chains(seed)
     for name in ("fcfs", "edf", "sjf"):
-        _assert_same(
-            replay(instance, make_scheduler(name)), _stepped(instance, make_scheduler(name))
+        assert_same_schedule(
+            replay(instance, make_scheduler(name)), replay_stepped(instance, make_scheduler(name))
         )
 
 
@@ -140,8 +131,8 @@ def test_index_rules_replay_the_dysta_reference_import_like_their_policies():
     requests = read_requests(DYSTA / "reference" / "requests_eyerissv2_3_2_1.csv", tables)
     instance = build_dysta_instance(tables, requests)
     for name in ("fcfs", "edf", "sjf"):
-        _assert_same(
-            replay(instance, make_scheduler(name)), _stepped(instance, make_scheduler(name))
+        assert_same_schedule(
+            replay(instance, make_scheduler(name)), replay_stepped(instance, make_scheduler(name))
         )
 
 
@@ -154,5 +145,5 @@ def test_index_rules_replay_chains_on_several_accelerators_like_their_policies(s
         rule_policy = make_scheduler(name, params)
         rule_policy.reset(Engine(instance).static)
         assert rule_policy.index_rule() is not None
-        _assert_same(replay(instance, make_scheduler(name, params)),
-                     _stepped(instance, make_scheduler(name, params)))  # fmt: skip
+        assert_same_schedule(replay(instance, make_scheduler(name, params)),
+                     replay_stepped(instance, make_scheduler(name, params)))  # fmt: skip

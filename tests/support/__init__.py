@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from rtmm_opt.engine import Engine, Policy
 from rtmm_opt.instance import Settings, TaskInfo
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
 from rtmm_opt.instance.instance import Instance
+from rtmm_opt.schedule import Schedule
 
 TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent  # the repository
@@ -75,3 +78,22 @@ def chains(
     return assemble(
         "tiny", accelerators=accelerators, tasks=[TaskInfo("t", "m")], jobs=specs, settings=settings
     )
+
+
+def replay_stepped(instance: Instance, policy: Policy) -> Schedule:
+    """The schedule of calling ``decide`` at every decision point: what ``replay`` gives, but
+    without an index rule (rtmm_opt/engine/index.py) or running ahead (``Policy.hold``)."""
+    engine = Engine(instance, policy_name=policy.name)
+    policy.reset(engine.static)
+    view = engine.reset()
+    while view is not None:
+        view = engine.step(policy.decide(view))
+    return engine.schedule()
+
+
+def assert_same_schedule(a: Schedule, b: Schedule) -> None:
+    """Every array, counter and the producer equal."""
+    for name in ("op_accelerator", "op_start", "op_end", "job_status", "job_variant",
+                 "job_drop_time"):  # fmt: skip
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.info == b.info and a.producer == b.producer
