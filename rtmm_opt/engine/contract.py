@@ -257,6 +257,23 @@ class StaticInfo:
         return shared_values(self.op_job)
 
     @cached_property
+    def op_variant_list(self) -> list[int]:
+        return shared_values(self.op_variant)
+
+    @cached_property
+    def variant_free(self) -> bool:
+        """Whether every op is of variant 0 (every job has one variant, all its ops)."""
+        return not self.op_variant.any()
+
+    def variant_ops(self, job: int, variant: int) -> list[int]:
+        """The job's ops of ``variant``, in op order."""
+        ops = self.ops_of(job)
+        if self.variant_free:
+            return list(ops) if variant == 0 else []
+        variants = self.op_variant_list
+        return [op for op in ops if variants[op] == variant]
+
+    @cached_property
     def job_deadline_list(self) -> list[int]:
         return self.job_deadline.tolist()
 

@@ -140,6 +140,14 @@ class _StaticTables:
             self.many.setdefault(pred, []).append(op)
         self.upstream: list[list[int]] = [instance.upstream_of(j).tolist() for j in range(n_jobs)]
         self.runs: tuple[array[int], ...] | None = None  # Engine._chain_runs, once asked for
+        # every job a chain of one variant: op k + 1 of a job's ops has op k as its predecessor
+        first = np.zeros(n_ops, bool)
+        first[instance.job_op_offsets[:-1][np.diff(instance.job_op_offsets) > 0]] = True
+        self.chains_only = bool(
+            static.variant_free
+            and (n_preds == ~first).all()
+            and (instance.op_preds == np.flatnonzero(~first) - 1).all()
+        )
 
     @staticmethod
     def of(instance: Instance, static: StaticInfo) -> _StaticTables:
@@ -829,7 +837,7 @@ class Engine:
     def _open_variant(self, job: int) -> None:
         """Mark the ops of the job's variant with no predecessors ready; count required ops."""
         variant = self.job_variant[job]
-        ops = [op for op in self.job_ops[job] if self.op_variant[op] == variant]
+        ops = self.static.variant_ops(job, variant)
         exit_op = self._job_exit[job]
         if exit_op >= 0 and self.op_variant[exit_op] == variant:
             required = set(self.instance.required_ops(job, variant))
@@ -838,6 +846,8 @@ class Engine:
         else:
             self._required.pop(job, None)
             self._job_todo[job] = len(ops)
+        if self._tables.chains_only:
+            ops = ops[:1]  # the only op without predecessors
         for op in ops:
             if self._preds_left[op] == 0 and self.op_state[op] == WAITING:
                 self.op_state[op] = READY
@@ -883,7 +893,9 @@ class Engine:
         self.job_state[job] = DONE
         self.job_completion[job] = time
         del self.active[job]
-        for op in self.job_ops[job]:
+        # every op of a job with one variant and no realised exit has finished
+        skipped = not self.static.variant_free or job in self._required
+        for op in self.job_ops[job] if skipped else ():
             if self.op_state[op] == READY:
                 del self.ready[op]
                 self.op_state[op] = SKIPPED

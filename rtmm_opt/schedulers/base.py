@@ -175,10 +175,8 @@ class RemainingWork:
         self.total: dict[int, int] = {}
 
     def _variant_sum(self, view: View, job: int) -> int:
-        variant = view.job_variant(job)
-        ops = self.static.ops_of(job)
-        variants = self.static.op_variant
-        return sum(self.per_op[op] for op in ops if variants[op] == variant)
+        per_op = self.per_op
+        return sum(per_op[op] for op in self.static.variant_ops(job, view.job_variant(job)))
 
     def observe(self, view: View) -> None:
         op_job = self.static.op_job
@@ -419,8 +417,9 @@ class JobPickPolicy(Policy):
         """:meth:`decide` along a run (:class:`~rtmm_opt.engine.contract.Run`) without the
         engine: at each boundary the job's finished op and its next op are taken in as their
         notices would be, and :meth:`prepare` and :meth:`select` run over the pool, which only
-        the job's own op changes along the run. The first boundary that picks another job is
-        taken back (:meth:`saved_state`) and left to :meth:`decide`."""
+        the job's own op changes along the run, unless :meth:`sure` vouches for the pick. The
+        first boundary that picks another job is taken back (:meth:`saved_state`) and left to
+        :meth:`decide`."""
         view, job, first, times = run.view, run.job, run.first, run.times
         ready, running = self._ready, self._running
         remaining, per_op = self.work.remaining, self.work.per_op
@@ -430,15 +429,19 @@ class JobPickPolicy(Policy):
         else:
             pool = [k for k in active if k == job or self.next_op(k, [0]) >= 0]
         job_ready = ready.setdefault(job, {})
-        kept = len(times) - 1
-        if len(pool) == 1 == len(list(active)):  # alone: picked at every boundary, nothing waits
-            for done in range(first - 1, first + kept - 1):
-                remaining[job] -= per_op[done]
-                self.dispatched(job)
-            running[job] = 1
-            return kept
         prepare, select, dispatched = self.prepare, self.select, self.dispatched
-        for boundary in range(kept):
+        kept = len(times) - 1
+        alone = len(pool) == 1 == len(list(active))  # picked at every boundary; nothing waits
+        boundary = 0
+        while boundary < kept:
+            sure = kept - boundary if alone else self.sure(run, pool, boundary)
+            if sure:  # the notices and the dispatches of these boundaries, in one go
+                for done in range(first + boundary - 1, first + boundary + sure - 1):
+                    remaining[job] -= per_op[done]
+                    dispatched(job)
+                running[job] = 1
+                boundary += sure
+                continue
             done, op = first + boundary - 1, first + boundary
             # the notices (OP_DONE, done), (OP_READY, op), as observe takes them in
             count = running.get(job, 0)
@@ -461,7 +464,15 @@ class JobPickPolicy(Policy):
             del job_ready[op]  # dispatched to accelerator 0, as decide does
             running[job] = running.get(job, 0) + 1
             dispatched(job)
+            boundary += 1
         return kept
+
+    def sure(self, run: Run, pool: list[int], boundary: int) -> int:
+        """How many boundaries of ``run`` from ``boundary`` on certainly pick the run's job
+        (over ``pool``, in release order), by a bound that needs neither :meth:`prepare` nor
+        a change of state but the job's own notices and dispatches; 0 if not sure. The default
+        is never sure."""
+        return 0
 
     def decide(self, view: View) -> Decision | None:
         self.observe(view)

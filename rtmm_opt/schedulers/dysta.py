@@ -152,10 +152,7 @@ class _DystaKey(Policy):
 
     def _counted_ops(self, view: View, job: int) -> list[int]:
         """The ops of ``job`` whose estimates make up R_est and T_est, in op order."""
-        static = view.static
-        variant = view.job_variant(job)
-        variants = static.op_variant
-        return [op for op in static.ops_of(job) if variants[op] == variant]
+        return view.static.variant_ops(job, view.job_variant(job))
 
     # -- policy -----------------------------------------------------------------------------------
     def reset(self, static: StaticInfo) -> None:
