@@ -428,7 +428,6 @@ class View:
         return self._engine.instance
 
 
-@dataclass(frozen=True, slots=True)
 class Run:
     """A run of decision points along one job's chain of layers, offered to :meth:`Policy.hold`.
 
@@ -438,13 +437,19 @@ class Run:
     i)``), nothing is released or finishes, and the one accelerator (0) is idle. If the policy
     dispatches op ``first + i`` there, it runs from ``times[i]`` to ``times[i + 1]``. Every
     other active job is as ``view`` (at boundary 0) shows it, and stays so along the run.
+    Read-only.
     """
 
-    view: View
-    job: int
-    first: int
-    times: Sequence[int]
-    sparsity: Sequence[float]  # realised sparsity per op (the instance's op_sparsity)
+    __slots__ = ("first", "job", "sparsity", "times", "view")
+
+    def __init__(
+        self, view: View, job: int, first: int, times: Sequence[int], sparsity: Sequence[float]
+    ) -> None:
+        self.view = view
+        self.job = job
+        self.first = first
+        self.times = times
+        self.sparsity = sparsity  # realised sparsity per op (the instance's op_sparsity)
 
     def measured_sparsity(self, boundary: int) -> float:
         """The measured sparsity of the op that finished at ``boundary``."""

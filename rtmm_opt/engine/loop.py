@@ -52,6 +52,8 @@ from bisect import bisect_right, insort
 from collections.abc import Callable
 from enum import IntEnum
 from heapq import heapify, heappop, heappush
+from itertools import repeat
+from operator import sub
 
 import numpy as np
 
@@ -567,8 +569,7 @@ class Engine:
                 last = self._run_last(op, job, start)
                 if last > op:  # a run of consecutive ops: recorded by slices
                     kept = last - op
-                    base = cum[op] - start
-                    times = [cum[x] - base for x in range(op, last + 1)]
+                    times = list(map(sub, cum[op : last + 1], repeat(cum[op] - start)))
                     op_state[op:last] = [FINISHED] * kept
                     op_accelerator[op:last] = [0] * kept
                     op_start[op:last] = array("q", times[:kept])
@@ -786,8 +787,7 @@ class Engine:
         last = self._run_last(first, job, now)
         if last <= first:
             return False
-        base = cum[first] - now
-        times = [cum[x] - base for x in range(first, last + 2)]
+        times = list(map(sub, cum[first : last + 2], repeat(cum[first] - now)))
         assert self._hold is not None
         kept = self._hold(Run(View(self), job, first, times, self._sparsity))
         if kept <= 0:

@@ -430,15 +430,18 @@ class JobPickPolicy(Policy):
             pool = [k for k in active if k == job or self.next_op(k, [0]) >= 0]
         job_ready = ready.setdefault(job, {})
         prepare, select, dispatched = self.prepare, self.select, self.dispatched
+        counts_dispatches = type(self).dispatched is not JobPickPolicy.dispatched
         kept = len(times) - 1
         alone = len(pool) == 1 == len(list(active))  # picked at every boundary; nothing waits
         boundary = 0
         while boundary < kept:
             sure = kept - boundary if alone else self.sure(run, pool, boundary)
             if sure:  # the notices and the dispatches of these boundaries, in one go
-                for done in range(first + boundary - 1, first + boundary + sure - 1):
-                    remaining[job] -= per_op[done]
-                    dispatched(job)
+                done = first + boundary - 1
+                remaining[job] -= sum(per_op[done : done + sure])
+                if counts_dispatches:
+                    for _ in range(sure):
+                        dispatched(job)
                 running[job] = 1
                 boundary += sure
                 continue

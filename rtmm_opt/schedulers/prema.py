@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rtmm_opt.engine.contract import StaticInfo, View
+from rtmm_opt.engine.contract import Run, StaticInfo, View
 from rtmm_opt.schedulers.base import PredictingJobPick
 from rtmm_opt.schedulers.registry import register
 
@@ -73,6 +73,65 @@ class Prema(PredictingJobPick):
                 waited = 0 if running(job) else now - last_progress(job)
                 tokens[job] = token + priority[job] * waited / max(1, total[job])
         self.tokens, self._fresh = tokens, fresh
+
+    def hold(self, run: Run) -> int:
+        """:meth:`prepare` and :meth:`select` along a run, inlined: the waiting jobs' tokens
+        grow at every boundary, the run's job's token stays (it waited 0) and its predicted
+        remaining work shrinks; the first boundary that picks another job is not kept. The
+        general :meth:`JobPickPolicy.hold` runs where the pool is not every active job."""
+        view, job, first, times = run.view, run.job, run.first, run.times
+        active = list(view.active_jobs)
+        tokens, ready = self.tokens, self._ready
+        if (
+            len(active) == 1
+            or not self._everywhere
+            or not all(k == job or ready.get(k) for k in active)
+            or not all(k in tokens for k in active)
+        ):
+            return super().hold(run)
+        priority, total = self.priority, self.work.total
+        remaining, per_op = self.work.remaining, self.work.per_op
+        last_progress = view.job_last_progress
+        waiting = [(k, priority[k], last_progress(k), max(1, total[k])) for k in active if k != job]
+        values = [tokens[k] for k, *_ in waiting]
+        # who wins a tie of remaining work with the job: a job released before it
+        before = set(active[: active.index(job)])
+        job_token, work = tokens[job], remaining[job]
+        kept = 0
+        for boundary in range(len(times) - 1):
+            now = times[boundary]
+            grown = [
+                token + p * (now - since) / isolated
+                for token, (_, p, since, isolated) in zip(values, waiting, strict=True)
+            ]
+            left = work - per_op[first + boundary - 1]
+            top = max(job_token, *grown) if grown else job_token
+            theta = next((level for level in THRESHOLDS if top >= level), THRESHOLDS[-1])
+            if job_token >= theta:
+                # the job is a candidate: it runs unless a candidate has less work left (or
+                # as much, and comes first in release order)
+                if any(
+                    token >= theta
+                    and (remaining[k] < left or (remaining[k] == left and k in before))
+                    for token, (k, *_) in zip(grown, waiting, strict=True)
+                ):
+                    break
+            elif any(token >= theta for token in grown):
+                break  # other candidates only
+            elif any(
+                remaining[k] < left or (remaining[k] == left and k in before) for k, *_ in waiting
+            ):
+                break  # no candidate: the whole pool is, and another job has less work left
+            values, work = grown, left
+            kept += 1
+        if kept:
+            remaining[job] = work
+            grown_tokens = dict(zip((k for k, *_ in waiting), values, strict=True))
+            grown_tokens[job] = job_token
+            self.tokens = {k: grown_tokens[k] for k in active}
+            self._fresh = set()
+            self._running[job] = 1
+        return kept
 
     def saved_state(self) -> object:
         return self.tokens, self._fresh
