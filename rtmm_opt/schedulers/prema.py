@@ -92,41 +92,45 @@ class Prema(PredictingJobPick):
         priority, total = self.priority, self.work.total
         remaining, per_op = self.work.remaining, self.work.per_op
         last_progress = view.job_last_progress
-        waiting = [(k, priority[k], last_progress(k), max(1, total[k])) for k in active if k != job]
-        values = [tokens[k] for k, *_ in waiting]
-        # who wins a tie of remaining work with the job: a job released before it
+        waiting = [k for k in active if k != job]
+        # per waiting job: priority, last progress, isolated estimate, remaining work, and
+        # whether it wins a tie of remaining work with the job (released before it)
         before = set(active[: active.index(job)])
+        rows = [
+            (priority[k], last_progress(k), max(1, total[k]), remaining[k], k in before)
+            for k in waiting
+        ]
+        values = [tokens[k] for k in waiting]
         job_token, work = tokens[job], remaining[job]
+        nine, three, one = THRESHOLDS
         kept = 0
         for boundary in range(len(times) - 1):
             now = times[boundary]
-            grown = [
-                token + p * (now - since) / isolated
-                for token, (_, p, since, isolated) in zip(values, waiting, strict=True)
-            ]
+            grown = []
+            top = job_token if job_token > 0.0 else 0.0
+            for token, (p, since, isolated, _, _) in zip(values, rows, strict=True):
+                token = token + p * (now - since) / isolated
+                grown.append(token)
+                if token > top:
+                    top = token
+            theta = nine if top >= nine else three if top >= three else one
             left = work - per_op[first + boundary - 1]
-            top = max(job_token, *grown) if grown else job_token
-            theta = next((level for level in THRESHOLDS if top >= level), THRESHOLDS[-1])
-            if job_token >= theta:
-                # the job is a candidate: it runs unless a candidate has less work left (or
-                # as much, and comes first in release order)
-                if any(
-                    token >= theta
-                    and (remaining[k] < left or (remaining[k] == left and k in before))
-                    for token, (k, *_) in zip(grown, waiting, strict=True)
-                ):
-                    break
-            elif any(token >= theta for token in grown):
-                break  # other candidates only
-            elif any(
-                remaining[k] < left or (remaining[k] == left and k in before) for k, *_ in waiting
+            # the candidates are the jobs whose token reached θ (all of them if none did); the
+            # job runs unless another candidate has less work left, or as much and came first
+            job_candidate = job_token >= theta
+            if not job_candidate and any(token >= theta for token in grown):
+                break
+            if any(
+                (not job_candidate or token >= theta)
+                and (work_k < left or (work_k == left and first_k))
+                for token, (_, _, _, work_k, first_k) in zip(grown, rows, strict=True)
             ):
-                break  # no candidate: the whole pool is, and another job has less work left
+                break
             values, work = grown, left
             kept += 1
         if kept:
             remaining[job] = work
-            grown_tokens = dict(zip((k for k, *_ in waiting), values, strict=True))
+            grown_tokens = dict(zip(waiting, values, strict=True))
             grown_tokens[job] = job_token
             self.tokens = {k: grown_tokens[k] for k in active}
             self._fresh = set()
