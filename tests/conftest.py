@@ -17,6 +17,8 @@ and platforms stay skips.
 import functools
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Generator
 
 import pytest
@@ -28,6 +30,11 @@ MISSING_DATA = re.compile(r"not found|missing|not available|no XRBench models", 
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The on-disk cache (rtmm_opt/io/disk_cache.py) of this run, and of the processes it starts,
+    # is a fresh folder: no test reads entries left by an earlier run or writes to ~/.cache.
+    cache = tempfile.mkdtemp(prefix="rtmm-test-cache-")
+    os.environ["RTMM_CACHE_DIR"] = cache
+    config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
     if not os.environ.get("CI"):
         return
     missing = [name for name in REFERENCE_SETS if not (SHARED / name).is_dir()]
