@@ -31,9 +31,15 @@ _JOB_DONE, _JOB_DROPPED = Notice.JOB_DONE, Notice.JOB_DROPPED
 
 def summed_latency(static: StaticInfo, ops: list[int]) -> list[int]:
     """Per accelerator, the summed predicted latency of ``ops``; -1 where one is ineligible."""
-    rows = static.op_predicted[np.asarray(ops, dtype=np.int64)]
-    summed = np.where((rows < 0).any(axis=0), -1, rows.sum(axis=0))
-    return [int(value) for value in summed]
+    rows = static.predicted_rows
+    summed = [0] * len(static.accelerators)
+    for op in ops:
+        for acc, value in enumerate(rows[op]):
+            if value < 0 or summed[acc] < 0:
+                summed[acc] = -1
+            else:
+                summed[acc] += value
+    return summed
 
 
 @register("xrbench")
@@ -258,8 +264,7 @@ class _Service:
         latency = self.latency.get(job)
         if latency is None:
             static = self.static
-            variant = view.job_variant(job)
-            ops = [op for op in static.ops_of(job) if static.op_variant[op] == variant]
+            ops = static.variant_ops(job, view.job_variant(job))
             latency = self.latency[job] = summed_latency(static, ops)
         return latency
 
