@@ -339,12 +339,22 @@ class Engine:
         # The first op made ready by a completion at this time, held out of the queue: when it
         # is the smallest key and one accelerator is idle (a job's next layer, typically), it
         # is dispatched without going through the queue.
-        fresh: tuple[int, ...] | None = None
-        while heap:
-            time = heap[0][0]
+        fresh = -1  # its op (-1: none), and the op's job
+        fresh_job = -1
+        # An op dispatched that way whose completion is the very next event, alone at its time
+        # (the heap's next event is later): it is not pushed, and completes at the next turn.
+        inline = -1
+        inline_end = 0
+        while heap or inline >= 0:
+            time = inline_end if inline >= 0 else heap[0][0]
             self.now = time
-            while heap and heap[0][0] == time:
-                _, event_class, _, item = heappop(heap)
+            while True:
+                if inline >= 0:
+                    item, inline, event_class = inline, -1, COMPLETION
+                elif heap and heap[0][0] == time:
+                    _, event_class, _, item = heappop(heap)
+                else:
+                    break
                 if event_class != COMPLETION:  # a release (an index rule asks for no wake-ups)
                     self._release(item, time)
                     continue
@@ -368,18 +378,21 @@ class Engine:
                     sequence = self._sequence
                     continue
                 nxt = successor[op]
+                if fresh < 0 and nxt >= 0 and preds_left[nxt] == 1 and op_state[nxt] == WAITING:
+                    # the common case of the loop below: a chain's next op, held out as fresh
+                    preds_left[nxt] = 0
+                    op_state[nxt] = READY
+                    ready[nxt] = None
+                    fresh, fresh_job = nxt, job
+                    continue
                 for succ in (nxt,) if nxt >= 0 else many.get(op, ()):
                     left = preds_left[succ] - 1
                     preds_left[succ] = left
                     if left == 0 and op_state[succ] == WAITING:
                         op_state[succ] = READY
                         ready[succ] = None
-                        if fresh is None:
-                            fresh = (
-                                (*keys[job], succ)
-                                if rank is None
-                                else (rank[succ], *keys[job], succ)
-                            )
+                        if fresh < 0:
+                            fresh, fresh_job = succ, job
                         else:
                             heappush(
                                 queue,
@@ -400,37 +413,51 @@ class Engine:
                     elif kind == JOB_DONE:
                         keys.pop(item, None)
                 notices.clear()
+            if fresh >= 0:
+                op = fresh
+                fresh = -1
+                fresh_key = None  # made only when compared
+                if active and len(idle) == 1:
+                    acc = idle[0]
+                    if (
+                        op_state[op] == READY
+                        and eligible[op][acc] >= 0
+                        and duration[op][acc] >= 0
+                        and (
+                            not queue
+                            or (
+                                fresh_key := (*keys[fresh_job], op)
+                                if rank is None
+                                else (rank[op], *keys[fresh_job], op)
+                            )
+                            < queue[0]
+                        )
+                    ):  # the decision below, without the queue
+                        decisions += 1
+                        del ready[op]
+                        op_state[op] = RUNNING
+                        op_accelerator[op] = acc
+                        op_start[op] = time
+                        running[acc] = op
+                        job_started[fresh_job] = True
+                        dispatches += 1
+                        sequence += 1
+                        end = time + duration[op][acc]
+                        if heap and heap[0][0] <= end:
+                            heappush(heap, (end, COMPLETION, sequence, op))
+                        else:
+                            inline, inline_end = op, end
+                        idle.clear()
+                        continue
+                if fresh_key is None:
+                    fresh_key = (
+                        (*keys[fresh_job], op) if rank is None else (rank[op], *keys[fresh_job], op)
+                    )
+                heappush(queue, fresh_key)
             if not active or not idle:
-                if fresh is not None:
-                    heappush(queue, fresh)
-                    fresh = None
                 continue
             # a decision point: ReadyHeapPolicy.fill
             decisions += 1
-            if fresh is not None:
-                op = fresh[-1]
-                acc = idle[0]
-                if (
-                    len(idle) == 1
-                    and (not queue or fresh < queue[0])
-                    and op_state[op] == READY
-                    and eligible[op][acc] >= 0
-                    and duration[op][acc] >= 0
-                ):  # what the loop below would do, without the queue
-                    fresh = None
-                    del ready[op]
-                    op_state[op] = RUNNING
-                    op_accelerator[op] = acc
-                    op_start[op] = time
-                    running[acc] = op
-                    job_started[op_job[op]] = True
-                    dispatches += 1
-                    sequence += 1
-                    heappush(heap, (time + duration[op][acc], COMPLETION, sequence, op))
-                    idle.clear()
-                    continue
-                heappush(queue, fresh)
-                fresh = None
             skipped = None
             while queue and idle:
                 entry = heappop(queue)
