@@ -100,6 +100,7 @@ _RELEASED, _OP_DONE, _JOB_DONE, _JOB_DROPPED, _OP_READY = (
 
 OP_READY, JOB_DONE = int(Notice.OP_READY), int(Notice.JOB_DONE)
 MANY = -2  # Engine._successor: the op has several successors
+MAX_PAUSE = 64  # Engine._run_ahead: the longest pause in offering runs after declines
 
 # _StaticTables per instance
 _STATIC_TABLES: weakref.WeakKeyDictionary[Instance, _StaticTables] = weakref.WeakKeyDictionary()
@@ -239,6 +240,7 @@ class Engine:
         self.dispatches = 0
         self._stagnant = 0  # decision points in a row with only wake-ups and empty decisions
         self._declined = False  # the policy's hold declined the boundary about to come
+        self._backoff = self._pause = 0  # runs not to offer after declines (_run_ahead)
         if self._dysta is not None:
             self._dysta.reset()
             return  # the compat loop admits jobs itself
@@ -800,6 +802,9 @@ class Engine:
         if self._declined:  # the hold answered for this boundary already
             self._declined = False
             return False
+        if self._pause > 0:  # recent runs were declined at once: not offered for a while
+            self._pause -= 1
+            return False
         notices = self.notices
         if len(notices) != 2 or notices[0][0] != _OP_DONE or notices[1][0] != OP_READY:
             return False
@@ -818,7 +823,13 @@ class Engine:
         assert self._hold is not None
         kept = self._hold(Run(View(self), job, first, times, self._sparsity))
         if kept <= 0:
+            # A policy that switches jobs at every layer answers 0 to every run, so asking costs
+            # more than it saves: each 0 in a row doubles a pause (up to 64 runs) during which
+            # no run is offered. The schedule does not depend on when runs are offered.
+            self._backoff = min(2 * self._backoff + 1, MAX_PAUSE)
+            self._pause = self._backoff
             return False
+        self._backoff = 0
         # ops first .. first + kept - 1 were dispatched; all but the last have finished
         end = first + kept - 1  # the op that is running now
         self._declined = kept < len(times) - 1
