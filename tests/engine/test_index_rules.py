@@ -14,8 +14,8 @@ from support import (
     DYSTA,
     ROOT,
     assert_same_schedule,
-    chains,
     needs_dysta,
+    random_chains,
     replay_stepped,
 )
 from support.valid_schedules import random_instance
@@ -105,15 +105,7 @@ DYSTA_COMPAT = Settings(drops="never", compat="dysta")
 
 
 def _random_chains(seed, settings=DYSTA_COMPAT, accelerators=("acc",)):
-    """Chains with close releases (arrivals inside layers, clock rewinds, ties) and deadlines
-    that make EDF differ from FCFS."""
-    rng = random.Random(seed)
-    jobs, release = [], 0
-    for _ in range(rng.randint(1, 12)):
-        release += rng.choice([0, 0, 1, 3, 10, 40])
-        layers = [rng.randint(1, 9) for _ in range(rng.randint(1, 8))]
-        jobs.append((release, release + rng.randint(5, 80), *layers))
-    return chains(*jobs, settings=settings, accelerators=accelerators)
+    return random_chains(seed, settings=settings, accelerators=accelerators)
 
 
 @pytest.mark.parametrize("seed", range(200))

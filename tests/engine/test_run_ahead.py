@@ -9,10 +9,8 @@ must agree in every array and counter. The runs must also be taken: a test that 
 ahead could not fail.
 """
 
-import random
-
 import pytest
-from support import DYSTA, assert_same_schedule, chains, needs_dysta, replay_stepped
+from support import DYSTA, assert_same_schedule, needs_dysta, random_chains, replay_stepped
 
 from rtmm_opt.engine import Policy, replay
 from rtmm_opt.instance import Settings
@@ -57,20 +55,16 @@ def test_the_job_picking_and_dysta_policies_hold():
         assert overrides == (name in holding), name
 
 
-def _random_chains(seed):
-    rng = random.Random(seed)
-    jobs, release = [], 0
-    for _ in range(rng.randint(2, 12)):
-        release += rng.choice([0, 0, 1, 3, 10, 40])
-        layers = [rng.randint(1, 9) for _ in range(rng.randint(1, 12))]
-        jobs.append((release, release + rng.randint(5, 120), *layers))
-    predicted = [[max(1, d + rng.randint(-3, 3)) for d in job[2:]] for job in jobs]
-    return chains(*jobs, settings=Settings(drops="never", compat="dysta"), predicted=predicted)
-
-
 @pytest.mark.parametrize("seed", range(60))
 def test_holding_replays_random_chains_like_deciding_at_every_layer(seed):
-    instance = _random_chains(seed)
+    instance = random_chains(
+        seed,
+        settings=Settings(drops="never", compat="dysta"),
+        min_jobs=2,
+        max_layers=12,
+        max_slack=120,
+        noisy_estimates=True,
+    )
     for name, params in HOLDING:
         held, _ = _replay_counting(instance, name, params)
         assert_same_schedule(held, replay_stepped(instance, make_scheduler(name, params)))

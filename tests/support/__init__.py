@@ -10,6 +10,7 @@ schedules, :mod:`support.xrbench_facts` facts about the XRBench networks.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -78,6 +79,31 @@ def chains(
     return assemble(
         "tiny", accelerators=accelerators, tasks=[TaskInfo("t", "m")], jobs=specs, settings=settings
     )
+
+
+def random_chains(
+    seed: int,
+    *,
+    settings: Settings | None = None,
+    accelerators: Sequence[str] = ("acc",),
+    min_jobs: int = 1,
+    max_layers: int = 8,
+    max_slack: int = 80,
+    noisy_estimates: bool = False,
+) -> Instance:
+    """Up to 12 chains (:func:`chains`) with close releases (arrivals inside layers, clock
+    rewinds under compat dysta, ties) and deadlines that make EDF differ from FCFS; with
+    ``noisy_estimates``, each layer's estimate is off its duration by up to 3."""
+    rng = random.Random(seed)
+    jobs, release = [], 0
+    for _ in range(rng.randint(min_jobs, 12)):
+        release += rng.choice([0, 0, 1, 3, 10, 40])
+        layers = [rng.randint(1, 9) for _ in range(rng.randint(1, max_layers))]
+        jobs.append((release, release + rng.randint(5, max_slack), *layers))
+    predicted = None
+    if noisy_estimates:
+        predicted = [[max(1, d + rng.randint(-3, 3)) for d in job[2:]] for job in jobs]
+    return chains(*jobs, settings=settings, accelerators=accelerators, predicted=predicted)
 
 
 def replay_stepped(instance: Instance, policy: Policy) -> Schedule:
