@@ -822,7 +822,12 @@ class Engine:
         times = list(map(sub, cum[first : last + 2], repeat(cum[first] - now)))
         assert self._hold is not None
         kept = self._hold(Run(View(self), job, first, times, self._sparsity))
-        if kept <= 0:
+        if not 0 <= kept < len(times):
+            raise SchedulingError(
+                f"{self.policy_name} at t={now}: hold kept {kept} boundaries of a run of "
+                f"{len(times) - 1}"
+            )
+        if kept == 0:
             # A policy that switches jobs at every layer answers 0 to every run, so asking costs
             # more than it saves: each 0 in a row doubles a pause (up to 64 runs) during which
             # no run is offered. The schedule does not depend on when runs are offered.

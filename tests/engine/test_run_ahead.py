@@ -12,7 +12,7 @@ ahead could not fail.
 import pytest
 from support import DYSTA, assert_same_schedule, needs_dysta, random_chains, replay_stepped
 
-from rtmm_opt.engine import Policy, replay
+from rtmm_opt.engine import Policy, SchedulingError, replay
 from rtmm_opt.instance import Settings
 from rtmm_opt.instance.dysta import build_dysta_instance, generate_requests, read_tables
 from rtmm_opt.schedulers import make_scheduler, scheduler_names
@@ -84,3 +84,11 @@ def test_holding_replays_dysta_imports_like_deciding_at_every_layer(architecture
             assert_same_schedule(held, replay_stepped(instance, make_scheduler(name, params)))
             kept[index] += count
     assert all(kept.values()), kept
+
+
+def test_a_hold_that_keeps_more_than_the_run_is_an_error():
+    instance = random_chains(3, settings=Settings(drops="never", compat="dysta"), min_jobs=2)
+    policy = make_scheduler("planaria")
+    policy.hold = lambda run: len(run.times)
+    with pytest.raises(SchedulingError, match="hold kept"):
+        replay(instance, policy)
