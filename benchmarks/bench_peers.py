@@ -249,9 +249,10 @@ def main() -> int:
         rows.append(row)
     headers = ["scheduler", "rtmm ms"] + (["simulator ms", "sim/rtmm (target >= 3)"] if sim else [])
     print(tabulate(rows, headers))
-    print(f"\nwhole: rtmm import dysta + 7 rtmm run: {ours['whole_s']:.2f} s; rtmm import dysta + "
-          f"one rtmm run --scheduler {','.join(DYSTA_SCHEDULERS)}: {ours['one_run_s']:.2f} s; "
-          f"import and 7 replays in one process (library): {ours['one_process_s']:.2f} s")  # fmt: skip
+    print(f"\nwhole: rtmm import dysta + 7 rtmm run: {ours['whole_s']:.2f} s; "
+          f"rtmm import dysta + one rtmm run --scheduler {','.join(DYSTA_SCHEDULERS)}: "
+          f"{ours['one_run_s']:.2f} s; import and 7 replays in one process (library): "
+          f"{ours['one_process_s']:.2f} s")  # fmt: skip
     if sim:
         if sim["whole_s"] is not None:
             print(f"simulator, one process for the 7: {sim['whole_s']:.2f} s (target: rtmm below)")
