@@ -69,7 +69,7 @@ def _positive_float(text: str, flag: str) -> float:
 def workload_settings(args: argparse.Namespace) -> dict[str, Any]:
     """Parse and check the shared options; every bad value is an InputError naming its flag."""
     from rtmm_opt.instance.instance import DROP_MODES
-    from rtmm_opt.workload.graph import Granularity
+    from rtmm_opt.workload.granularity import Granularity
 
     if args.drops is not None and args.drops not in DROP_MODES:
         raise InputError(

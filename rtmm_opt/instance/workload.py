@@ -16,18 +16,21 @@ bundled ones work from any directory.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rtmm_opt.errors import InputError, excerpt
-from rtmm_opt.hardware.accelerator import System
-from rtmm_opt.hardware.cost.base import CostModel
-from rtmm_opt.instance.builder import build_instance
 from rtmm_opt.instance.instance import FORMAT, Instance
 from rtmm_opt.io.bundled import resolve_workload
 from rtmm_opt.io.strict import load_json, load_yaml
 from rtmm_opt.io.units import NS_PER_S
-from rtmm_opt.scenario.scenario import Scenario, load_maestro_scenario, scenario_from_dict
-from rtmm_opt.workload.graph import Granularity
+
+# Scenarios, systems, cost models and the builder load where a scenario is read or built: an
+# instance file needs none of them (nor NetworkX, which model graphs need).
+if TYPE_CHECKING:
+    from rtmm_opt.hardware.accelerator import System
+    from rtmm_opt.hardware.cost.base import CostModel
+    from rtmm_opt.scenario.scenario import Scenario
+    from rtmm_opt.workload.granularity import Granularity
 
 DEFAULT_DURATION_NS = NS_PER_S  # when neither the caller nor the scenario gives one
 DEFAULT_COST_MODEL = "analytical"
@@ -38,6 +41,8 @@ def read_workload(path: str | Path) -> Scenario | Instance:
     an :class:`Instance`."""
     path = resolve_workload(path)
     if path.suffix == ".m":
+        from rtmm_opt.scenario.scenario import load_maestro_scenario
+
         return load_maestro_scenario(path)
     data: Any = load_json(path) if path.suffix == ".json" else load_yaml(path)
     if isinstance(data, dict) and "format" in data:
@@ -49,6 +54,8 @@ def read_workload(path: str | Path) -> Scenario | Instance:
             )
         return Instance.from_dict(data, file=path)
     if isinstance(data, dict) and data.get("kind") == "scenario":
+        from rtmm_opt.scenario.scenario import scenario_from_dict
+
         return scenario_from_dict(data, file=path)
     what = f"kind '{data['kind']}'" if isinstance(data, dict) and "kind" in data else "neither"
     raise InputError(
@@ -60,6 +67,8 @@ def read_workload(path: str | Path) -> Scenario | Instance:
 
 
 def _resolve_system(system: System | str | Path | None) -> System:
+    from rtmm_opt.hardware.accelerator import System
+
     if isinstance(system, System):
         return system
     if system is None:
@@ -105,6 +114,8 @@ def load_workload(
         workload = read_workload(workload)
     if isinstance(workload, Instance):
         return workload
+    from rtmm_opt.instance.builder import build_instance
+
     if duration_ns is None:
         duration_ns = workload.duration_ns or DEFAULT_DURATION_NS
     return build_instance(
