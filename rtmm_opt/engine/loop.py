@@ -773,8 +773,13 @@ class Engine:
                 # nothing and keeps the clock (DystaLoop.admit)
                 k = dysta.next_arrival
                 if k >= len(dysta.arrivals) or not dysta.release[dysta.arrivals[k]] < self.now:
-                    if self._hold is not None and self._run_ahead():
-                        continue  # the run's last kept op is running
+                    if self._hold is not None:  # offer a run of layers (Policy.hold)
+                        if self._declined:  # the hold answered for this boundary already
+                            self._declined = False
+                        elif self._pause > 0:  # recent runs were declined at once
+                            self._pause -= 1
+                        elif self._run_ahead():
+                            continue  # the run's last kept op is running
                     return View(self)
             dysta.check_dispatched(
                 self.policy_name, self.now, len(self.active), ran_op, self.decisions
@@ -799,12 +804,6 @@ class Engine:
         of boundaries up to the next admission or the job's last op to the policy's hold and
         record the ops it keeps (as :meth:`step` and :meth:`_complete` would, layer by layer).
         True if it kept any: the last one is then running and its completion is in the heap."""
-        if self._declined:  # the hold answered for this boundary already
-            self._declined = False
-            return False
-        if self._pause > 0:  # recent runs were declined at once: not offered for a while
-            self._pause -= 1
-            return False
         notices = self.notices
         if len(notices) != 2 or notices[0][0] != _OP_DONE or notices[1][0] != OP_READY:
             return False

@@ -179,18 +179,18 @@ class RemainingWork:
         return sum(per_op[op] for op in self.static.variant_ops(job, view.job_variant(job)))
 
     def observe(self, view: View) -> None:
-        op_job = self.static.op_job
+        op_job, remaining = self.static.op_job_list, self.remaining
         for kind, item in view.notices:
-            if kind == Notice.RELEASED:
+            if kind == OP_DONE:
+                job = op_job[item]
+                if job in remaining:
+                    remaining[job] -= self.per_op[item]
+            elif kind == RELEASED:
                 work = self._variant_sum(view, item)
-                self.remaining[item] = work
+                remaining[item] = work
                 self.total[item] = work
-            elif kind == Notice.OP_DONE:
-                job = int(op_job[item])
-                if job in self.remaining:
-                    self.remaining[job] -= self.per_op[item]
-            elif kind in (Notice.JOB_DONE, Notice.JOB_DROPPED):
-                self.remaining.pop(item, None)
+            elif kind in JOB_GONE:
+                remaining.pop(item, None)
                 self.total.pop(item, None)
 
     def refresh(self, view: View, job: int) -> None:
@@ -489,17 +489,20 @@ class JobPickPolicy(Policy):
             pool = [job for job in view.active_jobs if next_op(job, idle) >= 0]
         if not pool:
             return None
-        static = self.static
+        static, running, everywhere = self.static, self._running, self._everywhere
         self.prepare(view, pool)
         decision = Decision()
         while True:
             job = self.select(view, pool)
-            op = next_op(job, idle)
-            acc = choose_accelerator(static, op, idle, self.accelerator)
+            if everywhere and len(idle) == 1:  # next_op and choose_accelerator, for this case
+                op, acc = next(iter(ready[job])), idle[0]
+            else:
+                op = next_op(job, idle)
+                acc = choose_accelerator(static, op, idle, self.accelerator)
             decision.dispatches.append((op, acc))
             idle.remove(acc)
             del ready[job][op]
-            self._running[job] = self._running.get(job, 0) + 1
+            running[job] = running.get(job, 0) + 1
             self.dispatched(job)
             if not idle:
                 break

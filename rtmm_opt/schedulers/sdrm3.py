@@ -55,7 +55,7 @@ class SDRM3(PredictingJobPick):
         self._score: dict[int, float] = {}  # MapScore of the pool, at this decision
 
     def prepare(self, view: View, pool: list[int]) -> None:
-        running, first_ready_op, divisor = self.is_running, self.first_ready_op, self._divisor
+        running, ready, divisor = self._running, self._ready, self._divisor
         remaining, deadline, alpha = self.work.remaining, self.deadline, self.alpha
         now, last_progress = view.now, view.job_last_progress
         score: dict[int, float] = {}
@@ -64,8 +64,9 @@ class SDRM3(PredictingJobPick):
             urgency = remaining[job] / left if left else 1.0
             if urgency > 1.0:
                 urgency = 1.0
-            waited = 0 if running(job) else now - last_progress(job)
-            score[job] = urgency + alpha * (waited / divisor[first_ready_op(job)])
+            waited = 0 if job in running else now - last_progress(job)  # is_running
+            next_op = next(iter(ready[job]))  # first_ready_op
+            score[job] = urgency + alpha * (waited / divisor[next_op])
         self._score = score
 
     def select(self, view: View, pool: list[int]) -> int:
