@@ -38,6 +38,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -102,25 +103,28 @@ class MaestroFile:
 
 # -- tokens --------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s+|//[^\n]*|[{}:,]|[^\s{}:,]+")
+# Comments, punctuation and words; whitespace matches nothing, so finditer skips it.
+_TOKEN = re.compile(r"//[^\n]*|[{}:,]|[^\s{}:,]+")
 _INTEGER = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     text: str
     line: int
 
 
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
-    line = 1
+    line, counted = 1, 0  # the line of position ``counted``
+    count = text.count
     for match in _TOKEN.finditer(text):
         piece = match.group()
-        if not piece.isspace() and not piece.startswith("//"):
+        if not piece.startswith("//"):  # no token or comment spans lines
+            start = match.start()
+            line += count("\n", counted, start)
+            counted = start
             tokens.append(_Token(piece, line))
-        line += piece.count("\n")
     return tokens
 
 
