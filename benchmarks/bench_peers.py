@@ -14,6 +14,10 @@
    ``--repeat``, and its replay alone in process. Targets: whole run ≤ 0.3 s; replay within
    5x of the harness's event loop.
 
+Whole-process timings read the package's bytecode, compiled first (``compileall``), as an
+installed package has it: with ``PYTHONDONTWRITEBYTECODE`` set and no ``__pycache__``, every
+process would compile the sources again (about 70 ms).
+
 The peers are not part of this repository. Without them the benchmark prints the project's
 own figures only.
 
@@ -40,6 +44,7 @@ own figures only.
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import copy
 import io
@@ -219,6 +224,10 @@ def main() -> int:
     if not (TABLES.is_dir() and REQUESTS.is_file() and SCENARIO.is_file()):
         print(f"the peers' reference data is not at {SHARED}", file=sys.stderr)
         return 2
+    # Whole-process timings read the package's bytecode, as an installed package does (pip
+    # compiles it); without it (PYTHONDONTWRITEBYTECODE and no __pycache__) every process
+    # would compile the sources again, about 70 ms.
+    compileall.compile_dir(str(ROOT / "rtmm_opt"), quiet=1)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as workdir:
         results["dysta"] = {"rtmm": rtmm_dysta(args.repeat, Path(workdir))}
