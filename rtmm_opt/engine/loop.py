@@ -45,7 +45,6 @@ beyond choosing the loop.
 
 from __future__ import annotations
 
-import math
 import weakref
 from array import array
 from bisect import bisect_right, insort
@@ -143,6 +142,7 @@ class _StaticTables:
             self.many.setdefault(pred, []).append(op)
         self.upstream: list[list[int]] = [instance.upstream_of(j).tolist() for j in range(n_jobs)]
         self.runs: tuple[array[int], ...] | None = None  # Engine._chain_runs, once asked for
+        self.sparsity: array[float] | None = None  # realised sparsity per op, for runs
         # every job a chain of one variant: op k + 1 of a job's ops has op k as its predecessor
         first = np.zeros(n_ops, bool)
         first[instance.job_op_offsets[:-1][np.diff(instance.job_op_offsets) > 0]] = True
@@ -317,7 +317,7 @@ class Engine:
         if self._dysta is not None:
             self._run_index_dysta(rule)
             return
-        job_key, place, rank = rule.job_key, rule.place, rule.op_rank
+        place, rank = rule.place, rule.op_rank
         eligible = self.static.predicted_rows
         queue: list[tuple[int, ...]] = []  # (*key, op) of ready ops; stale entries skipped
         keys: dict[int, tuple[int, ...]] = {}  # per released, unfinished job: its key
@@ -325,11 +325,7 @@ class Engine:
         op_state, op_job, op_variant = self.op_state, self._op_job, self.op_variant
         op_start, op_end, op_accelerator = self.op_start, self.op_end, self.op_accelerator
         job_state, job_variant, job_todo = self.job_state, self.job_variant, self._job_todo
-        last_progress, visible_at, required = (
-            self.job_last_progress,
-            self.job_visible_at,
-            self._required,
-        )
+        last_progress, required = self.job_last_progress, self._required
         job_started, running, duration = self.job_started, self.running, self._duration
         successor, many, preds_left = self._successor, self._many, self._preds_left
         idle: list[int] = list(range(self.n_accelerators))  # kept sorted
@@ -403,18 +399,7 @@ class Engine:
                                 else (rank[succ], *keys[job], succ),
                             )
             if notices:  # from releases and job completions
-                for kind, item in notices:
-                    if kind == OP_READY:
-                        job = op_job[item]
-                        if job not in keys:
-                            keys[job] = job_key(job, visible_at[job])
-                        heappush(
-                            queue,
-                            (*keys[job], item) if rank is None else (rank[item], *keys[job], item),
-                        )
-                    elif kind == JOB_DONE:
-                        keys.pop(item, None)
-                notices.clear()
+                self._queue_notices(rule, queue, keys)
             if fresh >= 0:
                 op = fresh
                 fresh = -1
@@ -503,20 +488,19 @@ class Engine:
         rule's decision, inlined, on the one accelerator.
 
         While nothing is admitted, a running job whose key stays the smallest keeps the
-        accelerator, so its chain of layers (each op its successor's only predecessor) runs in
-        a tight loop that records each layer's start and end and counts one decision point per
-        layer, as the stepped replay does. The loop stops before the job's last required op,
-        at the first boundary where the Dysta loop admits a request, and where the chain ends;
-        that op completes through the general code.
+        accelerator, so its run of consecutive chain ops (each op its successor's only
+        predecessor, :meth:`_run_last`) is recorded by slices, one decision point per layer, as
+        the stepped replay counts them. The run stops before the job's last required op, at the
+        first boundary where the Dysta loop admits a request, and where the run of consecutive
+        ops ends; that op completes through the general code.
         """
         dysta = self._dysta
         assert dysta is not None
-        job_key, rank = rule.job_key, rule.op_rank
-        arrivals, release = dysta.arrivals, dysta.release
-        n_arrivals = len(arrivals)
+        rank = rule.op_rank
+        release = dysta.release
         eligible = self.static.predicted_rows
         duration = [row[0] for row in self._duration]
-        chain, _, cum = self._chain_runs()
+        _, _, cum = self._chain_runs()
         queue: list[tuple[int, ...]] = []
         keys: dict[int, tuple[int, ...]] = {}
         notices, active, ready = self.notices, self.active, self.ready
@@ -538,18 +522,7 @@ class Engine:
             for job in admitted:
                 self._release(job, release[job])
             if notices:
-                for kind, item in notices:
-                    if kind == OP_READY:
-                        job = op_job[item]
-                        if job not in keys:
-                            keys[job] = job_key(job, self.job_visible_at[job])
-                        heappush(
-                            queue,
-                            (*keys[job], item) if rank is None else (rank[item], *keys[job], item),
-                        )
-                    elif kind == JOB_DONE:
-                        keys.pop(item, None)
-                notices.clear()
+                self._queue_notices(rule, queue, keys)
             if not active:
                 break
             decisions += 1  # a decision point: ReadyHeapPolicy.fill on one accelerator
@@ -609,22 +582,6 @@ class Engine:
                     decisions += kept
                     op, start = last, times[kept]
                     end = start + duration[op]
-                k = dysta.next_arrival
-                limit = release[arrivals[k]] if k < n_arrivals else math.inf  # next admission
-                todo = job_todo[job]
-                while todo > 1 and chain[op] >= 0 and not limit < end:
-                    op_state[op] = FINISHED
-                    op_accelerator[op] = 0
-                    op_start[op] = start
-                    op_end[op] = end
-                    op = chain[op]
-                    preds_left[op] = 0
-                    todo -= 1
-                    dispatches += 1
-                    decisions += 1
-                    start = end
-                    end = start + duration[op]
-                job_todo[job] = todo
             # op runs from start to end, then completes (as in _complete)
             op_accelerator[op] = 0
             op_start[op] = start
@@ -661,15 +618,31 @@ class Engine:
         self.decisions, self.dispatches = decisions, dispatches
         self._sequence += dispatches
 
-    def _chains(self) -> array[int]:
-        """Per op, its only successor if the op is that successor's only predecessor in the
-        same variant and the successor is eligible on accelerator 0; else -1."""
-        return self._chain_runs()[0]
+    def _queue_notices(
+        self, rule: IndexRule, queue: list[tuple[int, ...]], keys: dict[int, tuple[int, ...]]
+    ) -> None:
+        """The index loops' intake of the notices of releases and job completions: ready ops
+        into ``queue`` under their keys (a job's key made at its first ready op), finished jobs'
+        keys forgotten; the notices are then cleared."""
+        op_job, visible_at, rank = self._op_job, self.job_visible_at, rule.op_rank
+        for kind, item in self.notices:
+            if kind == OP_READY:
+                job = op_job[item]
+                if job not in keys:
+                    keys[job] = rule.job_key(job, visible_at[job])
+                heappush(
+                    queue, (*keys[job], item) if rank is None else (rank[item], *keys[job], item)
+                )
+            elif kind == JOB_DONE:
+                keys.pop(item, None)
+        self.notices.clear()
 
     def _chain_runs(self) -> tuple[array[int], array[int], array[int]]:
-        """:meth:`_chains`; per op the last op of its run of consecutive chain ops (op, op + 1,
-        ...); the prefix sums of the durations on accelerator 0 (op x of a run that starts at
-        time t with op a starts at ``t + cum[x] - cum[a]``). Made once per instance."""
+        """Per op, its only successor if the op is that successor's only predecessor in the
+        same variant and the successor is eligible on accelerator 0, else -1 (the chains); per
+        op the last op of its run of consecutive chain ops (op, op + 1, ...); the prefix sums
+        of the durations on accelerator 0 (op x of a run that starts at time t with op a
+        starts at ``t + cum[x] - cum[a]``). Made once per instance."""
         runs = self._tables.runs
         if runs is None:
             n_ops = self.instance.n_ops
@@ -796,7 +769,11 @@ class Engine:
         does nothing. Call before :meth:`reset`."""
         if self._dysta is None:
             return
-        self._sparsity = array("d", np.asarray(self.instance.op_sparsity, np.float64).tobytes())
+        tables = self._tables
+        if tables.sparsity is None:
+            sparsity = np.asarray(self.instance.op_sparsity, np.float64)
+            tables.sparsity = array("d", sparsity.tobytes())
+        self._sparsity = tables.sparsity
         self._hold = hold
 
     def _run_ahead(self) -> bool:
