@@ -101,23 +101,16 @@ def rtmm_dysta(repeat: int, workdir: Path) -> dict[str, Any]:
     import_argv = [*RTMM, "import", "dysta", str(TABLES), str(REQUESTS),
                    "--out", str(instance_path)]  # fmt: skip
 
-    def whole() -> None:
+    def whole(runs: list[str]) -> None:
+        """``rtmm import dysta``, then one ``rtmm run`` per entry of ``runs`` (schedulers)."""
         instance_path.unlink(missing_ok=True)
         subprocess.run(import_argv, check=True, capture_output=True)
-        for name in DYSTA_SCHEDULERS:
-            subprocess.run([*RTMM, "run", str(instance_path), "--scheduler", name, "--json"],
-                           check=True, capture_output=True)  # fmt: skip
+        for schedulers in runs:
+            subprocess.run([*RTMM, "run", str(instance_path), "--scheduler", schedulers,
+                            "--json"], check=True, capture_output=True)  # fmt: skip
 
-    whole_s = best(repeat, whole)
-
-    def whole_one_run() -> None:
-        instance_path.unlink(missing_ok=True)
-        subprocess.run(import_argv, check=True, capture_output=True)
-        subprocess.run([*RTMM, "run", str(instance_path), "--scheduler",
-                        ",".join(DYSTA_SCHEDULERS), "--json"],
-                       check=True, capture_output=True)  # fmt: skip
-
-    one_run_s = best(repeat, whole_one_run)
+    whole_s = best(repeat, lambda: whole(list(DYSTA_SCHEDULERS)))
+    one_run_s = best(repeat, lambda: whole([",".join(DYSTA_SCHEDULERS)]))
     library = (
         "from rtmm_opt.engine import replay\n"
         "from rtmm_opt.instance.dysta import build_dysta_instance, read_requests, read_tables\n"
