@@ -8,7 +8,9 @@
    ``rtmm import dysta`` plus seven ``rtmm run --json``, of the import plus one ``rtmm run
    --scheduler fcfs,sjf,...`` (the seven in one process), and of the import plus the seven
    replays in one process (the library). Target: every in-process ratio simulator/rtmm ≥ 3,
-   and rtmm's whole figure below the simulator's single process.
+   and rtmm's whole figure below the simulator's single process. PREMA, Planaria and SDRM3
+   run in the compiled core (``rtmm_opt/engine/core.py``); they are timed with it off too
+   (``RTMM_PURE_PYTHON=1``).
 2. XRBench compatibility: the whole ``rtmm run`` of ``VR_gaming.m`` (700 ms, Single_4K WS, the
    shared gzipped cost table, ``xrbench`` scheduler, model granularity), best of
    ``--repeat``, and its replay alone in process. Targets: whole run ≤ 0.3 s; replay within
@@ -63,6 +65,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tabulate import tabulate
 
 from rtmm_opt.engine import replay
+from rtmm_opt.engine.core import PURE_PYTHON_VARIABLE, compiled
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.instance.workload import load_workload
 from rtmm_opt.schedulers import make_scheduler
@@ -72,6 +75,7 @@ SHARED = ROOT.parent / "shared"
 TABLES = SHARED / "dysta" / "latency_tables" / "eyerissv2"
 REQUESTS = SHARED / "dysta" / "reference" / "requests_eyerissv2_3_2_1.csv"
 DYSTA_SCHEDULERS = ("fcfs", "sjf", "prema", "planaria", "sdrm3", "dysta", "dysta_oracle")
+CORE_SCHEDULERS = ("prema", "planaria", "sdrm3")  # replayed by the compiled core
 SCENARIO = SHARED / "xrbench" / "scenarios" / "VR_gaming.m"
 COSTS = SHARED / "xrbench" / "layer_costs.csv.gz"
 XRBENCH_RUN = [
@@ -126,8 +130,19 @@ def rtmm_dysta(repeat: int, workdir: Path) -> dict[str, Any]:
         name: best(repeat, lambda n=name: replay(instance, make_scheduler(n), check=False))
         for name in DYSTA_SCHEDULERS
     }
+    # the same replays with the compiled core off (rtmm_opt/engine/core.py); None: no core
+    pure_s: dict[str, float | None] = dict.fromkeys(CORE_SCHEDULERS)
+    if compiled() is not None:
+        os.environ[PURE_PYTHON_VARIABLE] = "1"
+        try:
+            for name in CORE_SCHEDULERS:
+                pure_s[name] = best(
+                    repeat, lambda n=name: replay(instance, make_scheduler(n), check=False)
+                )
+        finally:
+            del os.environ[PURE_PYTHON_VARIABLE]
     return {"whole_s": whole_s, "one_run_s": one_run_s, "one_process_s": one_process_s,
-            "replay_s": replay_s, "ops": instance.n_ops}  # fmt: skip
+            "replay_s": replay_s, "pure_python_s": pure_s, "ops": instance.n_ops}  # fmt: skip
 
 
 def simulator_dysta(sim: Path, repeat: int) -> dict[str, Any]:
@@ -244,12 +259,14 @@ def main() -> int:
     rows = []
     for name in DYSTA_SCHEDULERS:
         seconds = ours["replay_s"][name]
-        row: list[Any] = [name, f"{seconds * 1e3:.1f}"]
+        pure = ours["pure_python_s"].get(name)
+        row: list[Any] = [name, f"{seconds * 1e3:.1f}", "" if pure is None else f"{pure * 1e3:.1f}"]
         if sim:
             theirs = sim["replay_s"][name]
             row += [f"{theirs * 1e3:.1f}", f"{theirs / seconds:.2f}x"]
         rows.append(row)
-    headers = ["scheduler", "rtmm ms"] + (["simulator ms", "sim/rtmm (target >= 3)"] if sim else [])
+    headers = ["scheduler", "rtmm ms", "core off ms"]
+    headers += ["simulator ms", "sim/rtmm (target >= 3)"] if sim else []
     print(tabulate(rows, headers))
     print(f"\nwhole: rtmm import dysta + 7 rtmm run: {ours['whole_s']:.2f} s; "
           f"rtmm import dysta + one rtmm run --scheduler {','.join(DYSTA_SCHEDULERS)}: "

@@ -73,6 +73,7 @@ from rtmm_opt.engine.contract import (
     View,
     shared_rows,
 )
+from rtmm_opt.engine.core import JobPickRule, replay_dysta
 from rtmm_opt.engine.dysta_compat import DystaLoop
 from rtmm_opt.engine.index import IndexRule
 from rtmm_opt.errors import InputError
@@ -482,6 +483,31 @@ class Engine:
         self.decisions, self.dispatches, self._sequence = decisions, dispatches, sequence
         if active:
             self._stalled()
+
+    def run_job_picks(self, rule: JobPickRule) -> bool:
+        """Replay the whole instance under a job-picking ``rule`` in the compiled core
+        (:mod:`rtmm_opt.engine.core`), from a fresh engine, leaving the state the stepped replay
+        would leave; False (nothing done) where the core is off or does not describe this
+        replay."""
+        result = replay_dysta(self.instance, rule, chains_only=self._tables.chains_only)
+        if result is None:
+            return False
+        self.op_start, self.op_end, decisions, self.now = result
+        n_jobs, n_ops = self.instance.n_jobs, self.instance.n_ops
+        self.op_state = [FINISHED] * n_ops
+        self.op_accelerator = [0] * n_ops
+        self._preds_left = [0] * n_ops
+        self.job_state = [DONE] * n_jobs
+        self.job_visible_at = list(self._job_release)
+        self.job_completion = [self.op_end[ops[-1]] for ops in self.job_ops]
+        self.job_last_progress = list(self.job_completion)
+        self.job_started = [True] * n_jobs
+        self._job_todo = [0] * n_jobs
+        self.decisions = self.dispatches = decisions
+        self._sequence += decisions
+        assert self._dysta is not None
+        self._dysta.next_arrival = n_jobs
+        return True
 
     def _run_index_dysta(self, rule: IndexRule) -> None:
         """:meth:`run_index` under ``compat: dysta``: :meth:`_advance_dysta` and the index
@@ -1078,15 +1104,21 @@ def replay(instance: Instance, policy: Policy, *, check: bool = True) -> Schedul
     """Run ``policy`` over ``instance`` to the end and return the (validated) Schedule.
 
     A policy that offers an index rule (``index_rule()``, :mod:`rtmm_opt.engine.index`) is
-    applied by :meth:`Engine.run_index`, which gives the same schedule as stepping it."""
+    applied by :meth:`Engine.run_index`, and one that offers a job-picking rule
+    (``job_pick_rule()``, :mod:`rtmm_opt.engine.core`) by the compiled core where it describes
+    the replay (:meth:`Engine.run_job_picks`); both give the same schedule as stepping it."""
     engine = Engine(instance, policy_name=policy.name or type(policy).__name__)
     policy.reset(engine.static)
     if type(policy).hold is not Policy.hold:
         engine.offer_runs(policy.hold)
     index_rule = getattr(policy, "index_rule", None)
     rule = index_rule() if index_rule is not None and engine.takes_index_rules else None
+    job_pick_rule = getattr(policy, "job_pick_rule", None)
+    picks = job_pick_rule() if job_pick_rule is not None and rule is None else None
     if rule is not None:
         engine.run_index(rule)
+    elif picks is not None and engine.run_job_picks(picks):
+        pass  # replayed by the compiled core
     else:
         view = engine.reset()
         while view is not None:

@@ -58,6 +58,7 @@ from rtmm_opt.engine.contract import (
     View,
     shared_values,
 )
+from rtmm_opt.engine.core import JobPickRule
 from rtmm_opt.engine.index import IndexRule
 from rtmm_opt.errors import excerpt
 from rtmm_opt.instance.instance import IntArray
@@ -469,6 +470,12 @@ class JobPickPolicy(Policy):
             dispatched(job)
             boundary += 1
         return kept
+
+    def job_pick_rule(self) -> JobPickRule | None:
+        """This policy's formula for the compiled core (:mod:`rtmm_opt.engine.core`), after
+        ``reset``; None (the default) means "call ``decide``". A rule must describe exactly
+        what :meth:`decide` does on one accelerator where every op is eligible."""
+        return None
 
     def sure(self, run: Run, pool: list[int], boundary: int) -> int:
         """How many boundaries of ``run`` from ``boundary`` on certainly pick the run's job

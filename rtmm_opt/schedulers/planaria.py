@@ -10,6 +10,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from rtmm_opt.engine.contract import Run, StaticInfo, View
+from rtmm_opt.engine.core import JobPickRule
 from rtmm_opt.io.units import NS_PER_S
 from rtmm_opt.schedulers.base import JobPickPolicy, negative_maximum_fold
 from rtmm_opt.schedulers.registry import register
@@ -55,6 +56,14 @@ class Planaria(JobPickPolicy):
 
     def select(self, view: View, pool: list[int]) -> int:
         return negative_maximum_fold(pool, self._score)
+
+    def job_pick_rule(self) -> JobPickRule | None:
+        if type(self) is not Planaria or not self._everywhere:
+            return None
+        return JobPickRule(
+            "planaria", self.work.per_op, self.priority, self.deadline,
+            seconds_per_unit=self._seconds_per_unit,
+        )  # fmt: skip
 
     def sure(self, run: Run, pool: list[int], boundary: int) -> int:
         """The fold's outcome depends only on the signs of the scores, on which of two scores

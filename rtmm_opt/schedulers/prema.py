@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rtmm_opt.engine.contract import Run, StaticInfo, View
+from rtmm_opt.engine.core import JobPickRule
 from rtmm_opt.schedulers.base import PredictingJobPick
 from rtmm_opt.schedulers.registry import register
 
@@ -136,6 +137,11 @@ class Prema(PredictingJobPick):
             self._fresh = set()
             self._running[job] = 1
         return kept
+
+    def job_pick_rule(self) -> JobPickRule | None:
+        if type(self) is not Prema or not self._everywhere:
+            return None
+        return JobPickRule("prema", self.work.per_op, self.priority, self.deadline)
 
     def saved_state(self) -> object:
         return self.tokens, self._fresh

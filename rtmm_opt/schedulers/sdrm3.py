@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 
 from rtmm_opt.engine.contract import StaticInfo, View
+from rtmm_opt.engine.core import JobPickRule
 from rtmm_opt.errors import excerpt
 from rtmm_opt.schedulers.base import PredictingJobPick, negative_maximum_fold
 from rtmm_opt.schedulers.registry import register
@@ -71,3 +72,10 @@ class SDRM3(PredictingJobPick):
 
     def select(self, view: View, pool: list[int]) -> int:
         return negative_maximum_fold(pool, self._score)
+
+    def job_pick_rule(self) -> JobPickRule | None:
+        if type(self) is not SDRM3 or not self._everywhere:
+            return None
+        return JobPickRule(
+            "sdrm3", self.work.per_op, self.priority, self.deadline, alpha=self.alpha
+        )

@@ -204,10 +204,12 @@ def test_the_wheel_carries_its_data_and_runs_from_anywhere(tmp_path):
     README's kind of command from a directory that is not the checkout."""
     source = tmp_path / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(ROOT / name, source / name)
     shutil.copytree(
-        ROOT / "rtmm_opt", source / "rtmm_opt", ignore=shutil.ignore_patterns("__pycache__")
+        ROOT / "rtmm_opt",
+        source / "rtmm_opt",
+        ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd"),  # the core is built anew
     )
     dist = tmp_path / "dist"
     isolation = ["--no-build-isolation"] if _builds_offline() else []  # else pip fetches setuptools
@@ -222,6 +224,8 @@ def test_the_wheel_carries_its_data_and_runs_from_anywhere(tmp_path):
     }
     assert "rtmm_opt/data/costs/xrbench_maestro.csv.gz" in bundled_files
     assert bundled_files <= shipped, sorted(bundled_files - shipped)
+    # the compiled core (setup.py; this machine has a C compiler)
+    assert any(name.startswith("rtmm_opt/engine/native.") for name in shipped), sorted(shipped)
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", venv], tmp_path)
@@ -235,6 +239,8 @@ def test_the_wheel_carries_its_data_and_runs_from_anywhere(tmp_path):
     # the checkout's editable install is on the machine too: the venv's copy must win
     where = _run([python, "-c", "import rtmm_opt; print(rtmm_opt.__file__)"], elsewhere, env)
     assert Path(where.strip()).resolve().is_relative_to(venv.resolve()), where
+    core = "from rtmm_opt.engine.core import compiled; print(compiled().__file__)"
+    assert Path(_run([python, "-c", core], elsewhere, env).strip()).is_relative_to(venv.resolve())
     rtmm = venv / "bin" / "rtmm"
     models = json.loads(_run([rtmm, "models", "list", "--json"], elsewhere, env))
     assert len(models) == 19 and {m["name"] for m in models} >= {"ES_RITNet", "SS_HRViT_b1"}

@@ -1,0 +1,219 @@
+"""The compiled core (rtmm_opt/engine/core.py, native.c): PREMA, Planaria and SDRM3 replayed whole
+in C under compat dysta give exactly the schedule of calling their ``decide`` at every layer
+boundary (the pure-Python reference, ``replay_stepped``), and the core steps aside wherever it
+would not describe the replay.
+
+The truth is the stepped Python replay, on instances made to hit the formulas' edges: random
+chains with priorities 1/3/9 (PREMA's three thresholds), arrivals inside layers and clock
+rewinds, equal remaining work and equal scores (ties), deadlines passed and deadlines met
+exactly at a boundary (SDRM3's capped urgency, Planaria's infinite score and its negative
+running maximum), and Dysta imports drawn at several rates on both architectures. Each test
+also checks that the core ran: a comparison of the reference with itself could not fail.
+"""
+
+import os
+import random
+
+import numpy as np
+import pytest
+from support import DYSTA, assert_same_schedule, needs_dysta, replay_stepped
+
+from rtmm_opt.engine import Engine, replay
+from rtmm_opt.engine import core as core_module
+from rtmm_opt.engine.core import JobPickRule, compiled
+from rtmm_opt.instance import Settings, TaskInfo
+from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
+from rtmm_opt.instance.dysta import build_dysta_instance, generate_requests, read_tables
+from rtmm_opt.instance.instance import Instance
+from rtmm_opt.schedulers import make_scheduler
+from rtmm_opt.schedulers.prema import Prema
+
+RULES = [
+    ("prema", {}),
+    ("planaria", {}),
+    ("sdrm3", {}),
+    ("sdrm3", {"alpha": 0.0}),
+    ("sdrm3", {"alpha": 2.5}),
+]
+DYSTA_COMPAT = Settings(drops="never", compat="dysta")
+
+needs_core = pytest.mark.skipif(
+    compiled() is None, reason="the compiled core is not built or RTMM_PURE_PYTHON is set"
+)
+
+
+@pytest.mark.skipif(not os.environ.get("CI"), reason="only CI promises a C compiler")
+def test_the_install_built_the_core_under_ci():
+    """The README's install command builds the core on the machines CI runs on (setup.py); a
+    silent fallback to pure Python would only show as lost speed."""
+    if os.environ.get(core_module.PURE_PYTHON_VARIABLE, "") not in ("", "0"):
+        pytest.skip("RTMM_PURE_PYTHON is set: the pure-Python run of the suite")
+    assert compiled() is not None
+
+
+@pytest.fixture
+def core_runs(monkeypatch):
+    """Counts the replays that the core took (Engine.run_job_picks answering True)."""
+    taken = []
+    original = Engine.run_job_picks
+
+    def counting(engine, rule):
+        ran = original(engine, rule)
+        taken.append(ran)
+        return ran
+
+    monkeypatch.setattr(Engine, "run_job_picks", counting)
+    return taken
+
+
+def prioritised_chains(seed: int, *, scale: int = 1) -> Instance:
+    """Up to 14 chains of three tasks (priorities 1, 3, 9) with close releases, layers of equal
+    lengths (ties of remaining work and of scores), deadlines from already tight to loose, and
+    estimates off the realised durations; times times ``scale``."""
+    rng = random.Random(seed)
+    tasks = [TaskInfo(f"t{p}", "m", priority=p) for p in (1, 3, 9)]
+    jobs, release = [], 0
+    for _ in range(rng.randint(2, 14)):
+        release += rng.choice([0, 0, 1, 2, 5, 20])
+        layers = [rng.choice([1, 2, 2, 4, 7]) for _ in range(rng.randint(1, 10))]
+        deadline = release + rng.choice([1, 3, 8, 15, 30, 90])
+        ops = [
+            OpSpec(
+                [d * scale],
+                predicted=[max(1, d + rng.choice([-1, 0, 0, 2])) * scale],
+                preds=[i - 1] if i else [],
+            )
+            for i, d in enumerate(layers)
+        ]
+        jobs.append(JobSpec(rng.randrange(3), release * scale, deadline * scale, ops))
+    return assemble("chains", accelerators=["acc"], tasks=tasks, jobs=jobs, settings=DYSTA_COMPAT)
+
+
+def assert_core_matches_stepping(instance, taken):
+    for name, params in RULES:
+        before = len(taken)
+        fast = replay(instance, make_scheduler(name, params))
+        assert taken[before:] == [True], (name, params)
+        assert_same_schedule(fast, replay_stepped(instance, make_scheduler(name, params)))
+
+
+@needs_core
+@pytest.mark.parametrize("seed", range(80))
+def test_the_core_replays_random_chains_like_stepping(seed, core_runs):
+    assert_core_matches_stepping(prioritised_chains(seed, scale=1 + seed % 3 * 1000), core_runs)
+
+
+@needs_dysta
+@needs_core
+@pytest.mark.parametrize("architecture", ["eyerissv2", "sanger"])
+def test_the_core_replays_dysta_imports_like_stepping(architecture, core_runs):
+    tables = read_tables(DYSTA / "latency_tables" / architecture)
+    scale = 20 if architecture == "sanger" else 1  # Sanger's layers are ~20x shorter
+    for seed, rate in enumerate((2.0, 6.0, 15.0)):
+        requests = generate_requests(tables, rate=rate * scale, count=60, seed=seed, slo_mult=2)
+        instance = build_dysta_instance(tables, requests)
+        assert_core_matches_stepping(instance, core_runs)
+        # PREMA and SDRM3 reading the per-pattern estimates instead of op_predicted
+        for name in ("prema", "sdrm3"):
+            fast = replay(instance, make_scheduler(name, {"estimates": "pattern"}))
+            assert core_runs[-1] is True
+            reference = replay_stepped(instance, make_scheduler(name, {"estimates": "pattern"}))
+            assert_same_schedule(fast, reference)
+
+
+@needs_core
+def test_a_hand_computed_prema_replay():
+    """Two jobs on one accelerator. Job 0 (priority 1) is released at 0 with layers 4 and 4,
+    job 1 (priority 9) at 1 with one layer of 2; estimates equal durations. t=0: job 0 alone
+    runs its first layer. t=4: job 1 arrived (1 < 4): its token is set to 9 (fresh, not in M),
+    job 0's grows by 1 * 0 / 8 to 1: M = 1, θ = 1, both candidates; job 1 has less work left
+    (2 < 4) and runs 4..6; job 0's last layer runs 6..10."""
+    tasks = [TaskInfo("low", "m", priority=1), TaskInfo("high", "m", priority=9)]
+    jobs = [
+        JobSpec(0, 0, 100, [OpSpec([4]), OpSpec([4], preds=[0])]),
+        JobSpec(1, 1, 100, [OpSpec([2])]),
+    ]
+    instance = assemble("hand", accelerators=["acc"], tasks=tasks, jobs=jobs,
+                        settings=DYSTA_COMPAT)  # fmt: skip
+    schedule = replay(instance, make_scheduler("prema"))
+    assert schedule.op_start.tolist() == [0, 6, 4]
+    assert schedule.op_end.tolist() == [4, 10, 6]
+    assert schedule.info == {"decisions": 3, "dispatches": 3}
+
+
+@needs_core
+def test_the_core_keeps_the_clock_rewind_of_the_dysta_loop(core_runs):
+    """The queue empties at t=10 (job 0 done); job 1, released at 3, is admitted alone and
+    the clock goes back to 3: its layer runs 3..5, overlapping job 0's (the quirk)."""
+    jobs = [JobSpec(0, 0, 50, [OpSpec([10])]), JobSpec(0, 3, 50, [OpSpec([2])])]
+    instance = assemble("rewind", accelerators=["acc"], tasks=[TaskInfo("t", "m")], jobs=jobs,
+                        settings=DYSTA_COMPAT)  # fmt: skip
+    for name in ("prema", "planaria", "sdrm3"):
+        schedule = replay(instance, make_scheduler(name))
+        assert schedule.op_start.tolist() == [0, 3] and schedule.op_end.tolist() == [10, 5]
+    assert core_runs == [True] * 3
+
+
+def test_the_core_steps_aside_where_it_does_not_describe_the_replay(monkeypatch, core_runs):
+    instance = prioritised_chains(5)
+    # not under compat dysta: the policy decides on the event loop
+    plain = assemble("plain", accelerators=["acc"], tasks=[TaskInfo("t", "m")],
+                     jobs=[JobSpec(0, 0, 9, [OpSpec([2]), OpSpec([3], preds=[0])])])  # fmt: skip
+    replay(plain, make_scheduler("prema"))
+    assert core_runs == [False]
+
+    # a subclass may change the formula: no rule
+    class Tweaked(Prema):
+        pass
+
+    policy = Tweaked()
+    policy.reset(Engine(instance).static)
+    assert policy.job_pick_rule() is None
+    # times too large for exact doubles
+    huge = make_scheduler("prema")
+    huge.reset(Engine(instance).static)
+    rule = huge.job_pick_rule()
+    assert rule is not None
+    engine = Engine(instance)
+    big = JobPickRule("prema", rule.per_op, [2**52] * instance.n_jobs, rule.deadline)
+    assert not engine.run_job_picks(big)
+    # switched off
+    monkeypatch.setenv(core_module.PURE_PYTHON_VARIABLE, "1")
+    assert compiled() is None
+    assert not Engine(instance).run_job_picks(rule)
+    assert_same_schedule(
+        replay(instance, make_scheduler("sdrm3")),
+        replay_stepped(instance, make_scheduler("sdrm3")),
+    )
+    assert core_runs[-1] is False
+
+
+@needs_core
+def test_a_core_built_from_another_source_is_not_used(tmp_path):
+    assert core_module.load.__wrapped__() is compiled()  # built from the native.c beside it
+    edited = tmp_path / "native.c"
+    edited.write_text("/* an edited core */\n")
+    with pytest.warns(RuntimeWarning, match="built from another version"):
+        assert core_module.load.__wrapped__(edited) is None
+
+
+def test_a_job_pick_rule_names_a_known_formula():
+    with pytest.raises(ValueError, match="rule must be one of"):
+        JobPickRule("edf", [1], [1], [1])
+
+
+@needs_core
+def test_the_core_checks_its_buffers():
+    core = compiled()
+    ones = np.ones(2, np.int64)
+    offsets = np.array([0, 1, 2], np.int64)
+    out = np.zeros(2, np.int64)
+    with pytest.raises(ValueError, match="per_op: expected 2"):
+        core.dysta_job_picks(0, 1.0, 1.0, 2, 2, ones, ones, ones, offsets, np.arange(2),
+                             ones, ones[:1], out, out.copy())  # fmt: skip
+    with pytest.raises(ValueError, match="has no ops"):
+        core.dysta_job_picks(0, 1.0, 1.0, 2, 2, ones, ones, ones, np.zeros(3, np.int64),
+                             np.arange(2), ones, ones, out, out.copy())  # fmt: skip
+    with pytest.raises(BufferError):  # the outputs must be writable
+        core.dysta_job_picks(0, 1.0, 1.0, 2, 2, ones, ones, ones, offsets, np.arange(2),
+                             ones, ones, bytes(16), out)  # fmt: skip
