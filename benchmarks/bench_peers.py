@@ -8,9 +8,9 @@
    ``rtmm import dysta`` plus seven ``rtmm run --json``, of the import plus one ``rtmm run
    --scheduler fcfs,sjf,...`` (the seven in one process), and of the import plus the seven
    replays in one process (the library). Target: every in-process ratio simulator/rtmm ≥ 3,
-   and rtmm's whole figure below the simulator's single process. PREMA, Planaria and SDRM3
-   run in the compiled core (``rtmm_opt/engine/core.py``); they are timed with it off too
-   (``RTMM_PURE_PYTHON=1``).
+   and rtmm's whole figure below the simulator's single process. PREMA, Planaria, SDRM3, Dysta
+   and Dysta-oracle run in the compiled core (``rtmm_opt/engine/core.py``); they are timed
+   with it off too (``RTMM_PURE_PYTHON=1``).
 2. XRBench compatibility: the whole ``rtmm run`` of ``VR_gaming.m`` (700 ms, Single_4K WS, the
    shared gzipped cost table, ``xrbench`` scheduler, model granularity), best of
    ``--repeat``, and its replay alone in process. Targets: whole run ≤ 0.3 s; replay within
@@ -75,7 +75,8 @@ SHARED = ROOT.parent / "shared"
 TABLES = SHARED / "dysta" / "latency_tables" / "eyerissv2"
 REQUESTS = SHARED / "dysta" / "reference" / "requests_eyerissv2_3_2_1.csv"
 DYSTA_SCHEDULERS = ("fcfs", "sjf", "prema", "planaria", "sdrm3", "dysta", "dysta_oracle")
-CORE_SCHEDULERS = ("prema", "planaria", "sdrm3")  # replayed by the compiled core
+# replayed by the compiled core
+CORE_SCHEDULERS = ("prema", "planaria", "sdrm3", "dysta", "dysta_oracle")
 SCENARIO = SHARED / "xrbench" / "scenarios" / "VR_gaming.m"
 COSTS = SHARED / "xrbench" / "layer_costs.csv.gz"
 XRBENCH_RUN = [

@@ -1,19 +1,19 @@
 """The compiled core: job-picking rules replayed whole in C under compat ``dysta``.
 
-A policy that picks jobs by a fixed formula (PREMA, Planaria, SDRM3) may describe itself as a
-:class:`JobPickRule` (``job_pick_rule()``, called after ``reset``, like ``index_rule()`` of
-:mod:`rtmm_opt.engine.index`). Under compat ``dysta`` (:mod:`rtmm_opt.engine.dysta_compat`),
-:func:`~rtmm_opt.engine.loop.replay` then runs the Dysta loop and the rule's decisions in the
-extension module ``rtmm_opt.engine.native`` (``native.c``), which computes what the engine and the
-policy's ``prepare``/``select`` compute, operation for operation: the same schedule, bit for
-bit, and the same decision count. The policy's ``decide`` is not called, so its own state (say
-PREMA's ``tokens``) is not advanced; the schedule is the result.
+A policy that picks jobs by a fixed formula (PREMA, Planaria, SDRM3, the Dysta key) may
+describe itself as a :class:`JobPickRule` (``job_pick_rule()``, called after ``reset``, like
+``index_rule()`` of :mod:`rtmm_opt.engine.index`). Under compat ``dysta``
+(:mod:`rtmm_opt.engine.dysta_compat`), :func:`~rtmm_opt.engine.loop.replay` then runs the Dysta
+loop and the rule's decisions in the extension module ``rtmm_opt.engine.native`` (``native.c``),
+which computes what the engine and the policy's ``decide`` compute, operation for operation:
+the same schedule, bit for bit, and the same decision count. The policy's ``decide`` is not
+called, so its own state (say PREMA's ``tokens``) is not advanced; the schedule is the result.
 
 The core is used only where it describes the replay exactly (:func:`replay_dysta` says None
 otherwise, and the policy's ``decide`` runs): every job a chain of one variant with at least
 one op and no early exit, durations on the one accelerator not negative, and every integer
-that the formulas multiply or divide below 2**53, where Python's ``int / int`` and the division
-of two doubles round alike.
+that the formulas multiply, divide or turn into a float below 2**52, where Python's
+``int / int`` and the division of two doubles round alike.
 
 The pure-Python path is the reference. The core is built by ``pip install`` where a C compiler
 is present (``setup.py``; optional: without one the package installs without it), and
@@ -37,7 +37,7 @@ import numpy as np
 
 from rtmm_opt.instance.instance import Instance
 
-RULES = ("prema", "planaria", "sdrm3")  # the core's rule numbers are their indices
+RULES = ("prema", "planaria", "sdrm3", "dysta")  # the core's rule numbers are their indices
 EXACT = 2**53  # integers below this are exact doubles (the checks keep a factor 2 from it)
 PURE_PYTHON_VARIABLE = "RTMM_PURE_PYTHON"
 SOURCE = Path(__file__).with_name("native.c")  # the core's source, in a checkout
@@ -47,18 +47,23 @@ SOURCE = Path(__file__).with_name("native.c")  # the core's source, in a checkou
 class JobPickRule:
     """A job-picking policy's formula, for the compiled core (the module docstring).
 
-    ``rule``: one of :data:`RULES`, the formula of that policy with its defaults for what is not
-    given here. Per op: ``per_op``, the predicted work (``RemainingWork.per_op``). Per job:
-    ``priority`` (the task's) and ``deadline``. ``alpha``: SDRM3's weight of fairness;
-    ``seconds_per_unit``: Planaria's seconds per time unit.
+    ``rule``: one of :data:`RULES`, the formula of that policy (``dysta``: the key of
+    ``dysta``, ``dysta_naive`` and ``dysta_oracle``). Per op: ``per_op``, the estimated work
+    (``RemainingWork.per_op``, Dysta's E), or None for the realised durations (a clairvoyant
+    rule). Per job: ``priority`` (the task's) and ``deadline``. ``alpha``: SDRM3's weight of
+    fairness; ``seconds_per_unit``: Planaria's and Dysta's seconds per time unit; ``beta``:
+    Dysta's β; ``sparsity_mean``: per op, the mean sparsity that Dysta's γ divides by, or None
+    when γ is off (the realised sparsities are the instance's).
     """
 
     rule: str
-    per_op: Sequence[int]
+    per_op: Sequence[int] | None
     priority: Sequence[int]
     deadline: Sequence[int]
     alpha: float = 1.0
     seconds_per_unit: float = 1.0
+    beta: float = 0.0
+    sparsity_mean: Sequence[float] | None = None
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
@@ -146,7 +151,7 @@ def replay_dysta(
     inputs = _inputs(instance)
     if not inputs.supported:
         return None
-    per_op = np.asarray(rule.per_op, np.int64)
+    per_op = inputs.duration if rule.per_op is None else np.asarray(rule.per_op, np.int64)
     priority = np.asarray(rule.priority, np.int64)
     deadline = np.asarray(rule.deadline, np.int64)
     if len(per_op) != instance.n_ops or not len(priority) == len(deadline) == instance.n_jobs:
@@ -159,11 +164,18 @@ def replay_dysta(
         or int(np.abs(deadline).max()) + inputs.reach >= EXACT / 2
     ):
         return None
+    gamma = rule.sparsity_mean is not None
+    if gamma:
+        sparsity = np.ascontiguousarray(instance.op_sparsity, np.float64)
+        sparsity_mean = np.asarray(rule.sparsity_mean, np.float64)
+    else:
+        sparsity = sparsity_mean = np.zeros(0)
     n_ops = instance.n_ops
     op_start, op_end = array("q", bytes(8 * n_ops)), array("q", bytes(8 * n_ops))
     decisions, clock = core.dysta_job_picks(
         RULES.index(rule.rule), float(rule.alpha), float(rule.seconds_per_unit),
-        instance.n_jobs, n_ops, inputs.release, deadline, priority, inputs.offsets,
-        inputs.arrivals, inputs.duration, per_op, op_start, op_end,
+        float(rule.beta), gamma, instance.n_jobs, n_ops, inputs.release, deadline, priority,
+        inputs.offsets, inputs.arrivals, inputs.duration, per_op, sparsity, sparsity_mean,
+        op_start, op_end,
     )  # fmt: skip
     return op_start, op_end, decisions, clock

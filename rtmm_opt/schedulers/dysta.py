@@ -90,6 +90,7 @@ from typing import ClassVar
 import numpy as np
 
 from rtmm_opt.engine.contract import PREDICTED, Decision, Policy, Run, StaticInfo, View
+from rtmm_opt.engine.core import JobPickRule
 from rtmm_opt.errors import excerpt
 from rtmm_opt.io.units import NS_PER_S
 from rtmm_opt.schedulers.base import (
@@ -325,6 +326,28 @@ class _DystaKey(Policy):
             job_ready.remove(op)  # dispatched, as decide does
         return len(times) - 1
 
+    def job_pick_rule(self) -> JobPickRule | None:
+        """The key for the compiled core (:mod:`rtmm_opt.engine.core`): ``dysta``,
+        ``dysta_naive`` and ``dysta_oracle`` themselves, without ``reference_sums``, where every
+        op can run on the first accelerator."""
+        static = self.static
+        if (
+            type(self) not in (Dysta, DystaNaive, DystaOracle)
+            or self.reference_sums
+            or not (static.op_predicted[:, :1] >= 0).all()
+        ):
+            return None
+        return JobPickRule(
+            "dysta", self._rule_estimates(), [0] * len(static.job_task),
+            static.job_deadline_list, seconds_per_unit=self._scale, beta=self.beta,
+            sparsity_mean=self._sparsity_mean if self._gamma_on else None,
+        )  # fmt: skip
+
+    def _rule_estimates(self) -> list[int] | None:
+        """E per op for :meth:`job_pick_rule` (None: the realised durations)."""
+        static = self.static
+        return fastest_estimates(static.op_predicted)
+
     def decide(self, view: View) -> Decision | None:
         self._observe(view)
         static = self.static
@@ -378,7 +401,10 @@ class Dysta(_DystaKey):
         return resolve_estimates(static, self.estimates, self._auto_estimates)
 
     def _op_estimates(self, view: View) -> list[int]:
-        static = view.static
+        return self._rule_estimates()
+
+    def _rule_estimates(self) -> list[int]:
+        static = self.static
         return fastest_estimates(static.estimates(self.estimate_set(static)))
 
 
@@ -417,6 +443,9 @@ class DystaOracle(_DystaKey):
 
     def _op_estimates(self, view: View) -> list[int]:
         return fastest_estimates(view.clairvoyant().op_duration)
+
+    def _rule_estimates(self) -> list[int] | None:
+        return None  # the realised durations, which the core reads from the instance
 
     def _counted_ops(self, view: View, job: int) -> list[int]:
         return view.clairvoyant().required_ops(job, view.job_variant(job))

@@ -1,16 +1,18 @@
-"""The compiled core (rtmm_opt/engine/core.py, native.c): PREMA, Planaria and SDRM3 replayed whole
-in C under compat dysta give exactly the schedule of calling their ``decide`` at every layer
-boundary (the pure-Python reference, ``replay_stepped``), and the core steps aside wherever it
-would not describe the replay.
+"""The compiled core (rtmm_opt/engine/core.py, native.c): PREMA, Planaria, SDRM3 and the Dysta
+key replayed whole in C under compat dysta give exactly the schedule of calling their
+``decide`` at every layer boundary (the pure-Python reference, ``replay_stepped``), and the
+core steps aside wherever it would not describe the replay.
 
 The truth is the stepped Python replay, on instances made to hit the formulas' edges: random
 chains with priorities 1/3/9 (PREMA's three thresholds), arrivals inside layers and clock
 rewinds, equal remaining work and equal scores (ties), deadlines passed and deadlines met
 exactly at a boundary (SDRM3's capped urgency, Planaria's infinite score and its negative
-running maximum), and Dysta imports drawn at several rates on both architectures. Each test
+running maximum), measured and mean sparsities with NaNs and means of 1 (Dysta's γ), and Dysta
+imports drawn at several rates on both architectures. Each test
 also checks that the core ran: a comparison of the reference with itself could not fail.
 """
 
+import math
 import os
 import random
 
@@ -34,6 +36,11 @@ RULES = [
     ("sdrm3", {}),
     ("sdrm3", {"alpha": 0.0}),
     ("sdrm3", {"alpha": 2.5}),
+    ("dysta", {}),
+    ("dysta", {"use_gamma": False, "beta": 0.5}),
+    ("dysta", {"time_scale": 1.0, "beta": 2.0}),
+    ("dysta_naive", {}),
+    ("dysta_oracle", {}),
 ]
 DYSTA_COMPAT = Settings(drops="never", compat="dysta")
 
@@ -82,6 +89,9 @@ def prioritised_chains(seed: int, *, scale: int = 1) -> Instance:
                 [d * scale],
                 predicted=[max(1, d + rng.choice([-1, 0, 0, 2])) * scale],
                 preds=[i - 1] if i else [],
+                # Dysta's gamma: measured against mean sparsity; NaN and a mean of 1 add no term
+                sparsity=rng.choice([0.2, 0.5, 0.9, math.nan]),
+                sparsity_mean=rng.choice([0.3, 0.5, 0.5, 1.0, math.nan]),
             )
             for i, d in enumerate(layers)
         ]
@@ -113,12 +123,13 @@ def test_the_core_replays_dysta_imports_like_stepping(architecture, core_runs):
         requests = generate_requests(tables, rate=rate * scale, count=60, seed=seed, slo_mult=2)
         instance = build_dysta_instance(tables, requests)
         assert_core_matches_stepping(instance, core_runs)
-        # PREMA and SDRM3 reading the per-pattern estimates instead of op_predicted
-        for name in ("prema", "sdrm3"):
-            fast = replay(instance, make_scheduler(name, {"estimates": "pattern"}))
-            assert core_runs[-1] is True
-            reference = replay_stepped(instance, make_scheduler(name, {"estimates": "pattern"}))
-            assert_same_schedule(fast, reference)
+        # PREMA, SDRM3 and Dysta-naive reading the per-pattern estimates, Dysta op_predicted
+        for name in ("prema", "sdrm3", "dysta_naive"):
+            for estimates in ("pattern", "predicted"):
+                params = {"estimates": estimates}
+                fast = replay(instance, make_scheduler(name, params))
+                assert core_runs[-1] is True
+                assert_same_schedule(fast, replay_stepped(instance, make_scheduler(name, params)))
 
 
 @needs_core
@@ -148,10 +159,10 @@ def test_the_core_keeps_the_clock_rewind_of_the_dysta_loop(core_runs):
     jobs = [JobSpec(0, 0, 50, [OpSpec([10])]), JobSpec(0, 3, 50, [OpSpec([2])])]
     instance = assemble("rewind", accelerators=["acc"], tasks=[TaskInfo("t", "m")], jobs=jobs,
                         settings=DYSTA_COMPAT)  # fmt: skip
-    for name in ("prema", "planaria", "sdrm3"):
+    for name in ("prema", "planaria", "sdrm3", "dysta", "dysta_oracle"):
         schedule = replay(instance, make_scheduler(name))
         assert schedule.op_start.tolist() == [0, 3] and schedule.op_end.tolist() == [10, 5]
-    assert core_runs == [True] * 3
+    assert core_runs == [True] * 5
 
 
 def test_the_core_steps_aside_where_it_does_not_describe_the_replay(monkeypatch, core_runs):
@@ -167,6 +178,10 @@ def test_the_core_steps_aside_where_it_does_not_describe_the_replay(monkeypatch,
         pass
 
     policy = Tweaked()
+    policy.reset(Engine(instance).static)
+    assert policy.job_pick_rule() is None
+    # Dysta's reference sums add floats left to right: not in the core
+    policy = make_scheduler("dysta", {"reference_sums": True})
     policy.reset(Engine(instance).static)
     assert policy.job_pick_rule() is None
     # times too large for exact doubles
@@ -205,15 +220,22 @@ def test_a_job_pick_rule_names_a_known_formula():
 @needs_core
 def test_the_core_checks_its_buffers():
     core = compiled()
-    ones = np.ones(2, np.int64)
+    ones, none = np.ones(2, np.int64), np.zeros(0)
     offsets = np.array([0, 1, 2], np.int64)
-    out = np.zeros(2, np.int64)
+
+    def call(per_op=ones, offsets=offsets, op_start=None, gamma=False, sparsity=none):
+        op_start = np.zeros(2, np.int64) if op_start is None else op_start
+        return core.dysta_job_picks(
+            3, 1.0, 1.0, 0.01, gamma, 2, 2, ones, ones, ones, offsets, np.arange(2), ones,
+            per_op, sparsity, sparsity, op_start, np.zeros(2, np.int64),
+        )  # fmt: skip
+
+    assert call() == (2, 2)  # two one-op jobs released at 1, each 1 long
     with pytest.raises(ValueError, match="per_op: expected 2"):
-        core.dysta_job_picks(0, 1.0, 1.0, 2, 2, ones, ones, ones, offsets, np.arange(2),
-                             ones, ones[:1], out, out.copy())  # fmt: skip
+        call(per_op=ones[:1])
     with pytest.raises(ValueError, match="has no ops"):
-        core.dysta_job_picks(0, 1.0, 1.0, 2, 2, ones, ones, ones, np.zeros(3, np.int64),
-                             np.arange(2), ones, ones, out, out.copy())  # fmt: skip
+        call(offsets=np.zeros(3, np.int64))
     with pytest.raises(BufferError):  # the outputs must be writable
-        core.dysta_job_picks(0, 1.0, 1.0, 2, 2, ones, ones, ones, offsets, np.arange(2),
-                             ones, ones, bytes(16), out)  # fmt: skip
+        call(op_start=bytes(16))
+    with pytest.raises(ValueError, match="sparsity: expected 2"):
+        call(gamma=True)  # with gamma the sparsities are read
