@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import NamedTuple
 
 import numpy as np
 
@@ -53,7 +54,9 @@ class JobPickRule:
     rule). Per job: ``priority`` (the task's) and ``deadline``. ``alpha``: SDRM3's weight of
     fairness; ``seconds_per_unit``: Planaria's and Dysta's seconds per time unit; ``beta``:
     Dysta's β; ``sparsity_mean``: per op, the mean sparsity that Dysta's γ divides by, or None
-    when γ is off (the realised sparsities are the instance's).
+    when γ is off (the realised sparsities are the instance's); ``accelerator``: the rule that
+    places a picked op on several accelerators (``choose_accelerator``; the core has
+    ``earliest_finish``).
     """
 
     rule: str
@@ -64,6 +67,7 @@ class JobPickRule:
     seconds_per_unit: float = 1.0
     beta: float = 0.0
     sparsity_mean: Sequence[float] | None = None
+    accelerator: str = "earliest_finish"
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
@@ -118,6 +122,7 @@ class _Inputs:
             and (np.diff(offsets) > 0).all()
             and (instance.job_exit_op < 0).all()
             and (duration >= 0).all()
+            and (instance.op_predicted[:, 0] >= 0).all()  # each pick can be placed
         )
         # the clock stays within [low, high]: it starts at 0 or a release and only op
         # durations move it forward
@@ -128,7 +133,53 @@ class _Inputs:
         self.reach = max(abs(low), abs(high))  # bounds every clock reading
 
 
+class _EventInputs:
+    """What the event loop of the core reads of an instance beyond :class:`_Inputs`, made once
+    per instance (``supported`` false: the core does not describe it)."""
+
+    def __init__(self, instance: Instance) -> None:
+        settings = instance.settings
+        n_jobs, n_ops = instance.n_jobs, instance.n_ops
+        durations = np.ascontiguousarray(instance.op_duration, np.int64)
+        predicted = np.ascontiguousarray(instance.op_predicted, np.int64)
+        eligible = durations >= 0
+        self.supported = bool(
+            n_jobs > 0
+            and not settings.contention
+            and not settings.context_switch
+            and settings.compat != "dysta"
+            and (instance.op_variant == 0).all()
+            and (instance.job_exit_op < 0).all()
+            and (np.diff(instance.job_op_offsets) > 0).all()
+            and (eligible == (predicted >= 0)).all()  # placed and run by the same eligibility
+            and eligible.any(axis=1).all()
+        )
+        self.durations, self.predicted = durations, predicted
+        offsets = instance.job_upstream_offsets.astype(np.int64)
+        self.n_upstream = np.diff(offsets)
+        downstream = instance.job_downstream
+        self.down_offsets = np.zeros(n_jobs + 1, np.int64)
+        np.cumsum([len(down) for down in downstream], out=self.down_offsets[1:])
+        self.downs = np.fromiter((d for down in downstream for d in down), np.int64)
+        self.op_job = np.repeat(np.arange(n_jobs, dtype=np.int64), np.diff(instance.job_op_offsets))
+        n_preds = np.diff(instance.op_pred_offsets).astype(np.int64)
+        self.n_preds = n_preds
+        # successors per op, in op order (Engine: the only successor or ``many``)
+        edge_op = np.repeat(np.arange(n_ops, dtype=np.int64), n_preds)
+        edge_pred = instance.op_preds.astype(np.int64)
+        by_pred = np.argsort(edge_pred, kind="stable")
+        self.succs = np.ascontiguousarray(edge_op[by_pred])
+        self.succ_offsets = np.zeros(n_ops + 1, np.int64)
+        np.cumsum(np.bincount(edge_pred, minlength=n_ops), out=self.succ_offsets[1:])
+        high = max(0, int(instance.job_release.max())) + int(
+            min(float(np.where(eligible, durations, 0).max(axis=1).sum(dtype=np.float64)), 2.0**62)
+        )
+        self.span = high - min(0, int(instance.job_release.min()))
+        self.reach = max(abs(high), abs(min(0, int(instance.job_release.min()))))
+
+
 _INPUTS: weakref.WeakKeyDictionary[Instance, _Inputs] = weakref.WeakKeyDictionary()
+_EVENT_INPUTS: weakref.WeakKeyDictionary[Instance, _EventInputs] = weakref.WeakKeyDictionary()
 
 
 def _inputs(instance: Instance) -> _Inputs:
@@ -136,6 +187,51 @@ def _inputs(instance: Instance) -> _Inputs:
     if inputs is None:
         inputs = _INPUTS[instance] = _Inputs(instance)
     return inputs
+
+
+def _event_inputs(instance: Instance) -> _EventInputs:
+    inputs = _EVENT_INPUTS.get(instance)
+    if inputs is None:
+        inputs = _EVENT_INPUTS[instance] = _EventInputs(instance)
+    return inputs
+
+
+class _RuleArrays(NamedTuple):
+    """A rule's inputs as the core reads them."""
+
+    per_op: np.ndarray
+    priority: np.ndarray
+    deadline: np.ndarray
+    gamma: bool
+    sparsity: np.ndarray
+    sparsity_mean: np.ndarray
+
+
+def _rule_arrays(
+    instance: Instance, rule: JobPickRule, realised: np.ndarray, span: int, reach: int
+) -> _RuleArrays | None:
+    """The rule's arrays (``realised``: the durations a clairvoyant rule's ``per_op`` stands
+    for), or None if an integer could leave the range of exact doubles: ``span`` bounds every
+    waited time and ``reach`` every clock reading."""
+    per_op = realised if rule.per_op is None else np.asarray(rule.per_op, np.int64)
+    priority = np.asarray(rule.priority, np.int64)
+    deadline = np.asarray(rule.deadline, np.int64)
+    if len(per_op) != instance.n_ops or not len(priority) == len(deadline) == instance.n_jobs:
+        raise ValueError("JobPickRule: per_op needs a value per op, priority and deadline per job")
+    if (
+        (per_op < 0).any()
+        or float(per_op.sum(dtype=np.float64)) >= EXACT / 2  # in floats: no int64 wrap-around
+        or int(np.abs(priority).max()) * span >= EXACT / 2
+        or int(np.abs(deadline).max()) + reach >= EXACT / 2
+    ):
+        return None
+    gamma = rule.sparsity_mean is not None
+    if gamma:
+        sparsity = np.ascontiguousarray(instance.op_sparsity, np.float64)
+        sparsity_mean = np.asarray(rule.sparsity_mean, np.float64)
+    else:
+        sparsity = sparsity_mean = np.zeros(0)
+    return _RuleArrays(per_op, priority, deadline, gamma, sparsity, sparsity_mean)
 
 
 def replay_dysta(
@@ -151,31 +247,67 @@ def replay_dysta(
     inputs = _inputs(instance)
     if not inputs.supported:
         return None
-    per_op = inputs.duration if rule.per_op is None else np.asarray(rule.per_op, np.int64)
-    priority = np.asarray(rule.priority, np.int64)
-    deadline = np.asarray(rule.deadline, np.int64)
-    if len(per_op) != instance.n_ops or not len(priority) == len(deadline) == instance.n_jobs:
-        raise ValueError("JobPickRule: per_op needs a value per op, priority and deadline per job")
-    top_priority = int(np.abs(priority).max())
-    if (
-        (per_op < 0).any()
-        or float(per_op.sum(dtype=np.float64)) >= EXACT / 2  # in floats: no int64 wrap-around
-        or top_priority * inputs.span >= EXACT / 2
-        or int(np.abs(deadline).max()) + inputs.reach >= EXACT / 2
-    ):
+    arrays = _rule_arrays(instance, rule, inputs.duration, inputs.span, inputs.reach)
+    if arrays is None:
         return None
-    gamma = rule.sparsity_mean is not None
-    if gamma:
-        sparsity = np.ascontiguousarray(instance.op_sparsity, np.float64)
-        sparsity_mean = np.asarray(rule.sparsity_mean, np.float64)
-    else:
-        sparsity = sparsity_mean = np.zeros(0)
     n_ops = instance.n_ops
     op_start, op_end = array("q", bytes(8 * n_ops)), array("q", bytes(8 * n_ops))
     decisions, clock = core.dysta_job_picks(
         RULES.index(rule.rule), float(rule.alpha), float(rule.seconds_per_unit),
-        float(rule.beta), gamma, instance.n_jobs, n_ops, inputs.release, deadline, priority,
-        inputs.offsets, inputs.arrivals, inputs.duration, per_op, sparsity, sparsity_mean,
-        op_start, op_end,
+        float(rule.beta), arrays.gamma, instance.n_jobs, n_ops, inputs.release, arrays.deadline,
+        arrays.priority, inputs.offsets, inputs.arrivals, inputs.duration, arrays.per_op,
+        arrays.sparsity, arrays.sparsity_mean, op_start, op_end,
     )  # fmt: skip
     return op_start, op_end, decisions, clock
+
+
+class EventReplay(NamedTuple):
+    """What the core's event loop leaves: per op its start, end and accelerator, per job its
+    effective release and completion, the decision and dispatch counts, the final clock."""
+
+    op_start: array[int]
+    op_end: array[int]
+    op_accelerator: array[int]
+    job_visible_at: array[int]
+    job_completion: array[int]
+    decisions: int
+    dispatches: int
+    clock: int
+
+
+EVENT_RULES = ("dysta",)  # the rules the core's event loop has
+
+
+def replay_events(instance: Instance, rule: JobPickRule) -> EventReplay | None:
+    """The engine's event loop under ``rule`` in the core (no compat mode, contention or context
+    switches; jobs of one variant without early exits); None where the core is off or does not
+    describe the instance (the caller then steps the policy)."""
+    core = compiled()
+    if core is None or rule.rule not in EVENT_RULES or rule.accelerator != "earliest_finish":
+        return None
+    inputs = _event_inputs(instance)
+    if not inputs.supported:
+        return None
+    realised = inputs.durations.min(axis=1, initial=2**62, where=inputs.durations >= 0)
+    arrays = _rule_arrays(instance, rule, realised, inputs.span, inputs.reach)
+    if arrays is None:
+        return None
+    n_jobs, n_ops = instance.n_jobs, instance.n_ops
+    per_op_out = [array("q", bytes(8 * n_ops)) for _ in range(3)]
+    per_job_out = [array("q", bytes(8 * n_jobs)) for _ in range(2)]
+    status, decisions, dispatches, clock = core.event_job_picks(
+        RULES.index(rule.rule), float(rule.alpha), float(rule.seconds_per_unit),
+        float(rule.beta), arrays.gamma, n_jobs, n_ops, instance.n_accelerators,
+        _inputs(instance).release, arrays.deadline, arrays.priority, _inputs(instance).offsets,
+        inputs.n_upstream, inputs.down_offsets, inputs.downs, inputs.op_job, inputs.n_preds,
+        inputs.succ_offsets, inputs.succs, inputs.durations, inputs.predicted, arrays.per_op,
+        arrays.sparsity, arrays.sparsity_mean, *per_op_out, *per_job_out,
+    )  # fmt: skip
+    if status != 0:
+        return None  # jobs left with nothing to happen: the stepped replay reports it
+    op_start, op_end, op_accelerator = per_op_out
+    job_visible_at, job_completion = per_job_out
+    return EventReplay(
+        op_start, op_end, op_accelerator, job_visible_at, job_completion, decisions, dispatches,
+        clock,
+    )  # fmt: skip

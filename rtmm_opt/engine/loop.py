@@ -73,7 +73,7 @@ from rtmm_opt.engine.contract import (
     View,
     shared_rows,
 )
-from rtmm_opt.engine.core import JobPickRule, replay_dysta
+from rtmm_opt.engine.core import JobPickRule, replay_dysta, replay_events
 from rtmm_opt.engine.dysta_compat import DystaLoop
 from rtmm_opt.engine.index import IndexRule
 from rtmm_opt.errors import InputError
@@ -489,24 +489,36 @@ class Engine:
         (:mod:`rtmm_opt.engine.core`), from a fresh engine, leaving the state the stepped replay
         would leave; False (nothing done) where the core is off or does not describe this
         replay."""
-        result = replay_dysta(self.instance, rule, chains_only=self._tables.chains_only)
-        if result is None:
-            return False
-        self.op_start, self.op_end, decisions, self.now = result
         n_jobs, n_ops = self.instance.n_jobs, self.instance.n_ops
+        if self._dysta is not None:
+            result = replay_dysta(self.instance, rule, chains_only=self._tables.chains_only)
+            if result is None:
+                return False
+            self.op_start, self.op_end, decisions, self.now = result
+            self.op_accelerator = [0] * n_ops
+            self.job_visible_at = list(self._job_release)
+            self.job_completion = [self.op_end[ops[-1]] for ops in self.job_ops]
+            self.decisions = self.dispatches = decisions
+            self._dysta.next_arrival = n_jobs
+        else:
+            events = replay_events(self.instance, rule)
+            if events is None:
+                return False
+            self.op_start, self.op_end = events.op_start, events.op_end
+            self.op_accelerator = events.op_accelerator.tolist()
+            self.job_visible_at = events.job_visible_at.tolist()
+            self.job_completion = events.job_completion.tolist()
+            self.decisions, self.dispatches = events.decisions, events.dispatches
+            self.now = events.clock
+            self._heap.clear()
         self.op_state = [FINISHED] * n_ops
-        self.op_accelerator = [0] * n_ops
         self._preds_left = [0] * n_ops
         self.job_state = [DONE] * n_jobs
-        self.job_visible_at = list(self._job_release)
-        self.job_completion = [self.op_end[ops[-1]] for ops in self.job_ops]
         self.job_last_progress = list(self.job_completion)
         self.job_started = [True] * n_jobs
         self._job_todo = [0] * n_jobs
-        self.decisions = self.dispatches = decisions
-        self._sequence += decisions
-        assert self._dysta is not None
-        self._dysta.next_arrival = n_jobs
+        self._upstream_left = [0] * n_jobs
+        self._sequence += self.dispatches
         return True
 
     def _run_index_dysta(self, rule: IndexRule) -> None:
@@ -1114,7 +1126,10 @@ def replay(instance: Instance, policy: Policy, *, check: bool = True) -> Schedul
     index_rule = getattr(policy, "index_rule", None)
     rule = index_rule() if index_rule is not None and engine.takes_index_rules else None
     job_pick_rule = getattr(policy, "job_pick_rule", None)
-    picks = job_pick_rule() if job_pick_rule is not None and rule is None else None
+    picks = (
+        job_pick_rule() if job_pick_rule is not None and rule is None and engine.takes_index_rules
+        else None
+    )  # fmt: skip
     if rule is not None:
         engine.run_index(rule)
     elif picks is not None and engine.run_job_picks(picks):

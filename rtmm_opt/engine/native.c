@@ -131,26 +131,33 @@ static int64_t pick_sdrm3(Loop *loop, int64_t now)
     return negative_maximum_fold(loop);
 }
 
-/* _DystaKey.job_keys, and decide's pick: the smallest key, the first of equal ones */
+/* _DystaKey.job_keys: the key of one active job among n_active */
+static double dysta_key(const Loop *loop, int64_t job, int64_t now, double n_active)
+{
+    double scale = loop->seconds;
+    double remaining_s = (double)loop->remaining[job] * scale;
+    double total_s = (double)loop->total[job] * scale;
+    double predicted = remaining_s;
+    if (loop->gamma) {
+        int64_t count = loop->ratio_count[job];
+        predicted = (count ? loop->ratio_sum[job] / (double)count : 1.0) * remaining_s;
+    }
+    double urgency = (double)(loop->deadline[job] - now) * scale - predicted;
+    if (urgency < 0.0)
+        urgency = 0.0;
+    double idle_s = (double)(now - loop->last_progress[job]) * scale;
+    double penalty = total_s > 0.0 ? (idle_s / total_s) / n_active : 0.0;
+    return predicted + loop->beta * (urgency + penalty);
+}
+
+/* decide's pick: the smallest key, the first of equal ones (a stable sort's head) */
 static int64_t pick_dysta(Loop *loop, int64_t now)
 {
-    double scale = loop->seconds, best = 0.0, n_active = (double)loop->n_active;
+    double best = 0.0, n_active = (double)loop->n_active;
     int64_t pick = -1;
     for (Py_ssize_t i = 0; i < loop->n_active; i++) {
         int64_t job = loop->active[i];
-        double remaining_s = (double)loop->remaining[job] * scale;
-        double total_s = (double)loop->total[job] * scale;
-        double predicted = remaining_s;
-        if (loop->gamma) {
-            int64_t count = loop->ratio_count[job];
-            predicted = (count ? loop->ratio_sum[job] / (double)count : 1.0) * remaining_s;
-        }
-        double urgency = (double)(loop->deadline[job] - now) * scale - predicted;
-        if (urgency < 0.0)
-            urgency = 0.0;
-        double idle_s = (double)(now - loop->last_progress[job]) * scale;
-        double penalty = total_s > 0.0 ? (idle_s / total_s) / n_active : 0.0;
-        double key = predicted + loop->beta * (urgency + penalty);
+        double key = dysta_key(loop, job, now, n_active);
         if (pick < 0 || key < best) {
             pick = job;
             best = key;
@@ -239,6 +246,266 @@ static Py_ssize_t run(Loop *loop, int64_t *clock)
     }
     *clock = now;
     return decisions;
+}
+
+/* -- the event loop (Engine._next_point, step, _dispatch, _complete, _release, _finish_job)
+ * with the Dysta key's decide, on several accelerators, for jobs of one variant without early
+ * exits, without contention, context switches or drops ---------------------------------------- */
+
+enum { COMPLETION = 0, RELEASE = 1 };             /* EventClass: the order at one time */
+enum { PENDING = 0, ACTIVE = 1, DONE = 2 };       /* job states */
+enum { WAITING = 0, READY = 1, RUNNING = 2, FINISHED = 3 }; /* op states */
+
+typedef struct {
+    int64_t time, event_class, sequence, item;
+} Event;
+
+typedef struct {
+    Loop key;          /* the key's per-job state, the queue of active jobs, per-op inputs */
+    Py_ssize_t n_acc;
+    const int64_t *op_job, *n_upstream, *down_offsets, *downs, *n_preds, *succ_offsets, *succs;
+    const int64_t *durations, *predicted; /* per op and accelerator */
+    int64_t *op_acc, *job_visible, *job_completion;
+    int64_t *running, *preds_left, *todo, *upstream_left;
+    char *op_state, *job_state;
+    /* per job, its ready undispatched ops in the order they became ready (Dysta's _ready) */
+    int64_t *ready_head, *ready_tail, *ready_next, *ready_prev;
+    Event *heap;
+    Py_ssize_t heap_size;
+    int64_t sequence, now;
+    Py_ssize_t decisions, dispatches;
+    int64_t *order, *idle; /* a decision's ranked jobs and idle accelerators */
+    double *keys;
+} Events;
+
+static int event_before(const Event *a, const Event *b)
+{
+    if (a->time != b->time)
+        return a->time < b->time;
+    if (a->event_class != b->event_class)
+        return a->event_class < b->event_class;
+    return a->sequence < b->sequence;
+}
+
+static void push(Events *e, int64_t time, int64_t event_class, int64_t item)
+{
+    Event event = {time, event_class, ++e->sequence, item};
+    Py_ssize_t i = e->heap_size++;
+    while (i > 0) {
+        Py_ssize_t parent = (i - 1) / 2;
+        if (!event_before(&event, &e->heap[parent]))
+            break;
+        e->heap[i] = e->heap[parent];
+        i = parent;
+    }
+    e->heap[i] = event;
+}
+
+static Event pop(Events *e)
+{
+    Event top = e->heap[0], last = e->heap[--e->heap_size];
+    Py_ssize_t i = 0, n = e->heap_size;
+    for (;;) {
+        Py_ssize_t child = 2 * i + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && event_before(&e->heap[child + 1], &e->heap[child]))
+            child++;
+        if (!event_before(&e->heap[child], &last))
+            break;
+        e->heap[i] = e->heap[child];
+        i = child;
+    }
+    if (n > 0)
+        e->heap[i] = last;
+    return top;
+}
+
+static void ready_append(Events *e, int64_t job, int64_t op)
+{
+    int64_t tail = e->ready_tail[job];
+    e->ready_prev[op] = tail;
+    e->ready_next[op] = -1;
+    if (tail >= 0)
+        e->ready_next[tail] = op;
+    else
+        e->ready_head[job] = op;
+    e->ready_tail[job] = op;
+}
+
+static void ready_remove(Events *e, int64_t job, int64_t op)
+{
+    int64_t prev = e->ready_prev[op], next = e->ready_next[op];
+    if (prev >= 0)
+        e->ready_next[prev] = next;
+    else
+        e->ready_head[job] = next;
+    if (next >= 0)
+        e->ready_prev[next] = prev;
+    else
+        e->ready_tail[job] = prev;
+}
+
+/* Engine._release, with the RELEASED and OP_READY notices as the Dysta key takes them in */
+static void release(Events *e, int64_t job, int64_t time)
+{
+    Loop *k = &e->key;
+    if (e->job_state[job] != PENDING)
+        return;
+    e->job_state[job] = ACTIVE;
+    e->job_visible[job] = time;
+    admit(k, job); /* joins the queue */
+    k->last_progress[job] = time; /* the effective release, not admit's release */
+    e->ready_head[job] = e->ready_tail[job] = -1;
+    e->todo[job] = k->offsets[job + 1] - k->offsets[job];
+    for (int64_t op = k->offsets[job]; op < k->offsets[job + 1]; op++)
+        if (e->preds_left[op] == 0 && e->op_state[op] == WAITING) {
+            e->op_state[op] = READY;
+            ready_append(e, job, op);
+        }
+}
+
+/* Engine._finish_job: the job leaves the queue; cascaded jobs whose last upstream it was are
+ * released now, or at their release if that is later */
+static void finish(Events *e, int64_t job, int64_t time)
+{
+    Loop *k = &e->key;
+    e->job_state[job] = DONE;
+    e->job_completion[job] = time;
+    Py_ssize_t i = 0;
+    while (k->active[i] != job)
+        i++;
+    memmove(k->active + i, k->active + i + 1, (size_t)(k->n_active - i - 1) * sizeof(int64_t));
+    k->n_active--;
+    for (int64_t d = e->down_offsets[job]; d < e->down_offsets[job + 1]; d++) {
+        int64_t down = e->downs[d];
+        if (--e->upstream_left[down] == 0 && e->job_state[down] == PENDING) {
+            if (k->release[down] <= time)
+                release(e, down, time);
+            else
+                push(e, k->release[down], RELEASE, down);
+        }
+    }
+}
+
+/* Engine._complete, with the OP_DONE notice as the Dysta key takes it in */
+static void complete(Events *e, int64_t op, int64_t time)
+{
+    Loop *k = &e->key;
+    e->running[e->op_acc[op]] = -1;
+    k->op_end[op] = time;
+    e->op_state[op] = FINISHED;
+    int64_t job = e->op_job[op];
+    k->remaining[job] -= k->per_op[op];
+    if (k->gamma)
+        add_ratio(k, job, op);
+    k->last_progress[job] = time;
+    if (--e->todo[job] == 0) {
+        finish(e, job, time);
+        return;
+    }
+    for (int64_t s = e->succ_offsets[op]; s < e->succ_offsets[op + 1]; s++) {
+        int64_t succ = e->succs[s];
+        if (--e->preds_left[succ] == 0 && e->op_state[succ] == WAITING) {
+            e->op_state[succ] = READY;
+            ready_append(e, job, succ);
+        }
+    }
+}
+
+/* base.choose_accelerator, "earliest_finish": the idle accelerator with the shortest predicted
+ * duration, the first of equal ones; -1 if the op is eligible on none */
+static int64_t choose(const Events *e, int64_t op, Py_ssize_t n_idle)
+{
+    int64_t best = -1, best_duration = 0;
+    for (Py_ssize_t i = 0; i < n_idle; i++) {
+        int64_t duration = e->predicted[op * e->n_acc + e->idle[i]];
+        if (duration >= 0 && (best < 0 || duration < best_duration)) {
+            best = i;
+            best_duration = duration;
+        }
+    }
+    return best; /* an index into idle */
+}
+
+/* _DystaKey.decide and the engine's step: rank the jobs with ready ops by key (a stable sort:
+ * equal keys keep the queue's order), give each idle accelerator the best-ranked ready op
+ * eligible on it (fill_idle), dispatch (Engine._dispatch) */
+static void decide(Events *e)
+{
+    Loop *k = &e->key;
+    int64_t now = e->now;
+    e->decisions++;
+    Py_ssize_t n_idle = 0, ranked = 0;
+    for (Py_ssize_t acc = 0; acc < e->n_acc; acc++)
+        if (e->running[acc] < 0)
+            e->idle[n_idle++] = acc;
+    double n_active = (double)k->n_active;
+    for (Py_ssize_t i = 0; i < k->n_active; i++) {
+        int64_t job = k->active[i];
+        if (e->ready_head[job] < 0)
+            continue;
+        double key = dysta_key(k, job, now, n_active);
+        Py_ssize_t at = ranked++;
+        while (at > 0 && key < e->keys[at - 1]) { /* insertion: after every equal key */
+            e->keys[at] = e->keys[at - 1];
+            e->order[at] = e->order[at - 1];
+            at--;
+        }
+        e->keys[at] = key;
+        e->order[at] = job;
+    }
+    for (Py_ssize_t r = 0; r < ranked && n_idle > 0; r++) {
+        int64_t job = e->order[r];
+        for (int64_t op = e->ready_head[job], next; op >= 0 && n_idle > 0; op = next) {
+            next = e->ready_next[op];
+            int64_t slot = choose(e, op, n_idle);
+            if (slot < 0)
+                continue;
+            int64_t acc = e->idle[slot];
+            memmove(e->idle + slot, e->idle + slot + 1,
+                    (size_t)(n_idle - slot - 1) * sizeof(int64_t));
+            n_idle--;
+            ready_remove(e, job, op);
+            e->op_state[op] = RUNNING;
+            e->op_acc[op] = acc;
+            k->op_start[op] = now;
+            e->running[acc] = op;
+            e->dispatches++;
+            push(e, now + e->durations[op * e->n_acc + acc], COMPLETION, op);
+        }
+    }
+}
+
+/* The whole replay: 0, or -1 if unfinished jobs are left with nothing to happen (the stepped
+ * replay then reports it) */
+static int run_events(Events *e)
+{
+    Loop *k = &e->key;
+    for (Py_ssize_t job = 0; job < k->n_jobs; job++)
+        if (e->n_upstream[job] == 0)
+            push(e, k->release[job], RELEASE, job);
+    for (;;) {
+        for (;;) { /* Engine._next_point */
+            if (e->heap_size == 0)
+                return k->n_active ? -1 : 0;
+            int64_t time = e->heap[0].time;
+            e->now = time;
+            while (e->heap_size > 0 && e->heap[0].time == time) {
+                Event event = pop(e);
+                if (event.event_class == COMPLETION)
+                    complete(e, event.item, time);
+                else
+                    release(e, event.item, time);
+            }
+            int idle = 0;
+            for (Py_ssize_t acc = 0; acc < e->n_acc; acc++)
+                idle |= e->running[acc] < 0;
+            if (k->n_active && idle)
+                break;
+        }
+        decide(e);
+    }
 }
 
 static int get_buffer(PyObject *object, Py_buffer *view, Py_ssize_t length, int writable,
@@ -350,6 +617,217 @@ done:
     return result;
 }
 
+/* Zeroed memory for one replay, freed together */
+typedef struct {
+    void *blocks[40];
+    int count;
+} Arena;
+
+static void *arena_alloc(Arena *arena, Py_ssize_t count, size_t size)
+{
+    void *block = PyMem_Calloc(count > 0 ? (size_t)count : 1, size);
+    if (block == NULL || arena->count == 40) {
+        PyMem_Free(block);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    arena->blocks[arena->count++] = block;
+    return block;
+}
+
+static int check_offsets(const int64_t *offsets, Py_ssize_t n, Py_ssize_t limit, const char *name)
+{
+    if (offsets[0] != 0) {
+        PyErr_Format(PyExc_ValueError, "%s must start at 0", name);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (offsets[i + 1] < offsets[i] || offsets[i + 1] > limit) {
+            PyErr_Format(PyExc_ValueError, "%s is not a list of offsets", name);
+            return -1;
+        }
+    return 0;
+}
+
+static int check_range(const int64_t *values, Py_ssize_t n, Py_ssize_t limit, const char *name)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (values[i] < 0 || values[i] >= limit) {
+            PyErr_Format(PyExc_ValueError, "%s[%zd] is out of range", name, i);
+            return -1;
+        }
+    return 0;
+}
+
+static PyObject *event_job_picks(PyObject *self, PyObject *args)
+{
+    (void)self;
+    enum { N = 21 };
+    int rule, gamma;
+    double alpha, seconds, beta;
+    Py_ssize_t n_jobs, n_ops, n_acc;
+    PyObject *objects[N];
+    static const char *names[N] = {
+        "release", "deadline", "priority", "offsets", "n_upstream", "down_offsets", "downs",
+        "op_job", "n_preds", "succ_offsets", "succs", "durations", "predicted", "per_op",
+        "sparsity", "sparsity_mean", "op_start", "op_end", "op_acc", "job_visible",
+        "job_completion"};
+    if (!PyArg_ParseTuple(args, "idddpnnnOOOOOOOOOOOOOOOOOOOOO", &rule, &alpha, &seconds, &beta,
+                          &gamma, &n_jobs, &n_ops, &n_acc, &objects[0], &objects[1],
+                          &objects[2], &objects[3], &objects[4], &objects[5], &objects[6],
+                          &objects[7], &objects[8], &objects[9], &objects[10], &objects[11],
+                          &objects[12], &objects[13], &objects[14], &objects[15], &objects[16],
+                          &objects[17], &objects[18], &objects[19], &objects[20]))
+        return NULL;
+    if (rule != RULE_DYSTA)
+        return PyErr_Format(PyExc_ValueError, "the event loop takes rule %d only", RULE_DYSTA);
+    if (n_jobs < 0 || n_ops < 0 || n_acc < 1)
+        return PyErr_Format(PyExc_ValueError, "bad counts");
+    Py_buffer views[N];
+    int held = 0;
+    PyObject *result = NULL;
+    Arena arena = {.count = 0};
+    Events e;
+    memset(&e, 0, sizeof e);
+    Loop *k = &e.key;
+    *k = (Loop){.rule = rule, .alpha = alpha, .seconds = seconds, .beta = beta,
+                .gamma = gamma, .n_jobs = n_jobs, .n_ops = n_ops};
+    e.n_acc = n_acc;
+    for (int i = 0; i < N; i++) {
+        Py_ssize_t length;
+        if (i == 3 || i == 5)
+            length = n_jobs + 1;
+        else if (i == 9)
+            length = n_ops + 1;
+        else if (i == 6)
+            length = ((const int64_t *)views[5].buf)[n_jobs];
+        else if (i == 10)
+            length = ((const int64_t *)views[9].buf)[n_ops];
+        else if (i == 11 || i == 12)
+            length = n_ops * n_acc;
+        else if (i == 14 || i == 15)
+            length = gamma ? n_ops : 0;
+        else if (i < 7 || i >= 19)
+            length = n_jobs;
+        else
+            length = n_ops;
+        if ((i == 6 || i == 10) && length < 0) {
+            PyErr_Format(PyExc_ValueError, "%s: negative length", names[i]);
+            goto done;
+        }
+        if (get_buffer(objects[i], &views[i], length, i >= 16, names[i]) < 0)
+            goto done;
+        held = i + 1;
+        if ((i == 5 && check_offsets(views[5].buf, n_jobs, PY_SSIZE_T_MAX, names[5]) < 0) ||
+            (i == 9 && check_offsets(views[9].buf, n_ops, PY_SSIZE_T_MAX, names[9]) < 0))
+            goto done;
+    }
+    k->release = views[0].buf;
+    k->deadline = views[1].buf;
+    k->priority = views[2].buf;
+    k->offsets = views[3].buf;
+    e.n_upstream = views[4].buf;
+    e.down_offsets = views[5].buf;
+    e.downs = views[6].buf;
+    e.op_job = views[7].buf;
+    e.n_preds = views[8].buf;
+    e.succ_offsets = views[9].buf;
+    e.succs = views[10].buf;
+    e.durations = views[11].buf;
+    e.predicted = views[12].buf;
+    k->per_op = views[13].buf;
+    k->sparsity = views[14].buf;
+    k->sparsity_mean = views[15].buf;
+    k->op_start = views[16].buf;
+    k->op_end = views[17].buf;
+    e.op_acc = views[18].buf;
+    e.job_visible = views[19].buf;
+    e.job_completion = views[20].buf;
+    if (check_offsets(k->offsets, n_jobs, n_ops, names[3]) < 0 ||
+        check_range(e.downs, e.down_offsets[n_jobs], n_jobs, names[6]) < 0 ||
+        check_range(e.op_job, n_ops, n_jobs, names[7]) < 0 ||
+        check_range(e.succs, e.succ_offsets[n_ops], n_ops, names[10]) < 0)
+        goto done;
+    for (Py_ssize_t job = 0; job < n_jobs; job++)
+        for (int64_t op = k->offsets[job]; op < k->offsets[job + 1]; op++)
+            if (e.op_job[op] != job) {
+                PyErr_Format(PyExc_ValueError, "op %lld is not listed with its job",
+                             (long long)op);
+                goto done;
+            }
+    for (Py_ssize_t job = 0; job < n_jobs; job++)
+        if (k->offsets[job + 1] == k->offsets[job]) {
+            PyErr_Format(PyExc_ValueError, "job %zd has no ops", job);
+            goto done;
+        }
+    for (Py_ssize_t op = 0; op < n_ops; op++)
+        for (int64_t s = e.succ_offsets[op]; s < e.succ_offsets[op + 1]; s++)
+            if (e.op_job[e.succs[s]] != e.op_job[op]) {
+                PyErr_Format(PyExc_ValueError, "op %zd has a successor in another job", op);
+                goto done;
+            }
+    int64_t *words[12];
+    for (int i = 0; i < 12; i++) { /* per job */
+        words[i] = arena_alloc(&arena, n_jobs, sizeof(int64_t));
+        if (words[i] == NULL)
+            goto done;
+    }
+    k->next_op = words[0];
+    k->remaining = words[1];
+    k->total = words[2];
+    k->last_progress = words[3];
+    k->active = words[4];
+    k->ratio_count = words[5];
+    e.todo = words[6];
+    e.upstream_left = words[7];
+    e.ready_head = words[8];
+    e.ready_tail = words[9];
+    e.order = words[10];
+    double *reals[4];
+    for (int i = 0; i < 4; i++) {
+        reals[i] = arena_alloc(&arena, n_jobs, sizeof(double));
+        if (reals[i] == NULL)
+            goto done;
+    }
+    k->token = reals[0];
+    k->score = reals[1];
+    k->ratio_sum = reals[2];
+    e.keys = reals[3];
+    if (!(k->seen = arena_alloc(&arena, n_jobs, 1)) ||
+        !(k->fresh = arena_alloc(&arena, n_jobs, 1)) ||
+        !(e.job_state = arena_alloc(&arena, n_jobs, 1)) ||
+        !(e.op_state = arena_alloc(&arena, n_ops, 1)) ||
+        !(e.preds_left = arena_alloc(&arena, n_ops, sizeof(int64_t))) ||
+        !(e.ready_next = arena_alloc(&arena, n_ops, sizeof(int64_t))) ||
+        !(e.ready_prev = arena_alloc(&arena, n_ops, sizeof(int64_t))) ||
+        !(e.running = arena_alloc(&arena, n_acc, sizeof(int64_t))) ||
+        !(e.idle = arena_alloc(&arena, n_acc, sizeof(int64_t))) ||
+        !(e.heap = arena_alloc(&arena, n_jobs + n_acc + 1, sizeof(Event))))
+        goto done;
+    for (Py_ssize_t job = 0; job < n_jobs; job++) {
+        int64_t work = 0;
+        for (int64_t op = k->offsets[job]; op < k->offsets[job + 1]; op++)
+            work += k->per_op[op];
+        k->total[job] = work;
+        e.upstream_left[job] = e.n_upstream[job];
+    }
+    for (Py_ssize_t op = 0; op < n_ops; op++)
+        e.preds_left[op] = e.n_preds[op];
+    for (Py_ssize_t acc = 0; acc < n_acc; acc++)
+        e.running[acc] = -1;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = run_events(&e);
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("innL", status, e.decisions, e.dispatches, (long long)e.now);
+done:
+    for (int i = 0; i < arena.count; i++)
+        PyMem_Free(arena.blocks[i]);
+    for (int i = 0; i < held; i++)
+        PyBuffer_Release(&views[i]);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"dysta_job_picks", dysta_job_picks, METH_VARARGS,
      "dysta_job_picks(rule, alpha, seconds, beta, gamma, n_jobs, n_ops, release, deadline, "
@@ -358,6 +836,13 @@ static PyMethodDef methods[] = {
      "Replay the Dysta loop with a job-picking rule (0 PREMA, 1 Planaria, 2 SDRM3, 3 the Dysta "
      "key); fills op_start and op_end. Every buffer holds 8-byte integers but the sparsities "
      "(doubles, empty unless gamma is on)."},
+    {"event_job_picks", event_job_picks, METH_VARARGS,
+     "event_job_picks(rule, alpha, seconds, beta, gamma, n_jobs, n_ops, n_acc, release, "
+     "deadline, priority, offsets, n_upstream, down_offsets, downs, op_job, n_preds, "
+     "succ_offsets, succs, durations, predicted, per_op, sparsity, sparsity_mean, op_start, "
+     "op_end, op_acc, job_visible, job_completion) -> (status, decisions, dispatches, clock)\n\n"
+     "Replay the event loop with the Dysta key (rule 3) on n_acc accelerators; fills the "
+     "outputs. status -1: unfinished jobs with nothing left to happen."},
     {NULL, NULL, 0, NULL},
 };
 

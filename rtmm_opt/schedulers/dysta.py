@@ -328,19 +328,15 @@ class _DystaKey(Policy):
 
     def job_pick_rule(self) -> JobPickRule | None:
         """The key for the compiled core (:mod:`rtmm_opt.engine.core`): ``dysta``,
-        ``dysta_naive`` and ``dysta_oracle`` themselves, without ``reference_sums``, where every
-        op can run on the first accelerator."""
+        ``dysta_naive`` and ``dysta_oracle`` themselves, without ``reference_sums``."""
         static = self.static
-        if (
-            type(self) not in (Dysta, DystaNaive, DystaOracle)
-            or self.reference_sums
-            or not (static.op_predicted[:, :1] >= 0).all()
-        ):
+        if type(self) not in (Dysta, DystaNaive, DystaOracle) or self.reference_sums:
             return None
         return JobPickRule(
             "dysta", self._rule_estimates(), [0] * len(static.job_task),
             static.job_deadline_list, seconds_per_unit=self._scale, beta=self.beta,
             sparsity_mean=self._sparsity_mean if self._gamma_on else None,
+            accelerator=self.accelerator,
         )  # fmt: skip
 
     def _rule_estimates(self) -> list[int] | None:

@@ -18,7 +18,7 @@ import random
 
 import numpy as np
 import pytest
-from support import DYSTA, assert_same_schedule, needs_dysta, replay_stepped
+from support import DYSTA, ROOT, assert_same_schedule, needs_dysta, replay_stepped
 
 from rtmm_opt.engine import Engine, replay
 from rtmm_opt.engine import core as core_module
@@ -27,6 +27,7 @@ from rtmm_opt.instance import Settings, TaskInfo
 from rtmm_opt.instance.assemble import JobSpec, OpSpec, assemble
 from rtmm_opt.instance.dysta import build_dysta_instance, generate_requests, read_tables
 from rtmm_opt.instance.instance import Instance
+from rtmm_opt.instance.workload import load_workload
 from rtmm_opt.schedulers import make_scheduler
 from rtmm_opt.schedulers.prema import Prema
 
@@ -99,8 +100,8 @@ def prioritised_chains(seed: int, *, scale: int = 1) -> Instance:
     return assemble("chains", accelerators=["acc"], tasks=tasks, jobs=jobs, settings=DYSTA_COMPAT)
 
 
-def assert_core_matches_stepping(instance, taken):
-    for name, params in RULES:
+def assert_core_matches_stepping(instance, taken, rules=RULES):
+    for name, params in rules:
         before = len(taken)
         fast = replay(instance, make_scheduler(name, params))
         assert taken[before:] == [True], (name, params)
@@ -130,6 +131,121 @@ def test_the_core_replays_dysta_imports_like_stepping(architecture, core_runs):
                 fast = replay(instance, make_scheduler(name, params))
                 assert core_runs[-1] is True
                 assert_same_schedule(fast, replay_stepped(instance, make_scheduler(name, params)))
+
+
+DYSTA_KEYS = [(name, params) for name, params in RULES if name.startswith("dysta")]
+
+
+def random_dags(seed: int) -> Instance:
+    """Up to 10 jobs of three tasks on one to three accelerators, for the core's event loop:
+    each job a DAG of up to 6 ops (several ready at once), some ops ineligible on some
+    accelerators, estimates off the durations, sparsities (with NaNs and means of 1), and a
+    task cascaded on another, its jobs released by one or two upstream jobs (possibly before
+    their own release)."""
+    rng = random.Random(seed)
+    n_acc = rng.choice([1, 2, 2, 3])
+    tasks = [
+        TaskInfo("a", "m", priority=1),
+        TaskInfo("b", "m", priority=3, depends_on=("a",)),
+        TaskInfo("c", "m", priority=9),
+    ]
+    jobs: list[JobSpec] = []
+    a_jobs: list[int] = []
+    release = 0
+    for _ in range(rng.randint(1, 10)):
+        release += rng.choice([0, 0, 1, 3, 8])
+        task = rng.choice([0, 2]) if not a_jobs else rng.choice([0, 1, 2])
+        ops = []
+        for k in range(rng.randint(1, 6)):
+            durations = [
+                rng.choice([1, 2, 3, 5]) if rng.random() < 0.75 else -1 for _ in range(n_acc)
+            ]
+            if all(d < 0 for d in durations):
+                durations[rng.randrange(n_acc)] = rng.choice([2, 4])
+            predicted = [d if d < 0 else max(1, d + rng.choice([-1, 0, 0, 1])) for d in durations]
+            preds = [p for p in range(k) if rng.random() < 0.5]
+            ops.append(
+                OpSpec(
+                    durations, predicted=predicted, preds=preds,
+                    sparsity=rng.choice([0.1, 0.4, 0.8, math.nan]),
+                    sparsity_mean=rng.choice([0.3, 0.5, 1.0, math.nan]),
+                )
+            )  # fmt: skip
+        upstream = sorted(set(rng.sample(a_jobs, min(len(a_jobs), rng.choice([1, 2])))))
+        jobs.append(
+            JobSpec(
+                task, release, release + rng.choice([2, 6, 15, 40]), ops,
+                upstream=upstream if task == 1 else [],
+            )
+        )  # fmt: skip
+        if task == 0:
+            a_jobs.append(len(jobs) - 1)
+    accelerators = [f"acc{i}" for i in range(n_acc)]
+    return assemble("dags", accelerators=accelerators, tasks=tasks, jobs=jobs)
+
+
+@needs_core
+@pytest.mark.parametrize("seed", range(120))
+def test_the_core_replays_the_event_loop_like_stepping(seed, core_runs):
+    assert_core_matches_stepping(random_dags(seed), core_runs, DYSTA_KEYS)
+
+
+@needs_core
+@pytest.mark.parametrize(
+    ("workload", "system"),
+    [
+        ("VR_gaming", "xrb4k-J"),
+        ("VR_gaming", "xrb4k-M"),
+        ("VR_gaming", "hetero-2s2e"),
+        ("instances/multitenant/heavy.yaml", "hetero-2s2e"),
+    ],
+)
+def test_the_core_replays_scenarios_like_stepping(workload, system, core_runs):
+    instance = load_workload(
+        ROOT / workload if "/" in workload else workload, system=system, granularity="layer",
+        duration_ns=150_000_000,
+    )  # fmt: skip
+    assert_core_matches_stepping(instance, core_runs, DYSTA_KEYS)
+
+
+@needs_core
+def test_a_hand_computed_dysta_replay_on_two_accelerators(core_runs):
+    """Job 0: ops 0 and 1 both ready at release 0 (a DAG), 4 long on either accelerator; job 1
+    (released at 1) one op of 2, only on acc1. t=0: two idle accelerators, only job 0 ready:
+    op 0 takes acc0 and op 1 acc1 (the ready order, the first idle of equal estimates). t=1:
+    nothing idle. t=4: both end, job 0 done; job 1's op runs 4..6 on acc1."""
+    tasks = [TaskInfo("t", "m")]
+    jobs = [
+        JobSpec(0, 0, 50, [OpSpec([4, 4]), OpSpec([4, 4])]),
+        JobSpec(0, 1, 50, [OpSpec([-1, 2])]),
+    ]
+    instance = assemble("hand", accelerators=["acc0", "acc1"], tasks=tasks, jobs=jobs)
+    schedule = replay(instance, make_scheduler("dysta"))
+    assert core_runs == [True]
+    assert schedule.op_accelerator.tolist() == [0, 1, 1]
+    assert schedule.op_start.tolist() == [0, 0, 4] and schedule.op_end.tolist() == [4, 4, 6]
+    # decision points: t=0 (both idle), t=4 (both idle again; t=1 has none idle)
+    assert schedule.info == {"decisions": 2, "dispatches": 3}
+
+
+@needs_core
+def test_cascaded_jobs_join_the_queue_in_the_order_of_their_upstreams_ends(core_runs):
+    """Jobs 0 and 1 (task a) run 0..4 on acc0 and acc1; at 4 they complete in that order and
+    release jobs 2 and 3 (task b, cascaded, released at 4 and 2: both due, so both join the
+    queue as their upstream ends: 2 first). Their keys are equal, so job 2 takes acc0."""
+    tasks = [TaskInfo("a", "m"), TaskInfo("b", "m", depends_on=("a",))]
+    jobs = [
+        JobSpec(0, 0, 60, [OpSpec([4, 4])]),
+        JobSpec(0, 0, 60, [OpSpec([4, 4])]),
+        JobSpec(1, 4, 60, [OpSpec([3, 3])], upstream=[0]),
+        JobSpec(1, 2, 60, [OpSpec([3, 3])], upstream=[1]),
+    ]
+    instance = assemble("cascade", accelerators=["acc0", "acc1"], tasks=tasks, jobs=jobs)
+    schedule = replay(instance, make_scheduler("dysta"))
+    assert core_runs == [True]
+    assert schedule.op_accelerator.tolist() == [0, 1, 0, 1]
+    assert schedule.op_start.tolist() == [0, 0, 4, 4]
+    assert_same_schedule(schedule, replay_stepped(instance, make_scheduler("dysta")))
 
 
 @needs_core
@@ -192,6 +308,19 @@ def test_the_core_steps_aside_where_it_does_not_describe_the_replay(monkeypatch,
     engine = Engine(instance)
     big = JobPickRule("prema", rule.per_op, [2**52] * instance.n_jobs, rule.deadline)
     assert not engine.run_job_picks(big)
+    # variants and early exits (the AR example): not in the core's event loop
+    ar = load_workload(ROOT / "instances/examples/ar_headset.yaml", system="hetero-2s2e",
+                       granularity="layer", duration_ns=100_000_000)  # fmt: skip
+    before = len(core_runs)
+    assert_same_schedule(
+        replay(ar, make_scheduler("dysta")), replay_stepped(ar, make_scheduler("dysta"))
+    )
+    assert core_runs[before:] == [False]
+    # another accelerator rule: not either (contention and context switches are not offered
+    # to the core at all, as for index rules: Engine.takes_index_rules)
+    policy = make_scheduler("dysta", {"accelerator": "lowest_energy"})
+    policy.reset(Engine(plain).static)
+    assert not Engine(plain).run_job_picks(policy.job_pick_rule())
     # switched off
     monkeypatch.setenv(core_module.PURE_PYTHON_VARIABLE, "1")
     assert compiled() is None
