@@ -1,19 +1,29 @@
-"""The compiled core: job-picking rules replayed whole in C under compat ``dysta``.
+"""The compiled core: policies whose decisions follow a fixed rule, replayed whole in C.
 
-A policy that picks jobs by a fixed formula (PREMA, Planaria, SDRM3, the Dysta key) may
-describe itself as a :class:`JobPickRule` (``job_pick_rule()``, called after ``reset``, like
-``index_rule()`` of :mod:`rtmm_opt.engine.index`). Under compat ``dysta``
-(:mod:`rtmm_opt.engine.dysta_compat`), :func:`~rtmm_opt.engine.loop.replay` then runs the Dysta
-loop and the rule's decisions in the extension module ``rtmm_opt.engine.native`` (``native.c``),
-which computes what the engine and the policy's ``decide`` compute, operation for operation:
+A policy may describe itself to the core with ``compiled_rule()`` (called after ``reset``, like
+``index_rule()`` of :mod:`rtmm_opt.engine.index`): a :class:`JobPickRule` for a job-picking
+formula (PREMA, Planaria, SDRM3, the Dysta key) or a :class:`HarnessRule` for the XRBench
+harness replay. :func:`~rtmm_opt.engine.loop.replay` then runs the whole replay in the
+extension module ``rtmm_opt.engine.native`` (``native.c``), which has three loops:
+
+* :func:`replay_dysta`: the Dysta loop (compat ``dysta``, :mod:`rtmm_opt.engine.dysta_compat`)
+  with any of the four formulas;
+* :func:`replay_events`: the engine's event loop with the Dysta key, on any number of
+  accelerators;
+* :func:`replay_harness`: the event loop with wake-ups, drops and notices, with the harness
+  replay of ``xrbench`` (its float32 clock in C's ``float``).
+
+Each computes what the engine and the policy's ``decide`` compute, operation for operation:
 the same schedule, bit for bit, and the same decision count. The policy's ``decide`` is not
 called, so its own state (say PREMA's ``tokens``) is not advanced; the schedule is the result.
 
-The core is used only where it describes the replay exactly (:func:`replay_dysta` says None
-otherwise, and the policy's ``decide`` runs): every job a chain of one variant with at least
-one op and no early exit, durations on the one accelerator not negative, and every integer
-that the formulas multiply, divide or turn into a float below 2**52, where Python's
-``int / int`` and the division of two doubles round alike.
+The core is used only where it describes the replay exactly; elsewhere these functions say
+None and the policy's ``decide`` runs: jobs of one variant with at least one op and no early
+exit, no contention or context switches, eligibility that the policy's predictions and the
+engine agree on, and every integer that the formulas multiply, divide or turn into a float
+below 2**52, where Python's ``int / int`` and the division of two doubles round alike. A
+replay that the engine would reject (an illegal step, a stall, a stagnation) is left to the
+stepped replay, which reports it.
 
 The pure-Python path is the reference. The core is built by ``pip install`` where a C compiler
 is present (``setup.py``; optional: without one the package installs without it), and
@@ -40,6 +50,7 @@ from rtmm_opt.instance.instance import Instance
 
 RULES = ("prema", "planaria", "sdrm3", "dysta")  # the core's rule numbers are their indices
 EXACT = 2**53  # integers below this are exact doubles (the checks keep a factor 2 from it)
+DROPPED_STATE = 3  # native.c's job state of a dropped job
 PURE_PYTHON_VARIABLE = "RTMM_PURE_PYTHON"
 SOURCE = Path(__file__).with_name("native.c")  # the core's source, in a checkout
 
@@ -176,6 +187,20 @@ class _EventInputs:
         )
         self.span = high - min(0, int(instance.job_release.min()))
         self.reach = max(abs(high), abs(min(0, int(instance.job_release.min()))))
+        # per job and accelerator, the summed predicted latency of its ops, -1 where one is
+        # ineligible (xrbench.summed_latency); the harness replay needs every job to have one
+        starts = instance.job_op_offsets[:-1]
+        if n_ops and self.supported:
+            summed = np.add.reduceat(np.maximum(predicted, 0), starts, axis=0)
+            blocked = np.add.reduceat((predicted < 0).astype(np.int64), starts, axis=0) > 0
+            self.model_latency = np.ascontiguousarray(np.where(blocked, -1, summed), np.int64)
+        else:
+            self.model_latency = np.zeros((n_jobs, instance.n_accelerators), np.int64)
+        self.harness_supported = bool(
+            self.supported
+            and (self.model_latency >= 0).any(axis=1).all()
+            and float(np.abs(self.model_latency).max(initial=0)) < EXACT / 2
+        )
 
 
 _INPUTS: weakref.WeakKeyDictionary[Instance, _Inputs] = weakref.WeakKeyDictionary()
@@ -310,4 +335,78 @@ def replay_events(instance: Instance, rule: JobPickRule) -> EventReplay | None:
     return EventReplay(
         op_start, op_end, op_accelerator, job_visible_at, job_completion, decisions, dispatches,
         clock,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HarnessRule:
+    """The XRBench harness replay (``XRBench`` with ``compat: harness``,
+    ``rtmm_opt/schedulers/xrbench.py``) for the compiled core: ``tick``, the smallest task
+    period in time units (0: no periodic task, no ticks); ``task_order``, the tasks in the
+    harness's visiting order (alphabetical by name); ``upstreams``, per task the tasks its
+    dependency gate counts. The rest (model latencies, frames, releases and deadlines in the
+    harness's float32 milliseconds) the core reads from the instance."""
+
+    tick: int
+    task_order: Sequence[int]
+    upstreams: Sequence[Sequence[int]]
+
+
+CompiledRule = JobPickRule | HarnessRule
+
+
+class HarnessReplay(NamedTuple):
+    """What the core's harness replay leaves: :class:`EventReplay`'s fields (-1 for what never
+    ran), and per job its drop time and whether it was dropped."""
+
+    op_start: array[int]
+    op_end: array[int]
+    op_accelerator: array[int]
+    job_visible_at: array[int]
+    job_completion: array[int]
+    job_drop_time: array[int]
+    job_dropped: list[bool]
+    decisions: int
+    dispatches: int
+    clock: int
+
+
+def replay_harness(instance: Instance, rule: HarnessRule) -> HarnessReplay | None:
+    """The XRBench harness replay on the engine's event loop in the core (no compat
+    ``dysta``, contention or context switches; jobs of one variant without early exits, each
+    runnable whole on some accelerator); None where the core is off or does not describe the
+    instance, or the replay fails (the caller then steps the policy, which reports it)."""
+    core = compiled()
+    if core is None:
+        return None
+    inputs = _event_inputs(instance)
+    if not inputs.harness_supported:
+        return None
+    deadline = instance.job_deadline.astype(np.int64)
+    if int(np.abs(deadline).max()) + inputs.reach >= EXACT / 2 or abs(rule.tick) >= EXACT / 2:
+        return None
+    n_jobs, n_ops, n_tasks = instance.n_jobs, instance.n_ops, len(instance.tasks)
+    up_offsets = np.zeros(n_tasks + 1, np.int64)
+    np.cumsum([len(ups) for ups in rule.upstreams], out=up_offsets[1:])
+    ups = np.fromiter((up for task in rule.upstreams for up in task), np.int64)
+    per_op_out = [array("q", [-1]) * n_ops for _ in range(3)]
+    per_job_out = [array("q", [-1]) * n_jobs for _ in range(3)]
+    status = array("q", bytes(8 * n_jobs))
+    code, decisions, dispatches, clock = core.harness_replay(
+        n_jobs, n_ops, instance.n_accelerators, n_tasks, float(instance.time_unit_ns),
+        instance.settings.drops == "allowed", rule.tick > 0, rule.tick,
+        _inputs(instance).release, deadline, _inputs(instance).offsets, inputs.n_upstream,
+        inputs.down_offsets, inputs.downs, inputs.op_job, inputs.n_preds, inputs.succ_offsets,
+        inputs.succs, inputs.durations, inputs.model_latency, instance.job_task.astype(np.int64),
+        instance.job_frame.astype(np.int64), np.asarray(rule.task_order, np.int64), up_offsets,
+        ups, *per_op_out, *per_job_out, status,
+    )  # fmt: skip
+    if code != 0:
+        return None  # stalled, or a step the engine rejects: the stepped replay reports it
+    op_start, op_end, op_accelerator = per_op_out
+    job_visible_at, job_completion, job_drop_time = per_job_out
+    dropped = [state == DROPPED_STATE for state in status]
+    return HarnessReplay(
+        op_start, op_end, op_accelerator, job_visible_at, job_completion, job_drop_time, dropped,
+        decisions, dispatches, clock,
     )  # fmt: skip

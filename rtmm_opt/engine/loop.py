@@ -73,7 +73,13 @@ from rtmm_opt.engine.contract import (
     View,
     shared_rows,
 )
-from rtmm_opt.engine.core import JobPickRule, replay_dysta, replay_events
+from rtmm_opt.engine.core import (
+    CompiledRule,
+    HarnessRule,
+    replay_dysta,
+    replay_events,
+    replay_harness,
+)
 from rtmm_opt.engine.dysta_compat import DystaLoop
 from rtmm_opt.engine.index import IndexRule
 from rtmm_opt.errors import InputError
@@ -484,12 +490,14 @@ class Engine:
         if active:
             self._stalled()
 
-    def run_job_picks(self, rule: JobPickRule) -> bool:
-        """Replay the whole instance under a job-picking ``rule`` in the compiled core
+    def run_compiled(self, rule: CompiledRule) -> bool:
+        """Replay the whole instance under a policy's ``rule`` in the compiled core
         (:mod:`rtmm_opt.engine.core`), from a fresh engine, leaving the state the stepped replay
         would leave; False (nothing done) where the core is off or does not describe this
         replay."""
         n_jobs, n_ops = self.instance.n_jobs, self.instance.n_ops
+        if isinstance(rule, HarnessRule):
+            return self._run_harness(rule) if self._dysta is None else False
         if self._dysta is not None:
             result = replay_dysta(self.instance, rule, chains_only=self._tables.chains_only)
             if result is None:
@@ -518,6 +526,32 @@ class Engine:
         self.job_started = [True] * n_jobs
         self._job_todo = [0] * n_jobs
         self._upstream_left = [0] * n_jobs
+        self._sequence += self.dispatches
+        return True
+
+    def _run_harness(self, rule: HarnessRule) -> bool:
+        """:meth:`run_compiled` for the XRBench harness replay (drops and skipped ops too)."""
+        result = replay_harness(self.instance, rule)
+        if result is None:
+            return False
+        self.op_start, self.op_end = result.op_start, result.op_end
+        self.op_accelerator = result.op_accelerator.tolist()
+        self.op_state = [FINISHED if end >= 0 else SKIPPED for end in result.op_end]
+        self._preds_left = [0] * self.instance.n_ops
+        self.job_state = [DROPPED if dropped else DONE for dropped in result.job_dropped]
+        self._job_drop_time = [
+            time if dropped else 0
+            for time, dropped in zip(result.job_drop_time, result.job_dropped, strict=True)
+        ]
+        self.job_visible_at = result.job_visible_at.tolist()
+        self.job_completion = result.job_completion.tolist()
+        self.job_last_progress = list(self.job_completion)
+        self.job_started = [completion >= 0 for completion in self.job_completion]
+        self._job_todo = [0] * self.instance.n_jobs
+        self._upstream_left = [0] * self.instance.n_jobs
+        self.decisions, self.dispatches = result.decisions, result.dispatches
+        self.now = result.clock
+        self._heap.clear()
         self._sequence += self.dispatches
         return True
 
@@ -1117,22 +1151,22 @@ def replay(instance: Instance, policy: Policy, *, check: bool = True) -> Schedul
 
     A policy that offers an index rule (``index_rule()``, :mod:`rtmm_opt.engine.index`) is
     applied by :meth:`Engine.run_index`, and one that offers a job-picking rule
-    (``job_pick_rule()``, :mod:`rtmm_opt.engine.core`) by the compiled core where it describes
-    the replay (:meth:`Engine.run_job_picks`); both give the same schedule as stepping it."""
+    (``compiled_rule()``, :mod:`rtmm_opt.engine.core`) by the compiled core where it describes
+    the replay (:meth:`Engine.run_compiled`); both give the same schedule as stepping it."""
     engine = Engine(instance, policy_name=policy.name or type(policy).__name__)
     policy.reset(engine.static)
     if type(policy).hold is not Policy.hold:
         engine.offer_runs(policy.hold)
     index_rule = getattr(policy, "index_rule", None)
     rule = index_rule() if index_rule is not None and engine.takes_index_rules else None
-    job_pick_rule = getattr(policy, "job_pick_rule", None)
+    compiled_rule = getattr(policy, "compiled_rule", None)
     picks = (
-        job_pick_rule() if job_pick_rule is not None and rule is None and engine.takes_index_rules
+        compiled_rule() if compiled_rule is not None and rule is None and engine.takes_index_rules
         else None
     )  # fmt: skip
     if rule is not None:
         engine.run_index(rule)
-    elif picks is not None and engine.run_job_picks(picks):
+    elif picks is not None and engine.run_compiled(picks):
         pass  # replayed by the compiled core
     else:
         view = engine.reset()

@@ -13,6 +13,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -617,6 +618,560 @@ done:
     return result;
 }
 
+/* -- the XRBench harness replay (schedulers/xrbench.py: _HarnessReplay, _Service) on the
+ * engine's event loop with wake-ups, drops and the notices a policy reads --------------------
+ *
+ * The harness counts time in float32 milliseconds; C's float is IEEE single precision and,
+ * with FLT_EVAL_METHOD 0, every float expression is rounded to it as numpy's float32 scalars
+ * are. Elsewhere the replay is declined. */
+
+enum { WAKE = 2 };                    /* EventClass */
+enum { DROPPED = 3 };                 /* job state */
+enum { SKIPPED = 4 };                 /* op state */
+enum { N_RELEASED, N_OP_DONE, N_JOB_DONE, N_JOB_DROPPED, N_OP_READY }; /* notice kinds */
+enum { POINT = 1, END = 0, STALLED = -1, ILLEGAL = -2 };
+
+typedef struct {
+    int64_t frame, job;
+} Entry;
+
+typedef struct { /* a sorted list in a region of its own: items [head, end) */
+    Entry *items;
+    Py_ssize_t head, end;
+} Sorted;
+
+typedef struct {
+    Py_ssize_t n_jobs, n_ops, n_acc, n_tasks;
+    const int64_t *release, *offsets, *n_upstream, *down_offsets, *downs, *op_job, *n_preds;
+    const int64_t *succ_offsets, *succs, *durations, *latency, *job_task, *job_frame;
+    const int64_t *task_order, *up_offsets, *ups;
+    const float *release_ms, *deadline_ms;
+    double unit_ns;
+    int drops_allowed, has_tick;
+    float tick;
+    /* the engine */
+    int64_t now, sequence;
+    Event *heap;
+    Py_ssize_t heap_size, heap_capacity, n_active, decisions, dispatches;
+    Py_ssize_t stagnant; /* decisions in a row with only wake-ups and nothing decided */
+    int broken;          /* a step the stepped replay would reject */
+    char *job_state, *op_state;
+    int64_t *upstream_left, *todo, *preds_left, *running, *op_acc, *op_start, *op_end;
+    int64_t *job_visible, *job_completion, *job_drop_time, *stack;
+    int64_t *wakes; /* pending wake-up times */
+    Py_ssize_t n_wakes, wake_capacity;
+    int64_t *notices; /* (kind, item) pairs since the last decision */
+    Py_ssize_t n_notices, notice_capacity;
+    /* a decision */
+    int64_t *dispatch_op, *dispatch_acc, *drops, wake_at;
+    Py_ssize_t n_dispatches, n_drops;
+    int has_wake;
+    /* the policy: _Service */
+    int64_t *ready_head, *ready_tail, *ready_next, *ready_prev, *owner, *home, *free_accs;
+    Py_ssize_t n_free;
+    char *gone, *done;
+    /* the policy: _HarnessReplay */
+    Sorted *pending, *queues;
+    int64_t *completions, *run_job, base_frame;
+    float *run_completion, next_event, last_event;
+    int has_next, has_last;
+} Harness;
+
+static const float FINISH_MARGIN_MS = 1e-2f; /* HARNESS_FINISH_MARGIN_MS */
+#define STAGNATION_LIMIT 100000           /* engine.contract.STAGNATION_LIMIT */
+
+/* Grow a PyMem block of *capacity items of size bytes to hold one more; -1 without memory */
+static int grow(void **block, Py_ssize_t *capacity, Py_ssize_t used, size_t size)
+{
+    if (used < *capacity)
+        return 0;
+    Py_ssize_t larger = 2 * *capacity + 16;
+    void *grown = PyMem_Realloc(*block, (size_t)larger * size);
+    if (grown == NULL)
+        return -1;
+    *block = grown;
+    *capacity = larger;
+    return 0;
+}
+
+static int h_push(Harness *h, int64_t time, int64_t event_class, int64_t item)
+{
+    if (grow((void **)&h->heap, &h->heap_capacity, h->heap_size, sizeof(Event)) < 0)
+        return -1;
+    Event event = {time, event_class, ++h->sequence, item};
+    Py_ssize_t i = h->heap_size++;
+    while (i > 0) {
+        Py_ssize_t parent = (i - 1) / 2;
+        if (!event_before(&event, &h->heap[parent]))
+            break;
+        h->heap[i] = h->heap[parent];
+        i = parent;
+    }
+    h->heap[i] = event;
+    return 0;
+}
+
+static Event h_pop(Harness *h)
+{
+    Events view = {.heap = h->heap, .heap_size = h->heap_size};
+    Event top = pop(&view);
+    h->heap_size = view.heap_size;
+    return top;
+}
+
+static int notice(Harness *h, int64_t kind, int64_t item)
+{
+    if (grow((void **)&h->notices, &h->notice_capacity, h->n_notices, 2 * sizeof(int64_t)) < 0)
+        return -1;
+    h->notices[2 * h->n_notices] = kind;
+    h->notices[2 * h->n_notices + 1] = item;
+    h->n_notices++;
+    return 0;
+}
+
+/* Engine._release and _open_variant */
+static int h_release(Harness *h, int64_t job, int64_t time)
+{
+    if (h->job_state[job] != PENDING)
+        return 0;
+    h->job_state[job] = ACTIVE;
+    h->job_visible[job] = time;
+    h->n_active++;
+    if (notice(h, N_RELEASED, job) < 0)
+        return -1;
+    h->todo[job] = h->offsets[job + 1] - h->offsets[job];
+    for (int64_t op = h->offsets[job]; op < h->offsets[job + 1]; op++)
+        if (h->preds_left[op] == 0 && h->op_state[op] == WAITING) {
+            h->op_state[op] = READY;
+            if (notice(h, N_OP_READY, op) < 0)
+                return -1;
+        }
+    return 0;
+}
+
+/* Engine._finish_job */
+static int h_finish(Harness *h, int64_t job, int64_t time)
+{
+    h->job_state[job] = DONE;
+    h->job_completion[job] = time;
+    h->n_active--;
+    if (notice(h, N_JOB_DONE, job) < 0)
+        return -1;
+    for (int64_t d = h->down_offsets[job]; d < h->down_offsets[job + 1]; d++) {
+        int64_t down = h->downs[d];
+        if (--h->upstream_left[down] == 0 && h->job_state[down] == PENDING) {
+            if (h->release[down] <= time) {
+                if (h_release(h, down, time) < 0)
+                    return -1;
+            } else if (h_push(h, h->release[down], RELEASE, down) < 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Engine._complete */
+static int h_complete(Harness *h, int64_t op, int64_t time)
+{
+    h->running[h->op_acc[op]] = -1;
+    h->op_end[op] = time;
+    h->op_state[op] = FINISHED;
+    if (notice(h, N_OP_DONE, op) < 0)
+        return -1;
+    int64_t job = h->op_job[op];
+    if (h->job_state[job] != ACTIVE)
+        return 0; /* dropped while this op ran */
+    if (--h->todo[job] == 0)
+        return h_finish(h, job, time);
+    for (int64_t s = h->succ_offsets[op]; s < h->succ_offsets[op + 1]; s++) {
+        int64_t succ = h->succs[s];
+        if (--h->preds_left[succ] == 0 && h->op_state[succ] == WAITING) {
+            h->op_state[succ] = READY;
+            if (notice(h, N_OP_READY, succ) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Engine._drop: the job and, depth first from the last, its cascaded jobs */
+static int h_drop(Harness *h, int64_t job, int64_t time)
+{
+    Py_ssize_t depth = 0;
+    h->stack[depth++] = job;
+    while (depth > 0) {
+        int64_t current = h->stack[--depth];
+        char state = h->job_state[current];
+        if (state == DONE || state == DROPPED)
+            continue;
+        h->job_state[current] = DROPPED;
+        h->job_drop_time[current] = time > h->release[current] ? time : h->release[current];
+        if (state == ACTIVE)
+            h->n_active--;
+        for (int64_t op = h->offsets[current]; op < h->offsets[current + 1]; op++)
+            if (h->op_state[op] == READY || h->op_state[op] == WAITING)
+                h->op_state[op] = SKIPPED;
+        if (notice(h, N_JOB_DROPPED, current) < 0)
+            return -1;
+        for (int64_t d = h->down_offsets[current]; d < h->down_offsets[current + 1]; d++)
+            h->stack[depth++] = h->downs[d];
+    }
+    return 0;
+}
+
+static int any_idle(const Harness *h)
+{
+    for (Py_ssize_t acc = 0; acc < h->n_acc; acc++)
+        if (h->running[acc] < 0)
+            return 1;
+    return 0;
+}
+
+/* Engine._next_point: POINT, END, STALLED, or -3 on a memory error */
+static int h_next_point(Harness *h)
+{
+    for (;;) {
+        if (h->heap_size == 0)
+            return h->n_active ? STALLED : END;
+        int64_t time = h->heap[0].time;
+        h->now = time;
+        int woken = 0;
+        while (h->heap_size > 0 && h->heap[0].time == time) {
+            Event event = h_pop(h);
+            int failed = 0;
+            if (event.event_class == COMPLETION) {
+                h->stagnant = 0;
+                failed = h_complete(h, event.item, time);
+            } else if (event.event_class == RELEASE) {
+                h->stagnant = 0;
+                failed = h_release(h, event.item, time);
+            } else {
+                for (Py_ssize_t i = 0; i < h->n_wakes; i++)
+                    if (h->wakes[i] == time) {
+                        h->wakes[i] = h->wakes[--h->n_wakes];
+                        break;
+                    }
+                woken = 1;
+            }
+            if (failed)
+                return -3;
+        }
+        if (h->n_active && (woken || any_idle(h)))
+            return POINT;
+    }
+}
+
+/* -- the policy's side -------------------------------------------------------------------- */
+static float ms(const Harness *h, int64_t units) /* _HarnessReplay._ms */
+{
+    return (float)((double)units * h->unit_ns / 1e6);
+}
+
+static int64_t units_at_or_after(const Harness *h, float time_ms)
+{
+    return (int64_t)ceil((double)time_ms * 1e6 / h->unit_ns - 1e-9);
+}
+
+static float latency_ms(const Harness *h, int64_t units) /* _HarnessReplay._latency_ms */
+{
+    return (float)((double)units * h->unit_ns) / 1e6f;
+}
+
+static void sorted_insert(Sorted *list, Entry entry) /* bisect.insort by (frame, job) */
+{
+    Py_ssize_t at = list->end;
+    while (at > list->head) {
+        Entry *before = &list->items[at - 1];
+        if (before->frame < entry.frame || (before->frame == entry.frame && before->job <= entry.job))
+            break;
+        at--;
+    }
+    memmove(list->items + at + 1, list->items + at, (size_t)(list->end - at) * sizeof(Entry));
+    list->items[at] = entry;
+    list->end++;
+}
+
+static void dispatch_op(Harness *h, int64_t op, int64_t acc)
+{
+    h->dispatch_op[h->n_dispatches] = op;
+    h->dispatch_acc[h->n_dispatches++] = acc;
+}
+
+static int64_t ready_first(Harness *h, int64_t job) /* next(iter(ready[job])), taken out */
+{
+    int64_t op = h->ready_head[job];
+    if (op < 0) { /* the stepped replay fails here too (an empty ready dict) */
+        h->broken = 1;
+        return -1;
+    }
+    int64_t next = h->ready_next[op];
+    h->ready_head[job] = next;
+    if (next >= 0)
+        h->ready_prev[next] = -1;
+    else
+        h->ready_tail[job] = -1;
+    return op;
+}
+
+static void forget(Harness *h, int64_t job) /* _Service.forget */
+{
+    h->gone[job] = 1;
+    h->ready_head[job] = h->ready_tail[job] = -1;
+    int64_t acc = h->home[job];
+    if (acc >= 0) {
+        h->owner[acc] = -1;
+        h->home[job] = -1;
+    }
+}
+
+/* _HarnessReplay._dispatch: passes over the models in alphabetical order until nothing starts */
+static void h_dispatch_passes(Harness *h, float time_ms)
+{
+    int started = 1;
+    while (started) {
+        started = 0;
+        for (Py_ssize_t t = 0; t < h->n_tasks; t++) {
+            int64_t task = h->task_order[t];
+            Sorted *queue = &h->queues[task];
+            while (queue->end > queue->head && h->gone[queue->items[queue->head].job])
+                queue->head++;
+            if (queue->end == queue->head)
+                continue;
+            Entry head = queue->items[queue->head];
+            int gated = 0;
+            for (int64_t u = h->up_offsets[task]; u < h->up_offsets[task + 1]; u++)
+                gated |= h->completions[h->ups[u]] <= head.frame;
+            if (gated)
+                continue;
+            int64_t best = -1;
+            for (Py_ssize_t i = 0; i < h->n_free; i++) {
+                int64_t acc = h->free_accs[i];
+                int64_t value = h->latency[head.job * h->n_acc + acc];
+                if (h->run_job[acc] >= 0 || value < 0)
+                    continue;
+                if (best < 0 || value < h->latency[head.job * h->n_acc + best] ||
+                    (value == h->latency[head.job * h->n_acc + best] && acc < best))
+                    best = acc;
+            }
+            if (best < 0)
+                continue; /* no idle accelerator runs the whole model */
+            h->run_job[best] = head.job;
+            h->run_completion[best] =
+                time_ms + latency_ms(h, h->latency[head.job * h->n_acc + best]);
+            queue->head++;
+            /* _Service.start */
+            int64_t op = ready_first(h, head.job);
+            if (op < 0)
+                return;
+            dispatch_op(h, op, best);
+            for (Py_ssize_t i = 0; i < h->n_free; i++)
+                if (h->free_accs[i] == best) {
+                    memmove(h->free_accs + i, h->free_accs + i + 1,
+                            (size_t)(h->n_free - i - 1) * sizeof(int64_t));
+                    h->n_free--;
+                    break;
+                }
+            h->owner[best] = head.job;
+            h->home[head.job] = best;
+            started = 1;
+        }
+    }
+}
+
+/* _HarnessReplay._event */
+static void h_event(Harness *h, float time_ms)
+{
+    for (Py_ssize_t task = 0; task < h->n_tasks; task++) { /* GetNewInferenceRequests */
+        Sorted *pending = &h->pending[task];
+        while (pending->end > pending->head &&
+               h->release_ms[pending->items[pending->head].job] <= time_ms) {
+            Entry entry = pending->items[pending->head++];
+            if (!h->gone[entry.job])
+                sorted_insert(&h->queues[task], entry);
+        }
+    }
+    float limit = time_ms + FINISH_MARGIN_MS; /* RemoveFinishedProcesses */
+    for (Py_ssize_t acc = 0; acc < h->n_acc; acc++)
+        if (h->run_job[acc] >= 0 && limit >= h->run_completion[acc]) {
+            h->completions[h->job_task[h->run_job[acc]]]++;
+            h->run_job[acc] = -1;
+        }
+    for (Py_ssize_t task = 0; task < h->n_tasks; task++) { /* DropLateFrames */
+        Sorted *queue = &h->queues[task];
+        while (queue->end > queue->head) {
+            int64_t job = queue->items[queue->head].job;
+            if (!(h->gone[job] || (h->drops_allowed && h->deadline_ms[job] < time_ms)))
+                break;
+            queue->head++;
+            if (!h->gone[job]) {
+                h->drops[h->n_drops++] = job;
+                h->gone[job] = 1;
+            }
+        }
+    }
+    h_dispatch_passes(h, time_ms);
+    h->last_event = time_ms; /* Timer::GetNextEventTime */
+    h->has_last = 1;
+    int found = 0;
+    float next = 0.0f;
+    if (h->has_tick) {
+        next = (float)(h->base_frame + 1) * h->tick;
+        found = 1;
+    }
+    float tick = next;
+    for (Py_ssize_t acc = 0; acc < h->n_acc; acc++)
+        if (h->run_job[acc] >= 0 && (!found || h->run_completion[acc] < next)) {
+            next = h->run_completion[acc];
+            found = 1;
+        }
+    h->has_next = found;
+    h->next_event = next;
+    if (h->has_tick && next == tick)
+        h->base_frame++;
+}
+
+static int h_due(const Harness *h, float time_ms)
+{
+    if (units_at_or_after(h, time_ms) > h->now)
+        return 0;
+    float limit = time_ms + FINISH_MARGIN_MS;
+    for (Py_ssize_t acc = 0; acc < h->n_acc; acc++) {
+        int64_t job = h->run_job[acc];
+        if (job >= 0 && !(h->run_completion[acc] > limit) && !h->done[job])
+            return 0;
+    }
+    return 1;
+}
+
+/* _HarnessReplay.decide */
+static void h_decide(Harness *h)
+{
+    h->n_dispatches = h->n_drops = 0;
+    h->has_wake = 0;
+    for (Py_ssize_t i = 0; i < h->n_notices; i++) { /* _observe */
+        int64_t kind = h->notices[2 * i], item = h->notices[2 * i + 1];
+        if (kind == N_OP_READY) {
+            int64_t job = h->op_job[item], tail = h->ready_tail[job];
+            h->ready_prev[item] = tail;
+            h->ready_next[item] = -1;
+            if (tail >= 0)
+                h->ready_next[tail] = item;
+            else
+                h->ready_head[job] = item;
+            h->ready_tail[job] = item;
+        } else if (kind == N_RELEASED) {
+            if (h->has_last && h->deadline_ms[item] < h->last_event && h->drops_allowed) {
+                h->drops[h->n_drops++] = item;
+                h->gone[item] = 1;
+            } else {
+                Entry entry = {h->job_frame[item], item};
+                sorted_insert(&h->pending[h->job_task[item]], entry);
+                if (!h->has_next) {
+                    h->next_event = ms(h, h->now);
+                    h->has_next = 1;
+                }
+            }
+        } else if (kind == N_JOB_DONE) {
+            h->done[item] = 1;
+            forget(h, item);
+        } else if (kind == N_JOB_DROPPED) {
+            forget(h, item);
+        }
+    }
+    h->n_free = 0; /* _Service.continue_jobs */
+    for (Py_ssize_t acc = 0; acc < h->n_acc; acc++) {
+        if (h->running[acc] >= 0)
+            continue;
+        int64_t job = h->owner[acc];
+        if (job < 0)
+            h->free_accs[h->n_free++] = acc;
+        else if (h->ready_head[job] >= 0)
+            dispatch_op(h, ready_first(h, job), acc); /* back to back on its accelerator */
+    }
+    while (h->has_next && h_due(h, h->next_event))
+        h_event(h, h->next_event);
+    int waiting = 0;
+    for (Py_ssize_t task = 0; task < h->n_tasks; task++)
+        waiting |= h->pending[task].end > h->pending[task].head ||
+                   h->queues[task].end > h->queues[task].head;
+    for (Py_ssize_t acc = 0; acc < h->n_acc; acc++)
+        waiting |= h->run_job[acc] >= 0;
+    if (h->has_next && waiting) {
+        int64_t wake = units_at_or_after(h, h->next_event);
+        if (wake > h->now) {
+            h->wake_at = wake;
+            h->has_wake = 1;
+        }
+    }
+}
+
+/* Engine.step and _apply: 1 if the replay decides again at once (drops changed the ready set,
+ * nothing was dispatched, a job is active and an accelerator idle), 0 if it moves on,
+ * ILLEGAL for what the stepped replay rejects, -3 on a memory error */
+static int h_apply(Harness *h)
+{
+    h->decisions++;
+    h->n_notices = 0;
+    if (h->broken)
+        return ILLEGAL;
+    if (h->n_dispatches || h->n_drops)
+        h->stagnant = 0;
+    else if (++h->stagnant > STAGNATION_LIMIT)
+        return ILLEGAL; /* Engine._stagnate raises */
+    int changed = 0;
+    for (Py_ssize_t i = 0; i < h->n_drops; i++) {
+        int64_t job = h->drops[i];
+        if (h->job_state[job] != ACTIVE || !h->drops_allowed)
+            return ILLEGAL;
+        if (h_drop(h, job, h->now) < 0)
+            return -3;
+        changed = 1;
+    }
+    for (Py_ssize_t i = 0; i < h->n_dispatches; i++) {
+        int64_t op = h->dispatch_op[i], acc = h->dispatch_acc[i];
+        int64_t duration = h->durations[op * h->n_acc + acc];
+        if (h->op_state[op] != READY || h->running[acc] >= 0 || duration < 0)
+            return ILLEGAL;
+        h->op_state[op] = RUNNING;
+        h->op_acc[op] = acc;
+        h->op_start[op] = h->now;
+        h->running[acc] = op;
+        h->dispatches++;
+        if (h_push(h, h->now + duration, COMPLETION, op) < 0)
+            return -3;
+    }
+    if (h->has_wake) {
+        int pending = 0;
+        for (Py_ssize_t i = 0; i < h->n_wakes; i++)
+            pending |= h->wakes[i] == h->wake_at;
+        if (!pending) {
+            if (grow((void **)&h->wakes, &h->wake_capacity, h->n_wakes, sizeof(int64_t)) < 0 ||
+                h_push(h, h->wake_at, WAKE, 0) < 0)
+                return -3;
+            h->wakes[h->n_wakes++] = h->wake_at;
+        }
+    }
+    return changed && h->n_dispatches == 0 && h->n_active && any_idle(h);
+}
+
+/* The whole replay: END, STALLED, ILLEGAL, or -3 on a memory error */
+static int run_harness(Harness *h)
+{
+    for (Py_ssize_t job = 0; job < h->n_jobs; job++)
+        if (h->n_upstream[job] == 0 && h_push(h, h->release[job], RELEASE, job) < 0)
+            return -3;
+    int state = h_next_point(h);
+    while (state == POINT) {
+        h_decide(h);
+        int again = h_apply(h);
+        if (again < 0)
+            return again;
+        state = again ? POINT : h_next_point(h);
+    }
+    return state;
+}
+
 /* Zeroed memory for one replay, freed together */
 typedef struct {
     void *blocks[40];
@@ -828,6 +1383,214 @@ done:
     return result;
 }
 
+static PyObject *harness_replay(PyObject *self, PyObject *args)
+{
+    (void)self;
+    enum { N = 24 };
+    Py_ssize_t n_jobs, n_ops, n_acc, n_tasks;
+    double unit_ns;
+    int drops_allowed, has_tick;
+    long long tick_units;
+    PyObject *objects[N];
+    static const char *names[N] = {
+        "release", "deadline", "offsets", "n_upstream", "down_offsets", "downs", "op_job",
+        "n_preds", "succ_offsets", "succs", "durations", "latency", "job_task", "job_frame",
+        "task_order", "up_offsets", "ups", "op_start", "op_end", "op_acc", "job_visible",
+        "job_completion", "job_drop_time", "job_status"};
+    if (!PyArg_ParseTuple(args, "nnnndppLOOOOOOOOOOOOOOOOOOOOOOOO", &n_jobs, &n_ops, &n_acc,
+                          &n_tasks, &unit_ns, &drops_allowed, &has_tick, &tick_units,
+                          &objects[0], &objects[1], &objects[2], &objects[3], &objects[4],
+                          &objects[5], &objects[6], &objects[7], &objects[8], &objects[9],
+                          &objects[10], &objects[11], &objects[12], &objects[13], &objects[14],
+                          &objects[15], &objects[16], &objects[17], &objects[18], &objects[19],
+                          &objects[20], &objects[21], &objects[22], &objects[23]))
+        return NULL;
+#if FLT_EVAL_METHOD != 0
+    return PyErr_Format(PyExc_ValueError, "float expressions are not evaluated in float here");
+#endif
+    if (n_jobs < 0 || n_ops < 0 || n_acc < 1 || n_tasks < 1 || !(unit_ns > 0))
+        return PyErr_Format(PyExc_ValueError, "bad counts");
+    Py_buffer views[N];
+    int held = 0;
+    PyObject *result = NULL;
+    Arena arena = {.count = 0};
+    Harness h;
+    memset(&h, 0, sizeof h);
+    h.n_jobs = n_jobs;
+    h.n_ops = n_ops;
+    h.n_acc = n_acc;
+    h.n_tasks = n_tasks;
+    h.unit_ns = unit_ns;
+    h.drops_allowed = drops_allowed;
+    h.has_tick = has_tick;
+    for (int i = 0; i < N; i++) {
+        Py_ssize_t length;
+        if (i == 2 || i == 4)
+            length = n_jobs + 1;
+        else if (i == 8)
+            length = n_ops + 1;
+        else if (i == 15)
+            length = n_tasks + 1;
+        else if (i == 5)
+            length = ((const int64_t *)views[4].buf)[n_jobs];
+        else if (i == 9)
+            length = ((const int64_t *)views[8].buf)[n_ops];
+        else if (i == 16)
+            length = ((const int64_t *)views[15].buf)[n_tasks];
+        else if (i == 10)
+            length = n_ops * n_acc;
+        else if (i == 11)
+            length = n_jobs * n_acc;
+        else if (i == 14)
+            length = n_tasks;
+        else if (i == 6 || i == 7 || (i >= 17 && i <= 19))
+            length = n_ops;
+        else
+            length = n_jobs;
+        if (length < 0) {
+            PyErr_Format(PyExc_ValueError, "%s: negative length", names[i]);
+            goto done;
+        }
+        if (get_buffer(objects[i], &views[i], length, i >= 17, names[i]) < 0)
+            goto done;
+        held = i + 1;
+        if (((i == 4 || i == 2) && check_offsets(views[i].buf, n_jobs, PY_SSIZE_T_MAX, names[i]) < 0) ||
+            (i == 8 && check_offsets(views[8].buf, n_ops, PY_SSIZE_T_MAX, names[8]) < 0) ||
+            (i == 15 && check_offsets(views[15].buf, n_tasks, PY_SSIZE_T_MAX, names[15]) < 0))
+            goto done;
+    }
+    h.release = views[0].buf;
+    const int64_t *deadline = views[1].buf;
+    h.offsets = views[2].buf;
+    h.n_upstream = views[3].buf;
+    h.down_offsets = views[4].buf;
+    h.downs = views[5].buf;
+    h.op_job = views[6].buf;
+    h.n_preds = views[7].buf;
+    h.succ_offsets = views[8].buf;
+    h.succs = views[9].buf;
+    h.durations = views[10].buf;
+    h.latency = views[11].buf;
+    h.job_task = views[12].buf;
+    h.job_frame = views[13].buf;
+    h.task_order = views[14].buf;
+    h.up_offsets = views[15].buf;
+    h.ups = views[16].buf;
+    h.op_start = views[17].buf;
+    h.op_end = views[18].buf;
+    h.op_acc = views[19].buf;
+    h.job_visible = views[20].buf;
+    h.job_completion = views[21].buf;
+    h.job_drop_time = views[22].buf;
+    int64_t *job_status = views[23].buf;
+    Py_ssize_t n_links = h.down_offsets[n_jobs];
+    if (check_offsets(h.offsets, n_jobs, n_ops, names[2]) < 0 ||
+        check_range(h.downs, n_links, n_jobs, names[5]) < 0 ||
+        check_range(h.op_job, n_ops, n_jobs, names[6]) < 0 ||
+        check_range(h.succs, h.succ_offsets[n_ops], n_ops, names[9]) < 0 ||
+        check_range(h.job_task, n_jobs, n_tasks, names[12]) < 0 ||
+        check_range(h.task_order, n_tasks, n_tasks, names[14]) < 0 ||
+        check_range(h.ups, h.up_offsets[n_tasks], n_tasks, names[16]) < 0)
+        goto done;
+    for (Py_ssize_t job = 0; job < n_jobs; job++) {
+        if (h.offsets[job + 1] == h.offsets[job]) {
+            PyErr_Format(PyExc_ValueError, "job %zd has no ops", job);
+            goto done;
+        }
+        for (int64_t op = h.offsets[job]; op < h.offsets[job + 1]; op++)
+            if (h.op_job[op] != job) {
+                PyErr_Format(PyExc_ValueError, "op %lld is not listed with its job",
+                             (long long)op);
+                goto done;
+            }
+    }
+    int64_t *words[11];
+    Py_ssize_t lengths[11] = {n_jobs, n_jobs, n_jobs + n_links + 1, n_jobs, n_jobs, n_jobs,
+                              n_jobs, n_tasks, n_ops, n_ops, n_ops};
+    for (int i = 0; i < 11; i++) {
+        words[i] = arena_alloc(&arena, lengths[i], sizeof(int64_t));
+        if (words[i] == NULL)
+            goto done;
+    }
+    h.upstream_left = words[0];
+    h.todo = words[1];
+    h.stack = words[2];
+    h.drops = words[3];
+    h.ready_head = words[4];
+    h.ready_tail = words[5];
+    h.home = words[6];
+    h.completions = words[7];
+    h.preds_left = words[8];
+    h.ready_next = words[9];
+    h.ready_prev = words[10];
+    int64_t *per_acc[6];
+    for (int i = 0; i < 6; i++) {
+        per_acc[i] = arena_alloc(&arena, n_acc, sizeof(int64_t));
+        if (per_acc[i] == NULL)
+            goto done;
+    }
+    h.running = per_acc[0];
+    h.owner = per_acc[1];
+    h.free_accs = per_acc[2];
+    h.run_job = per_acc[3];
+    h.dispatch_op = per_acc[4];
+    h.dispatch_acc = per_acc[5];
+    float *ms_values = arena_alloc(&arena, 2 * n_jobs, sizeof(float));
+    Entry *entries = arena_alloc(&arena, 2 * n_jobs, sizeof(Entry));
+    Sorted *lists = arena_alloc(&arena, 2 * n_tasks, sizeof(Sorted));
+    if (!ms_values || !entries || !lists ||
+        !(h.run_completion = arena_alloc(&arena, n_acc, sizeof(float))) ||
+        !(h.job_state = arena_alloc(&arena, n_jobs, 1)) ||
+        !(h.gone = arena_alloc(&arena, n_jobs, 1)) ||
+        !(h.done = arena_alloc(&arena, n_jobs, 1)) ||
+        !(h.op_state = arena_alloc(&arena, n_ops, 1)))
+        goto done;
+    /* the harness's float32 milliseconds of every release and deadline */
+    for (Py_ssize_t job = 0; job < n_jobs; job++) {
+        ms_values[job] = ms(&h, h.release[job]);
+        ms_values[n_jobs + job] = ms(&h, deadline[job]);
+    }
+    h.release_ms = ms_values;
+    h.deadline_ms = ms_values + n_jobs;
+    h.tick = has_tick ? ms(&h, tick_units) : 0.0f;
+    /* per task, a region of as many entries as it has jobs, for its pending list and queue */
+    h.pending = lists;
+    h.queues = lists + n_tasks;
+    Py_ssize_t start = 0;
+    for (Py_ssize_t task = 0; task < n_tasks; task++) {
+        h.pending[task].items = entries + start;
+        h.queues[task].items = entries + n_jobs + start;
+        for (Py_ssize_t job = 0; job < n_jobs; job++)
+            start += h.job_task[job] == task;
+    }
+    for (Py_ssize_t job = 0; job < n_jobs; job++) {
+        h.upstream_left[job] = h.n_upstream[job];
+        h.ready_head[job] = h.ready_tail[job] = h.home[job] = -1;
+    }
+    for (Py_ssize_t op = 0; op < n_ops; op++)
+        h.preds_left[op] = h.n_preds[op];
+    for (Py_ssize_t acc = 0; acc < n_acc; acc++)
+        h.running[acc] = h.owner[acc] = h.run_job[acc] = -1;
+    h.has_next = 1; /* the first event is at 0 ms */
+    int status = run_harness(&h);
+    if (status == -3) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t job = 0; job < n_jobs; job++)
+        job_status[job] = h.job_state[job];
+    result = Py_BuildValue("innL", status, h.decisions, h.dispatches, (long long)h.now);
+done:
+    PyMem_Free(h.heap);
+    PyMem_Free(h.wakes);
+    PyMem_Free(h.notices);
+    for (int i = 0; i < arena.count; i++)
+        PyMem_Free(arena.blocks[i]);
+    for (int i = 0; i < held; i++)
+        PyBuffer_Release(&views[i]);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"dysta_job_picks", dysta_job_picks, METH_VARARGS,
      "dysta_job_picks(rule, alpha, seconds, beta, gamma, n_jobs, n_ops, release, deadline, "
@@ -843,6 +1606,14 @@ static PyMethodDef methods[] = {
      "op_end, op_acc, job_visible, job_completion) -> (status, decisions, dispatches, clock)\n\n"
      "Replay the event loop with the Dysta key (rule 3) on n_acc accelerators; fills the "
      "outputs. status -1: unfinished jobs with nothing left to happen."},
+    {"harness_replay", harness_replay, METH_VARARGS,
+     "harness_replay(n_jobs, n_ops, n_acc, n_tasks, unit_ns, drops_allowed, has_tick, "
+     "tick_units, release, deadline, offsets, n_upstream, down_offsets, downs, op_job, n_preds, "
+     "succ_offsets, succs, durations, latency, job_task, job_frame, task_order, up_offsets, ups, "
+     "op_start, op_end, op_acc, job_visible, job_completion, job_drop_time, job_status) -> "
+     "(status, decisions, dispatches, clock)\n\n"
+     "Replay the XRBench harness policy on the event loop; fills the outputs. status 0: done, "
+     "-1: unfinished jobs with nothing left to happen, -2: a step the stepped replay rejects."},
     {NULL, NULL, 0, NULL},
 };
 

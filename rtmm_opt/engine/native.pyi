@@ -1,4 +1,5 @@
-# The compiled core (native.c); rtmm_opt.engine.core is its only caller.
+# The compiled core (native.c); rtmm_opt.engine.core is its only caller. The buffers are
+# C-contiguous arrays of 8-byte items, in the order each function's docstring lists them.
 from typing import Any
 
 SOURCE: str  # the digest of the native.c it was built from
@@ -7,15 +8,31 @@ def dysta_job_picks(
     rule: int,
     alpha: float,
     seconds: float,
+    beta: float,
+    gamma: bool,
     n_jobs: int,
     n_ops: int,
-    release: Any,
-    deadline: Any,
-    priority: Any,
-    offsets: Any,
-    arrivals: Any,
-    duration: Any,
-    per_op: Any,
-    op_start: Any,
-    op_end: Any,
+    *buffers: Any,
 ) -> tuple[int, int]: ...
+def event_job_picks(
+    rule: int,
+    alpha: float,
+    seconds: float,
+    beta: float,
+    gamma: bool,
+    n_jobs: int,
+    n_ops: int,
+    n_acc: int,
+    *buffers: Any,
+) -> tuple[int, int, int, int]: ...
+def harness_replay(
+    n_jobs: int,
+    n_ops: int,
+    n_acc: int,
+    n_tasks: int,
+    unit_ns: float,
+    drops_allowed: bool,
+    has_tick: bool,
+    tick_units: int,
+    *buffers: Any,
+) -> tuple[int, int, int, int]: ...

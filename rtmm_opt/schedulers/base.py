@@ -471,10 +471,11 @@ class JobPickPolicy(Policy):
             boundary += 1
         return kept
 
-    def job_pick_rule(self) -> JobPickRule | None:
+    def compiled_rule(self) -> JobPickRule | None:
         """This policy's formula for the compiled core (:mod:`rtmm_opt.engine.core`), after
         ``reset``; None (the default) means "call ``decide``". A rule must describe exactly
-        what :meth:`decide` does on one accelerator where every op is eligible."""
+        what :meth:`decide` does; the core has these formulas on one accelerator under compat
+        ``dysta``, where every op is eligible."""
         return None
 
     def sure(self, run: Run, pool: list[int], boundary: int) -> int:

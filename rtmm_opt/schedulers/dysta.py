@@ -326,7 +326,7 @@ class _DystaKey(Policy):
             job_ready.remove(op)  # dispatched, as decide does
         return len(times) - 1
 
-    def job_pick_rule(self) -> JobPickRule | None:
+    def compiled_rule(self) -> JobPickRule | None:
         """The key for the compiled core (:mod:`rtmm_opt.engine.core`): ``dysta``,
         ``dysta_naive`` and ``dysta_oracle`` themselves, without ``reference_sums``."""
         static = self.static
@@ -340,7 +340,7 @@ class _DystaKey(Policy):
         )  # fmt: skip
 
     def _rule_estimates(self) -> list[int] | None:
-        """E per op for :meth:`job_pick_rule` (None: the realised durations)."""
+        """E per op for :meth:`compiled_rule` (None: the realised durations)."""
         static = self.static
         return fastest_estimates(static.op_predicted)
 

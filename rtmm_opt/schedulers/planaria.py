@@ -57,7 +57,7 @@ class Planaria(JobPickPolicy):
     def select(self, view: View, pool: list[int]) -> int:
         return negative_maximum_fold(pool, self._score)
 
-    def job_pick_rule(self) -> JobPickRule | None:
+    def compiled_rule(self) -> JobPickRule | None:
         if type(self) is not Planaria or not self._everywhere:
             return None
         return JobPickRule(

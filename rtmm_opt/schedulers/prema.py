@@ -138,7 +138,7 @@ class Prema(PredictingJobPick):
             self._running[job] = 1
         return kept
 
-    def job_pick_rule(self) -> JobPickRule | None:
+    def compiled_rule(self) -> JobPickRule | None:
         if type(self) is not Prema or not self._everywhere:
             return None
         return JobPickRule("prema", self.work.per_op, self.priority, self.deadline)

@@ -73,7 +73,7 @@ class SDRM3(PredictingJobPick):
     def select(self, view: View, pool: list[int]) -> int:
         return negative_maximum_fold(pool, self._score)
 
-    def job_pick_rule(self) -> JobPickRule | None:
+    def compiled_rule(self) -> JobPickRule | None:
         if type(self) is not SDRM3 or not self._everywhere:
             return None
         return JobPickRule(

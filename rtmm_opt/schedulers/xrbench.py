@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtmm_opt.engine.contract import Decision, Notice, Policy, StaticInfo, View
+from rtmm_opt.engine.core import HarnessRule
 from rtmm_opt.errors import InputError, excerpt
 from rtmm_opt.io.units import NS_PER_MS
 from rtmm_opt.schedulers.base import choose_accelerator
@@ -156,6 +157,15 @@ class XRBench(Policy):
                 field="params.compat",
             )
         self._replay = _HarnessReplay(static, self._service, self._task_order) if harness else None
+
+    def compiled_rule(self) -> HarnessRule | None:
+        """The harness replay for the compiled core (:mod:`rtmm_opt.engine.core`), after
+        ``reset``; the clean policy has none."""
+        if type(self) is not XRBench or self._replay is None:
+            return None
+        return HarnessRule(
+            self._tick if self._tick_task >= 0 else 0, self._task_order, self._replay.upstreams
+        )
 
     @property
     def replays_harness(self) -> bool:

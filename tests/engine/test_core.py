@@ -12,13 +12,22 @@ imports drawn at several rates on both architectures. Each test
 also checks that the core ran: a comparison of the reference with itself could not fail.
 """
 
+import csv
 import math
 import os
 import random
 
 import numpy as np
 import pytest
-from support import DYSTA, ROOT, assert_same_schedule, needs_dysta, replay_stepped
+from support import (
+    DYSTA,
+    ROOT,
+    XRBENCH,
+    assert_same_schedule,
+    needs_dysta,
+    needs_xrbench,
+    replay_stepped,
+)
 
 from rtmm_opt.engine import Engine, replay
 from rtmm_opt.engine import core as core_module
@@ -61,16 +70,16 @@ def test_the_install_built_the_core_under_ci():
 
 @pytest.fixture
 def core_runs(monkeypatch):
-    """Counts the replays that the core took (Engine.run_job_picks answering True)."""
+    """Counts the replays that the core took (Engine.run_compiled answering True)."""
     taken = []
-    original = Engine.run_job_picks
+    original = Engine.run_compiled
 
     def counting(engine, rule):
         ran = original(engine, rule)
         taken.append(ran)
         return ran
 
-    monkeypatch.setattr(Engine, "run_job_picks", counting)
+    monkeypatch.setattr(Engine, "run_compiled", counting)
     return taken
 
 
@@ -248,6 +257,111 @@ def test_cascaded_jobs_join_the_queue_in_the_order_of_their_upstreams_ends(core_
     assert_same_schedule(schedule, replay_stepped(instance, make_scheduler("dysta")))
 
 
+# -- the XRBench harness replay ------------------------------------------------------------------
+XRB_COSTS = "table:xrbench"
+
+
+def assert_harness_matches_stepping(instance, taken, params=None):
+    before = len(taken)
+    fast = replay(instance, make_scheduler("xrbench", params))
+    assert taken[before:] == [True]
+    assert_same_schedule(fast, replay_stepped(instance, make_scheduler("xrbench", params)))
+    return fast
+
+
+@needs_xrbench
+@needs_core
+@pytest.mark.parametrize("scenario", sorted((XRBENCH / "scenarios").glob("*.m")), ids=str)
+def test_the_core_replays_the_xrbench_harness_like_stepping(scenario, core_runs):
+    """Every XRBench scenario on one, two (big.LITTLE) and four accelerators, whole models,
+    with a seed for the probabilistic triggers."""
+    for system in ("xrb-Single_4K-WS", "xrb-Dual_4K_BigLittle-WS_OS", "xrb-Quad_4K-WS_OS_WS_OS"):
+        instance = load_workload(scenario, system=system, cost=XRB_COSTS, granularity="model",
+                                 duration_ns=300_000_000, seed=3)  # fmt: skip
+        assert_harness_matches_stepping(instance, core_runs)
+
+
+@needs_xrbench
+@pytest.mark.slow
+@needs_core
+def test_the_core_replays_every_xrbench_reference_run_like_stepping(core_runs):
+    for run in csv.DictReader((XRBENCH / "reference" / "runs.csv").open()):
+        instance = load_workload(
+            XRBENCH / "scenarios" / f"{run['scenario']}.m", cost=XRB_COSTS, granularity="model",
+            system=f"xrb-{run['hw_config']}-{run['dataflow']}", duration_ns=700_000_000,
+        )  # fmt: skip
+        assert_harness_matches_stepping(instance, core_runs)
+
+
+@needs_xrbench
+@needs_core
+@pytest.mark.parametrize("granularity", ["block:4", "layer"])
+def test_the_core_runs_a_served_models_layers_back_to_back_like_stepping(granularity, core_runs):
+    instance = load_workload(XRBENCH / "scenarios" / "VR_gaming.m", cost=XRB_COSTS,
+                             system="xrb-Dual_4K_BigLittle-WS_OS", granularity=granularity,
+                             duration_ns=200_000_000)  # fmt: skip
+    assert_harness_matches_stepping(instance, core_runs)
+
+
+def harness_instance(seed: int) -> Instance:
+    """Periodic tasks under compat xrbench on one to three accelerators: a camera-rate task, a
+    task cascaded on it (its frames released when their upstream frame ends), a slower one;
+    models of one to three layers, some not runnable whole on every accelerator; deadlines from
+    tight (frames dropped, cascades dropped with them) to loose; drops allowed or never."""
+    rng = random.Random(seed)
+    n_acc = rng.choice([1, 2, 3])
+    periods = [rng.choice([10, 16, 20]), 0, rng.choice([25, 33, 50])]
+    periods[1] = periods[0]
+    tasks = [
+        TaskInfo("camera", "m0", period=periods[0]),
+        TaskInfo("after", "m1", period=periods[1], depends_on=("camera",)),
+        TaskInfo("slow", "m2", period=periods[2]),
+    ]
+    shapes = []
+    for _ in tasks:
+        layers = []
+        for _ in range(rng.randint(1, 3)):
+            row = [rng.choice([2, 4, 7, 12]) if rng.random() < 0.8 else -1 for _ in range(n_acc)]
+            if all(d < 0 for d in row):
+                row[0] = 5
+            layers.append(row)
+        if all(any(layer[a] < 0 for layer in layers) for a in range(n_acc)):
+            layers = [[abs(d) for d in layer] for layer in layers]  # runnable whole somewhere
+        shapes.append(layers)
+    jobs: list[JobSpec] = []
+    camera_jobs: list[int] = []  # per frame, the camera's job
+    for task, period in enumerate(periods):
+        for frame, release in enumerate(range(0, 120, period)):
+            slack = rng.choice([3, 8, period, 2 * period])
+            ops = [OpSpec(row, preds=[i - 1] if i else []) for i, row in enumerate(shapes[task])]
+            upstream = [camera_jobs[frame]] if task == 1 else []
+            jobs.append(JobSpec(task, release, release + slack, ops, frame=frame,
+                                upstream=upstream))  # fmt: skip
+            if task == 0:
+                camera_jobs.append(len(jobs) - 1)
+    settings = Settings(drops=rng.choice(["allowed", "allowed", "never"]), compat="xrbench")
+    accelerators = [f"acc{i}" for i in range(n_acc)]
+    return assemble("harness", accelerators=accelerators, tasks=tasks, jobs=jobs,
+                    settings=settings, time_unit_ns=100_000)  # fmt: skip
+
+
+@needs_core
+def test_the_core_replays_the_harness_on_random_periodic_tasks_like_stepping(core_runs):
+    dropped = 0
+    for seed in range(60):
+        schedule = assert_harness_matches_stepping(harness_instance(seed), core_runs)
+        dropped += int((schedule.job_status != 0).sum())
+    assert dropped > 0  # the drop paths ran
+
+
+@needs_core
+def test_the_clean_xrbench_policy_has_no_rule():
+    instance = harness_instance(1)
+    policy = make_scheduler("xrbench", {"compat": "none"})
+    policy.reset(Engine(instance).static)
+    assert policy.compiled_rule() is None
+
+
 @needs_core
 def test_a_hand_computed_prema_replay():
     """Two jobs on one accelerator. Job 0 (priority 1) is released at 0 with layers 4 and 4,
@@ -295,19 +409,19 @@ def test_the_core_steps_aside_where_it_does_not_describe_the_replay(monkeypatch,
 
     policy = Tweaked()
     policy.reset(Engine(instance).static)
-    assert policy.job_pick_rule() is None
+    assert policy.compiled_rule() is None
     # Dysta's reference sums add floats left to right: not in the core
     policy = make_scheduler("dysta", {"reference_sums": True})
     policy.reset(Engine(instance).static)
-    assert policy.job_pick_rule() is None
+    assert policy.compiled_rule() is None
     # times too large for exact doubles
     huge = make_scheduler("prema")
     huge.reset(Engine(instance).static)
-    rule = huge.job_pick_rule()
+    rule = huge.compiled_rule()
     assert rule is not None
     engine = Engine(instance)
     big = JobPickRule("prema", rule.per_op, [2**52] * instance.n_jobs, rule.deadline)
-    assert not engine.run_job_picks(big)
+    assert not engine.run_compiled(big)
     # variants and early exits (the AR example): not in the core's event loop
     ar = load_workload(ROOT / "instances/examples/ar_headset.yaml", system="hetero-2s2e",
                        granularity="layer", duration_ns=100_000_000)  # fmt: skip
@@ -320,11 +434,11 @@ def test_the_core_steps_aside_where_it_does_not_describe_the_replay(monkeypatch,
     # to the core at all, as for index rules: Engine.takes_index_rules)
     policy = make_scheduler("dysta", {"accelerator": "lowest_energy"})
     policy.reset(Engine(plain).static)
-    assert not Engine(plain).run_job_picks(policy.job_pick_rule())
+    assert not Engine(plain).run_compiled(policy.compiled_rule())
     # switched off
     monkeypatch.setenv(core_module.PURE_PYTHON_VARIABLE, "1")
     assert compiled() is None
-    assert not Engine(instance).run_job_picks(rule)
+    assert not Engine(instance).run_compiled(rule)
     assert_same_schedule(
         replay(instance, make_scheduler("sdrm3")),
         replay_stepped(instance, make_scheduler("sdrm3")),
@@ -341,7 +455,7 @@ def test_a_core_built_from_another_source_is_not_used(tmp_path):
         assert core_module.load.__wrapped__(edited) is None
 
 
-def test_a_job_pick_rule_names_a_known_formula():
+def test_a_compiled_rule_names_a_known_formula():
     with pytest.raises(ValueError, match="rule must be one of"):
         JobPickRule("edf", [1], [1], [1])
 
