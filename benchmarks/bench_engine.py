@@ -6,7 +6,8 @@
    excluded; best of ``--repeat``) with ``edf``, ``dysta`` and ``dream``: microseconds per
    dispatch, and the ratio to a minimal pure-Python heap loop over the same ops timed in the
    same run (:func:`minimal_loop`; targets: edf ≤ 2x, dysta ≤ 3x, dream ≤ 6x). A naive EDF that
-   re-sorts every ready op at every decision is timed too.
+   re-sorts every ready op at every decision is timed too, and ``dysta`` with the compiled core
+   off (``RTMM_PURE_PYTHON=1``, ``rtmm_opt/engine/core.py``).
 2. Memory (target 4): the peak traced memory (tracemalloc) of a whole replay, engine, policy
    and schedule, on a freshly loaded instance, per op, at the 10 s trace and at a 60 s trace
    (about 1 M ops; ``--quick``: 2 s and 4 s): target ≤ 250 bytes per op, and linear.
@@ -33,6 +34,7 @@ import argparse
 import compileall
 import gc
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -48,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tabulate import tabulate
 
 from rtmm_opt.engine import Decision, Engine, Policy, StaticInfo, View, replay
+from rtmm_opt.engine.core import PURE_PYTHON_VARIABLE, compiled
 from rtmm_opt.instance.instance import Instance
 from rtmm_opt.instance.workload import load_workload
 from rtmm_opt.schedulers import make_scheduler
@@ -236,6 +239,14 @@ def main() -> int:
         row["ratio"] = row["us_per_dispatch"] / results["minimal_us_per_op"]
     naive_seconds, naive_dispatches, _ = best_of(args.repeat, instance, NaiveEDF)
     results["naive_edf_us_per_dispatch"] = 1e6 * naive_seconds / naive_dispatches
+    # dysta with the compiled core off (rtmm_opt/engine/core.py): the pure-Python fallback
+    if compiled() is not None:
+        os.environ[PURE_PYTHON_VARIABLE] = "1"
+        try:
+            seconds, dispatches = replay_seconds(instance, "dysta", args.repeat)
+        finally:
+            del os.environ[PURE_PYTHON_VARIABLE]
+        results["dysta_core_off_us_per_dispatch"] = 1e6 * seconds / dispatches
 
     # 2. memory per op, at two lengths
     with tempfile.TemporaryDirectory() as folder:
@@ -286,6 +297,10 @@ def main() -> int:
     ]  # fmt: skip
     rows.append(("naive edf (sort per decision, stepped)",
                  f"{results['naive_edf_us_per_dispatch']:.2f}", "", "", ""))  # fmt: skip
+    if "dysta_core_off_us_per_dispatch" in results:
+        off = results["dysta_core_off_us_per_dispatch"]
+        rows.append(("dysta, compiled core off", f"{off:.2f}",
+                     f"{off / results['minimal_us_per_op']:.1f}x", "", ""))  # fmt: skip
     print(tabulate(rows, ["scheduler", "us/dispatch", "vs minimal", "target", ""]))
     print("\n2. peak memory of a replay per op (target <= 250 B/op, linear)")
     rows = [
