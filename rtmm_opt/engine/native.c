@@ -249,266 +249,6 @@ static Py_ssize_t run(Loop *loop, int64_t *clock)
     return decisions;
 }
 
-/* -- the event loop (Engine._next_point, step, _dispatch, _complete, _release, _finish_job)
- * with the Dysta key's decide, on several accelerators, for jobs of one variant without early
- * exits, without contention, context switches or drops ---------------------------------------- */
-
-enum { COMPLETION = 0, RELEASE = 1 };             /* EventClass: the order at one time */
-enum { PENDING = 0, ACTIVE = 1, DONE = 2 };       /* job states */
-enum { WAITING = 0, READY = 1, RUNNING = 2, FINISHED = 3 }; /* op states */
-
-typedef struct {
-    int64_t time, event_class, sequence, item;
-} Event;
-
-typedef struct {
-    Loop key;          /* the key's per-job state, the queue of active jobs, per-op inputs */
-    Py_ssize_t n_acc;
-    const int64_t *op_job, *n_upstream, *down_offsets, *downs, *n_preds, *succ_offsets, *succs;
-    const int64_t *durations, *predicted; /* per op and accelerator */
-    int64_t *op_acc, *job_visible, *job_completion;
-    int64_t *running, *preds_left, *todo, *upstream_left;
-    char *op_state, *job_state;
-    /* per job, its ready undispatched ops in the order they became ready (Dysta's _ready) */
-    int64_t *ready_head, *ready_tail, *ready_next, *ready_prev;
-    Event *heap;
-    Py_ssize_t heap_size;
-    int64_t sequence, now;
-    Py_ssize_t decisions, dispatches;
-    int64_t *order, *idle; /* a decision's ranked jobs and idle accelerators */
-    double *keys;
-} Events;
-
-static int event_before(const Event *a, const Event *b)
-{
-    if (a->time != b->time)
-        return a->time < b->time;
-    if (a->event_class != b->event_class)
-        return a->event_class < b->event_class;
-    return a->sequence < b->sequence;
-}
-
-static void push(Events *e, int64_t time, int64_t event_class, int64_t item)
-{
-    Event event = {time, event_class, ++e->sequence, item};
-    Py_ssize_t i = e->heap_size++;
-    while (i > 0) {
-        Py_ssize_t parent = (i - 1) / 2;
-        if (!event_before(&event, &e->heap[parent]))
-            break;
-        e->heap[i] = e->heap[parent];
-        i = parent;
-    }
-    e->heap[i] = event;
-}
-
-static Event pop(Events *e)
-{
-    Event top = e->heap[0], last = e->heap[--e->heap_size];
-    Py_ssize_t i = 0, n = e->heap_size;
-    for (;;) {
-        Py_ssize_t child = 2 * i + 1;
-        if (child >= n)
-            break;
-        if (child + 1 < n && event_before(&e->heap[child + 1], &e->heap[child]))
-            child++;
-        if (!event_before(&e->heap[child], &last))
-            break;
-        e->heap[i] = e->heap[child];
-        i = child;
-    }
-    if (n > 0)
-        e->heap[i] = last;
-    return top;
-}
-
-static void ready_append(Events *e, int64_t job, int64_t op)
-{
-    int64_t tail = e->ready_tail[job];
-    e->ready_prev[op] = tail;
-    e->ready_next[op] = -1;
-    if (tail >= 0)
-        e->ready_next[tail] = op;
-    else
-        e->ready_head[job] = op;
-    e->ready_tail[job] = op;
-}
-
-static void ready_remove(Events *e, int64_t job, int64_t op)
-{
-    int64_t prev = e->ready_prev[op], next = e->ready_next[op];
-    if (prev >= 0)
-        e->ready_next[prev] = next;
-    else
-        e->ready_head[job] = next;
-    if (next >= 0)
-        e->ready_prev[next] = prev;
-    else
-        e->ready_tail[job] = prev;
-}
-
-/* Engine._release, with the RELEASED and OP_READY notices as the Dysta key takes them in */
-static void release(Events *e, int64_t job, int64_t time)
-{
-    Loop *k = &e->key;
-    if (e->job_state[job] != PENDING)
-        return;
-    e->job_state[job] = ACTIVE;
-    e->job_visible[job] = time;
-    admit(k, job); /* joins the queue */
-    k->last_progress[job] = time; /* the effective release, not admit's release */
-    e->ready_head[job] = e->ready_tail[job] = -1;
-    e->todo[job] = k->offsets[job + 1] - k->offsets[job];
-    for (int64_t op = k->offsets[job]; op < k->offsets[job + 1]; op++)
-        if (e->preds_left[op] == 0 && e->op_state[op] == WAITING) {
-            e->op_state[op] = READY;
-            ready_append(e, job, op);
-        }
-}
-
-/* Engine._finish_job: the job leaves the queue; cascaded jobs whose last upstream it was are
- * released now, or at their release if that is later */
-static void finish(Events *e, int64_t job, int64_t time)
-{
-    Loop *k = &e->key;
-    e->job_state[job] = DONE;
-    e->job_completion[job] = time;
-    Py_ssize_t i = 0;
-    while (k->active[i] != job)
-        i++;
-    memmove(k->active + i, k->active + i + 1, (size_t)(k->n_active - i - 1) * sizeof(int64_t));
-    k->n_active--;
-    for (int64_t d = e->down_offsets[job]; d < e->down_offsets[job + 1]; d++) {
-        int64_t down = e->downs[d];
-        if (--e->upstream_left[down] == 0 && e->job_state[down] == PENDING) {
-            if (k->release[down] <= time)
-                release(e, down, time);
-            else
-                push(e, k->release[down], RELEASE, down);
-        }
-    }
-}
-
-/* Engine._complete, with the OP_DONE notice as the Dysta key takes it in */
-static void complete(Events *e, int64_t op, int64_t time)
-{
-    Loop *k = &e->key;
-    e->running[e->op_acc[op]] = -1;
-    k->op_end[op] = time;
-    e->op_state[op] = FINISHED;
-    int64_t job = e->op_job[op];
-    k->remaining[job] -= k->per_op[op];
-    if (k->gamma)
-        add_ratio(k, job, op);
-    k->last_progress[job] = time;
-    if (--e->todo[job] == 0) {
-        finish(e, job, time);
-        return;
-    }
-    for (int64_t s = e->succ_offsets[op]; s < e->succ_offsets[op + 1]; s++) {
-        int64_t succ = e->succs[s];
-        if (--e->preds_left[succ] == 0 && e->op_state[succ] == WAITING) {
-            e->op_state[succ] = READY;
-            ready_append(e, job, succ);
-        }
-    }
-}
-
-/* base.choose_accelerator, "earliest_finish": the idle accelerator with the shortest predicted
- * duration, the first of equal ones; -1 if the op is eligible on none */
-static int64_t choose(const Events *e, int64_t op, Py_ssize_t n_idle)
-{
-    int64_t best = -1, best_duration = 0;
-    for (Py_ssize_t i = 0; i < n_idle; i++) {
-        int64_t duration = e->predicted[op * e->n_acc + e->idle[i]];
-        if (duration >= 0 && (best < 0 || duration < best_duration)) {
-            best = i;
-            best_duration = duration;
-        }
-    }
-    return best; /* an index into idle */
-}
-
-/* _DystaKey.decide and the engine's step: rank the jobs with ready ops by key (a stable sort:
- * equal keys keep the queue's order), give each idle accelerator the best-ranked ready op
- * eligible on it (fill_idle), dispatch (Engine._dispatch) */
-static void decide(Events *e)
-{
-    Loop *k = &e->key;
-    int64_t now = e->now;
-    e->decisions++;
-    Py_ssize_t n_idle = 0, ranked = 0;
-    for (Py_ssize_t acc = 0; acc < e->n_acc; acc++)
-        if (e->running[acc] < 0)
-            e->idle[n_idle++] = acc;
-    double n_active = (double)k->n_active;
-    for (Py_ssize_t i = 0; i < k->n_active; i++) {
-        int64_t job = k->active[i];
-        if (e->ready_head[job] < 0)
-            continue;
-        double key = dysta_key(k, job, now, n_active);
-        Py_ssize_t at = ranked++;
-        while (at > 0 && key < e->keys[at - 1]) { /* insertion: after every equal key */
-            e->keys[at] = e->keys[at - 1];
-            e->order[at] = e->order[at - 1];
-            at--;
-        }
-        e->keys[at] = key;
-        e->order[at] = job;
-    }
-    for (Py_ssize_t r = 0; r < ranked && n_idle > 0; r++) {
-        int64_t job = e->order[r];
-        for (int64_t op = e->ready_head[job], next; op >= 0 && n_idle > 0; op = next) {
-            next = e->ready_next[op];
-            int64_t slot = choose(e, op, n_idle);
-            if (slot < 0)
-                continue;
-            int64_t acc = e->idle[slot];
-            memmove(e->idle + slot, e->idle + slot + 1,
-                    (size_t)(n_idle - slot - 1) * sizeof(int64_t));
-            n_idle--;
-            ready_remove(e, job, op);
-            e->op_state[op] = RUNNING;
-            e->op_acc[op] = acc;
-            k->op_start[op] = now;
-            e->running[acc] = op;
-            e->dispatches++;
-            push(e, now + e->durations[op * e->n_acc + acc], COMPLETION, op);
-        }
-    }
-}
-
-/* The whole replay: 0, or -1 if unfinished jobs are left with nothing to happen (the stepped
- * replay then reports it) */
-static int run_events(Events *e)
-{
-    Loop *k = &e->key;
-    for (Py_ssize_t job = 0; job < k->n_jobs; job++)
-        if (e->n_upstream[job] == 0)
-            push(e, k->release[job], RELEASE, job);
-    for (;;) {
-        for (;;) { /* Engine._next_point */
-            if (e->heap_size == 0)
-                return k->n_active ? -1 : 0;
-            int64_t time = e->heap[0].time;
-            e->now = time;
-            while (e->heap_size > 0 && e->heap[0].time == time) {
-                Event event = pop(e);
-                if (event.event_class == COMPLETION)
-                    complete(e, event.item, time);
-                else
-                    release(e, event.item, time);
-            }
-            int idle = 0;
-            for (Py_ssize_t acc = 0; acc < e->n_acc; acc++)
-                idle |= e->running[acc] < 0;
-            if (k->n_active && idle)
-                break;
-        }
-        decide(e);
-    }
-}
-
 static int get_buffer(PyObject *object, Py_buffer *view, Py_ssize_t length, int writable,
                       const char *name)
 {
@@ -618,18 +358,69 @@ done:
     return result;
 }
 
-/* -- the XRBench harness replay (schedulers/xrbench.py: _HarnessReplay, _Service) on the
- * engine's event loop with wake-ups, drops and the notices a policy reads --------------------
+/* Zeroed memory for one replay, freed together */
+typedef struct {
+    void *blocks[40];
+    int count;
+} Arena;
+
+static void *arena_alloc(Arena *arena, Py_ssize_t count, size_t size)
+{
+    void *block = PyMem_Calloc(count > 0 ? (size_t)count : 1, size);
+    if (block == NULL || arena->count == 40) {
+        PyMem_Free(block);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    arena->blocks[arena->count++] = block;
+    return block;
+}
+
+static int check_offsets(const int64_t *offsets, Py_ssize_t n, Py_ssize_t limit, const char *name)
+{
+    if (offsets[0] != 0) {
+        PyErr_Format(PyExc_ValueError, "%s must start at 0", name);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (offsets[i + 1] < offsets[i] || offsets[i + 1] > limit) {
+            PyErr_Format(PyExc_ValueError, "%s is not a list of offsets", name);
+            return -1;
+        }
+    return 0;
+}
+
+static int check_range(const int64_t *values, Py_ssize_t n, Py_ssize_t limit, const char *name)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (values[i] < 0 || values[i] >= limit) {
+            PyErr_Format(PyExc_ValueError, "%s[%zd] is out of range", name, i);
+            return -1;
+        }
+    return 0;
+}
+
+/* -- the engine's event loop (loop.py: Engine._next_point, step, _apply, _dispatch, _complete,
+ * _release, _finish_job, _drop) for jobs of one variant without early exits, without
+ * contention or context switches; the notices go to a policy's decide, which fills a
+ * decision: the Dysta key (dysta.py, _DystaKey.decide) or the XRBench harness replay
+ * (xrbench.py, _HarnessReplay and _Service). -------------------------------------------------
  *
  * The harness counts time in float32 milliseconds; C's float is IEEE single precision and,
  * with FLT_EVAL_METHOD 0, every float expression is rounded to it as numpy's float32 scalars
- * are. Elsewhere the replay is declined. */
+ * are. Elsewhere the harness replay is declined. */
 
-enum { WAKE = 2 };                    /* EventClass */
-enum { DROPPED = 3 };                 /* job state */
-enum { SKIPPED = 4 };                 /* op state */
+enum { COMPLETION = 0, RELEASE = 1, WAKE = 2 };                     /* EventClass */
+enum { PENDING = 0, ACTIVE = 1, DONE = 2, DROPPED = 3 };            /* job states */
+enum { WAITING = 0, READY = 1, RUNNING = 2, FINISHED = 3, SKIPPED = 4 }; /* op states */
 enum { N_RELEASED, N_OP_DONE, N_JOB_DONE, N_JOB_DROPPED, N_OP_READY }; /* notice kinds */
-enum { POINT = 1, END = 0, STALLED = -1, ILLEGAL = -2 };
+enum { POINT = 1, END = 0, STALLED = -1, ILLEGAL = -2, NO_MEMORY = -3 };
+enum { POLICY_DYSTA, POLICY_HARNESS };
+#define STAGNATION_LIMIT 100000 /* engine.contract.STAGNATION_LIMIT */
+
+typedef struct {
+    int64_t time, event_class, sequence, item;
+} Event;
 
 typedef struct {
     int64_t frame, job;
@@ -641,23 +432,22 @@ typedef struct { /* a sorted list in a region of its own: items [head, end) */
 } Sorted;
 
 typedef struct {
-    Py_ssize_t n_jobs, n_ops, n_acc, n_tasks;
+    int policy;
+    Py_ssize_t n_jobs, n_ops, n_acc;
+    /* the instance */
     const int64_t *release, *offsets, *n_upstream, *down_offsets, *downs, *op_job, *n_preds;
-    const int64_t *succ_offsets, *succs, *durations, *latency, *job_task, *job_frame;
-    const int64_t *task_order, *up_offsets, *ups;
-    const float *release_ms, *deadline_ms;
-    double unit_ns;
-    int drops_allowed, has_tick;
-    float tick;
+    const int64_t *succ_offsets, *succs, *durations;
     /* the engine */
     int64_t now, sequence;
     Event *heap;
-    Py_ssize_t heap_size, heap_capacity, n_active, decisions, dispatches;
+    Py_ssize_t heap_size, heap_capacity, decisions, dispatches;
     Py_ssize_t stagnant; /* decisions in a row with only wake-ups and nothing decided */
-    int broken;          /* a step the stepped replay would reject */
+    int broken;          /* the policy took a step the stepped replay would fail on */
     char *job_state, *op_state;
     int64_t *upstream_left, *todo, *preds_left, *running, *op_acc, *op_start, *op_end;
-    int64_t *job_visible, *job_completion, *job_drop_time, *stack;
+    int64_t *job_visible, *job_completion, *job_drop_time, *last_progress, *stack;
+    int64_t *active; /* released, unfinished jobs in the order they were released */
+    Py_ssize_t n_active;
     int64_t *wakes; /* pending wake-up times */
     Py_ssize_t n_wakes, wake_capacity;
     int64_t *notices; /* (kind, item) pairs since the last decision */
@@ -666,19 +456,28 @@ typedef struct {
     int64_t *dispatch_op, *dispatch_acc, *drops, wake_at;
     Py_ssize_t n_dispatches, n_drops;
     int has_wake;
-    /* the policy: _Service */
-    int64_t *ready_head, *ready_tail, *ready_next, *ready_prev, *owner, *home, *free_accs;
-    Py_ssize_t n_free;
+    /* a policy's ready, undispatched ops per job, in the order they became ready */
+    int64_t *ready_head, *ready_tail, *ready_next, *ready_prev;
+    /* the Dysta key: its per-job sums in key (the queue and last progress are the engine's) */
+    Loop key;
+    const int64_t *predicted;
+    char *tracked; /* per job: released, not yet done or dropped (in the key's sums) */
+    int64_t *order, *idle;
+    double *keys;
+    /* the harness replay: _Service */
+    const int64_t *latency, *job_task, *job_frame, *task_order, *up_offsets, *ups;
+    Py_ssize_t n_tasks, n_free;
+    int64_t *owner, *home, *free_accs;
     char *gone, *done;
-    /* the policy: _HarnessReplay */
+    /* the harness replay: _HarnessReplay */
+    const float *release_ms, *deadline_ms;
+    double unit_ns;
+    int drops_allowed, has_tick, has_next, has_last;
+    float tick, next_event, last_event;
     Sorted *pending, *queues;
     int64_t *completions, *run_job, base_frame;
-    float *run_completion, next_event, last_event;
-    int has_next, has_last;
-} Harness;
-
-static const float FINISH_MARGIN_MS = 1e-2f; /* HARNESS_FINISH_MARGIN_MS */
-#define STAGNATION_LIMIT 100000           /* engine.contract.STAGNATION_LIMIT */
+    float *run_completion;
+} Replay;
 
 /* Grow a PyMem block of *capacity items of size bytes to hold one more; -1 without memory */
 static int grow(void **block, Py_ssize_t *capacity, Py_ssize_t used, size_t size)
@@ -694,7 +493,16 @@ static int grow(void **block, Py_ssize_t *capacity, Py_ssize_t used, size_t size
     return 0;
 }
 
-static int h_push(Harness *h, int64_t time, int64_t event_class, int64_t item)
+static int event_before(const Event *a, const Event *b)
+{
+    if (a->time != b->time)
+        return a->time < b->time;
+    if (a->event_class != b->event_class)
+        return a->event_class < b->event_class;
+    return a->sequence < b->sequence;
+}
+
+static int h_push(Replay *h, int64_t time, int64_t event_class, int64_t item)
 {
     if (grow((void **)&h->heap, &h->heap_capacity, h->heap_size, sizeof(Event)) < 0)
         return -1;
@@ -711,15 +519,27 @@ static int h_push(Harness *h, int64_t time, int64_t event_class, int64_t item)
     return 0;
 }
 
-static Event h_pop(Harness *h)
+static Event h_pop(Replay *h)
 {
-    Events view = {.heap = h->heap, .heap_size = h->heap_size};
-    Event top = pop(&view);
-    h->heap_size = view.heap_size;
+    Event top = h->heap[0], last = h->heap[--h->heap_size];
+    Py_ssize_t i = 0, n = h->heap_size;
+    for (;;) {
+        Py_ssize_t child = 2 * i + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && event_before(&h->heap[child + 1], &h->heap[child]))
+            child++;
+        if (!event_before(&h->heap[child], &last))
+            break;
+        h->heap[i] = h->heap[child];
+        i = child;
+    }
+    if (n > 0)
+        h->heap[i] = last;
     return top;
 }
 
-static int notice(Harness *h, int64_t kind, int64_t item)
+static int notice(Replay *h, int64_t kind, int64_t item)
 {
     if (grow((void **)&h->notices, &h->notice_capacity, h->n_notices, 2 * sizeof(int64_t)) < 0)
         return -1;
@@ -729,14 +549,24 @@ static int notice(Harness *h, int64_t kind, int64_t item)
     return 0;
 }
 
+static void leave_queue(Replay *h, int64_t job)
+{
+    Py_ssize_t i = 0;
+    while (h->active[i] != job)
+        i++;
+    memmove(h->active + i, h->active + i + 1, (size_t)(h->n_active - i - 1) * sizeof(int64_t));
+    h->n_active--;
+}
+
 /* Engine._release and _open_variant */
-static int h_release(Harness *h, int64_t job, int64_t time)
+static int h_release(Replay *h, int64_t job, int64_t time)
 {
     if (h->job_state[job] != PENDING)
         return 0;
     h->job_state[job] = ACTIVE;
     h->job_visible[job] = time;
-    h->n_active++;
+    h->last_progress[job] = time;
+    h->active[h->n_active++] = job;
     if (notice(h, N_RELEASED, job) < 0)
         return -1;
     h->todo[job] = h->offsets[job + 1] - h->offsets[job];
@@ -749,12 +579,13 @@ static int h_release(Harness *h, int64_t job, int64_t time)
     return 0;
 }
 
-/* Engine._finish_job */
-static int h_finish(Harness *h, int64_t job, int64_t time)
+/* Engine._finish_job: cascaded jobs whose last upstream this was are released now, or at
+ * their release if that is later */
+static int h_finish(Replay *h, int64_t job, int64_t time)
 {
     h->job_state[job] = DONE;
     h->job_completion[job] = time;
-    h->n_active--;
+    leave_queue(h, job);
     if (notice(h, N_JOB_DONE, job) < 0)
         return -1;
     for (int64_t d = h->down_offsets[job]; d < h->down_offsets[job + 1]; d++) {
@@ -772,7 +603,7 @@ static int h_finish(Harness *h, int64_t job, int64_t time)
 }
 
 /* Engine._complete */
-static int h_complete(Harness *h, int64_t op, int64_t time)
+static int h_complete(Replay *h, int64_t op, int64_t time)
 {
     h->running[h->op_acc[op]] = -1;
     h->op_end[op] = time;
@@ -782,6 +613,7 @@ static int h_complete(Harness *h, int64_t op, int64_t time)
     int64_t job = h->op_job[op];
     if (h->job_state[job] != ACTIVE)
         return 0; /* dropped while this op ran */
+    h->last_progress[job] = time;
     if (--h->todo[job] == 0)
         return h_finish(h, job, time);
     for (int64_t s = h->succ_offsets[op]; s < h->succ_offsets[op + 1]; s++) {
@@ -796,7 +628,7 @@ static int h_complete(Harness *h, int64_t op, int64_t time)
 }
 
 /* Engine._drop: the job and, depth first from the last, its cascaded jobs */
-static int h_drop(Harness *h, int64_t job, int64_t time)
+static int h_drop(Replay *h, int64_t job, int64_t time)
 {
     Py_ssize_t depth = 0;
     h->stack[depth++] = job;
@@ -808,7 +640,7 @@ static int h_drop(Harness *h, int64_t job, int64_t time)
         h->job_state[current] = DROPPED;
         h->job_drop_time[current] = time > h->release[current] ? time : h->release[current];
         if (state == ACTIVE)
-            h->n_active--;
+            leave_queue(h, current);
         for (int64_t op = h->offsets[current]; op < h->offsets[current + 1]; op++)
             if (h->op_state[op] == READY || h->op_state[op] == WAITING)
                 h->op_state[op] = SKIPPED;
@@ -820,7 +652,7 @@ static int h_drop(Harness *h, int64_t job, int64_t time)
     return 0;
 }
 
-static int any_idle(const Harness *h)
+static int any_idle(const Replay *h)
 {
     for (Py_ssize_t acc = 0; acc < h->n_acc; acc++)
         if (h->running[acc] < 0)
@@ -828,8 +660,8 @@ static int any_idle(const Harness *h)
     return 0;
 }
 
-/* Engine._next_point: POINT, END, STALLED, or -3 on a memory error */
-static int h_next_point(Harness *h)
+/* Engine._next_point: POINT, END, STALLED or NO_MEMORY */
+static int h_next_point(Replay *h)
 {
     for (;;) {
         if (h->heap_size == 0)
@@ -855,25 +687,190 @@ static int h_next_point(Harness *h)
                 woken = 1;
             }
             if (failed)
-                return -3;
+                return NO_MEMORY;
         }
         if (h->n_active && (woken || any_idle(h)))
             return POINT;
     }
 }
 
-/* -- the policy's side -------------------------------------------------------------------- */
-static float ms(const Harness *h, int64_t units) /* _HarnessReplay._ms */
+/* Engine.step and _apply: 1 if the replay decides again at once (drops changed the ready set,
+ * nothing was dispatched, a job is active and an accelerator idle), 0 if it moves on,
+ * ILLEGAL for what the stepped replay rejects, NO_MEMORY */
+static int h_apply(Replay *h)
+{
+    h->decisions++;
+    h->n_notices = 0;
+    if (h->broken)
+        return ILLEGAL;
+    if (h->n_dispatches || h->n_drops)
+        h->stagnant = 0;
+    else if (++h->stagnant > STAGNATION_LIMIT)
+        return ILLEGAL; /* Engine._stagnate raises */
+    int changed = 0;
+    for (Py_ssize_t i = 0; i < h->n_drops; i++) {
+        int64_t job = h->drops[i];
+        if (h->job_state[job] != ACTIVE || !h->drops_allowed)
+            return ILLEGAL;
+        if (h_drop(h, job, h->now) < 0)
+            return NO_MEMORY;
+        changed = 1;
+    }
+    for (Py_ssize_t i = 0; i < h->n_dispatches; i++) {
+        int64_t op = h->dispatch_op[i], acc = h->dispatch_acc[i];
+        int64_t duration = h->durations[op * h->n_acc + acc];
+        if (h->op_state[op] != READY || h->running[acc] >= 0 || duration < 0)
+            return ILLEGAL;
+        h->op_state[op] = RUNNING;
+        h->op_acc[op] = acc;
+        h->op_start[op] = h->now;
+        h->running[acc] = op;
+        h->dispatches++;
+        if (h_push(h, h->now + duration, COMPLETION, op) < 0)
+            return NO_MEMORY;
+    }
+    if (h->has_wake) {
+        int pending = 0;
+        for (Py_ssize_t i = 0; i < h->n_wakes; i++)
+            pending |= h->wakes[i] == h->wake_at;
+        if (!pending) {
+            if (grow((void **)&h->wakes, &h->wake_capacity, h->n_wakes, sizeof(int64_t)) < 0 ||
+                h_push(h, h->wake_at, WAKE, 0) < 0)
+                return NO_MEMORY;
+            h->wakes[h->n_wakes++] = h->wake_at;
+        }
+    }
+    return changed && h->n_dispatches == 0 && h->n_active && any_idle(h);
+}
+
+/* -- a policy's ready ops ------------------------------------------------------------------- */
+static void ready_append(Replay *h, int64_t job, int64_t op)
+{
+    int64_t tail = h->ready_tail[job];
+    h->ready_prev[op] = tail;
+    h->ready_next[op] = -1;
+    if (tail >= 0)
+        h->ready_next[tail] = op;
+    else
+        h->ready_head[job] = op;
+    h->ready_tail[job] = op;
+}
+
+static void ready_remove(Replay *h, int64_t job, int64_t op)
+{
+    int64_t prev = h->ready_prev[op], next = h->ready_next[op];
+    if (prev >= 0)
+        h->ready_next[prev] = next;
+    else
+        h->ready_head[job] = next;
+    if (next >= 0)
+        h->ready_prev[next] = prev;
+    else
+        h->ready_tail[job] = prev;
+}
+
+static void add_dispatch(Replay *h, int64_t op, int64_t acc)
+{
+    h->dispatch_op[h->n_dispatches] = op;
+    h->dispatch_acc[h->n_dispatches++] = acc;
+}
+
+/* -- the Dysta key on the event loop ---------------------------------------------------------- */
+
+/* base.choose_accelerator, "earliest_finish": the idle accelerator with the shortest predicted
+ * duration, the first of equal ones; its index in idle, -1 if the op is eligible on none */
+static Py_ssize_t choose(const Replay *h, int64_t op, Py_ssize_t n_idle)
+{
+    Py_ssize_t best = -1;
+    int64_t best_duration = 0;
+    for (Py_ssize_t i = 0; i < n_idle; i++) {
+        int64_t duration = h->predicted[op * h->n_acc + h->idle[i]];
+        if (duration >= 0 && (best < 0 || duration < best_duration)) {
+            best = i;
+            best_duration = duration;
+        }
+    }
+    return best;
+}
+
+/* _DystaKey._observe and decide: take in the notices; rank the jobs with ready ops by key (a
+ * stable sort: equal keys keep the queue's order); give each idle accelerator the best-ranked
+ * ready op eligible on it (fill_idle) */
+static void d_decide(Replay *h)
+{
+    Loop *k = &h->key;
+    for (Py_ssize_t i = 0; i < h->n_notices; i++) {
+        int64_t kind = h->notices[2 * i], item = h->notices[2 * i + 1];
+        if (kind == N_OP_READY) {
+            ready_append(h, h->op_job[item], item);
+        } else if (kind == N_OP_DONE) {
+            int64_t job = h->op_job[item];
+            if (!h->tracked[job])
+                continue; /* finished or dropped while this op ran */
+            k->remaining[job] -= k->per_op[item];
+            if (k->gamma)
+                add_ratio(k, job, item);
+        } else if (kind == N_RELEASED) {
+            h->tracked[item] = 1;
+            k->remaining[item] = k->total[item];
+            k->ratio_sum[item] = 0.0;
+            k->ratio_count[item] = 0;
+            h->ready_head[item] = h->ready_tail[item] = -1;
+        } else {
+            h->tracked[item] = 0;
+        }
+    }
+    Py_ssize_t n_idle = 0, ranked = 0;
+    for (Py_ssize_t acc = 0; acc < h->n_acc; acc++)
+        if (h->running[acc] < 0)
+            h->idle[n_idle++] = acc;
+    if (n_idle == 0)
+        return;
+    double n_active = (double)h->n_active;
+    for (Py_ssize_t i = 0; i < h->n_active; i++) {
+        int64_t job = h->active[i];
+        if (h->ready_head[job] < 0)
+            continue;
+        double key = dysta_key(k, job, h->now, n_active);
+        Py_ssize_t at = ranked++;
+        while (at > 0 && key < h->keys[at - 1]) { /* insertion: after every equal key */
+            h->keys[at] = h->keys[at - 1];
+            h->order[at] = h->order[at - 1];
+            at--;
+        }
+        h->keys[at] = key;
+        h->order[at] = job;
+    }
+    for (Py_ssize_t r = 0; r < ranked && n_idle > 0; r++) {
+        int64_t job = h->order[r];
+        for (int64_t op = h->ready_head[job], next; op >= 0 && n_idle > 0; op = next) {
+            next = h->ready_next[op];
+            Py_ssize_t slot = choose(h, op, n_idle);
+            if (slot < 0)
+                continue;
+            add_dispatch(h, op, h->idle[slot]);
+            memmove(h->idle + slot, h->idle + slot + 1,
+                    (size_t)(n_idle - slot - 1) * sizeof(int64_t));
+            n_idle--;
+            ready_remove(h, job, op);
+        }
+    }
+}
+
+/* -- the XRBench harness replay --------------------------------------------------------------- */
+static const float FINISH_MARGIN_MS = 1e-2f; /* HARNESS_FINISH_MARGIN_MS */
+
+static float ms(const Replay *h, int64_t units) /* _ReplayReplay._ms */
 {
     return (float)((double)units * h->unit_ns / 1e6);
 }
 
-static int64_t units_at_or_after(const Harness *h, float time_ms)
+static int64_t units_at_or_after(const Replay *h, float time_ms)
 {
     return (int64_t)ceil((double)time_ms * 1e6 / h->unit_ns - 1e-9);
 }
 
-static float latency_ms(const Harness *h, int64_t units) /* _HarnessReplay._latency_ms */
+static float latency_ms(const Replay *h, int64_t units) /* _ReplayReplay._latency_ms */
 {
     return (float)((double)units * h->unit_ns) / 1e6f;
 }
@@ -892,13 +889,7 @@ static void sorted_insert(Sorted *list, Entry entry) /* bisect.insort by (frame,
     list->end++;
 }
 
-static void dispatch_op(Harness *h, int64_t op, int64_t acc)
-{
-    h->dispatch_op[h->n_dispatches] = op;
-    h->dispatch_acc[h->n_dispatches++] = acc;
-}
-
-static int64_t ready_first(Harness *h, int64_t job) /* next(iter(ready[job])), taken out */
+static int64_t ready_first(Replay *h, int64_t job) /* next(iter(ready[job])), taken out */
 {
     int64_t op = h->ready_head[job];
     if (op < 0) { /* the stepped replay fails here too (an empty ready dict) */
@@ -914,7 +905,7 @@ static int64_t ready_first(Harness *h, int64_t job) /* next(iter(ready[job])), t
     return op;
 }
 
-static void forget(Harness *h, int64_t job) /* _Service.forget */
+static void forget(Replay *h, int64_t job) /* _Service.forget */
 {
     h->gone[job] = 1;
     h->ready_head[job] = h->ready_tail[job] = -1;
@@ -925,8 +916,8 @@ static void forget(Harness *h, int64_t job) /* _Service.forget */
     }
 }
 
-/* _HarnessReplay._dispatch: passes over the models in alphabetical order until nothing starts */
-static void h_dispatch_passes(Harness *h, float time_ms)
+/* _ReplayReplay._dispatch: passes over the models in alphabetical order until nothing starts */
+static void h_dispatch_passes(Replay *h, float time_ms)
 {
     int started = 1;
     while (started) {
@@ -964,7 +955,7 @@ static void h_dispatch_passes(Harness *h, float time_ms)
             int64_t op = ready_first(h, head.job);
             if (op < 0)
                 return;
-            dispatch_op(h, op, best);
+            add_dispatch(h, op, best);
             for (Py_ssize_t i = 0; i < h->n_free; i++)
                 if (h->free_accs[i] == best) {
                     memmove(h->free_accs + i, h->free_accs + i + 1,
@@ -979,8 +970,8 @@ static void h_dispatch_passes(Harness *h, float time_ms)
     }
 }
 
-/* _HarnessReplay._event */
-static void h_event(Harness *h, float time_ms)
+/* _ReplayReplay._event */
+static void h_event(Replay *h, float time_ms)
 {
     for (Py_ssize_t task = 0; task < h->n_tasks; task++) { /* GetNewInferenceRequests */
         Sorted *pending = &h->pending[task];
@@ -1031,7 +1022,7 @@ static void h_event(Harness *h, float time_ms)
         h->base_frame++;
 }
 
-static int h_due(const Harness *h, float time_ms)
+static int h_due(const Replay *h, float time_ms)
 {
     if (units_at_or_after(h, time_ms) > h->now)
         return 0;
@@ -1044,22 +1035,13 @@ static int h_due(const Harness *h, float time_ms)
     return 1;
 }
 
-/* _HarnessReplay.decide */
-static void h_decide(Harness *h)
+/* _ReplayReplay.decide */
+static void x_decide(Replay *h)
 {
-    h->n_dispatches = h->n_drops = 0;
-    h->has_wake = 0;
     for (Py_ssize_t i = 0; i < h->n_notices; i++) { /* _observe */
         int64_t kind = h->notices[2 * i], item = h->notices[2 * i + 1];
         if (kind == N_OP_READY) {
-            int64_t job = h->op_job[item], tail = h->ready_tail[job];
-            h->ready_prev[item] = tail;
-            h->ready_next[item] = -1;
-            if (tail >= 0)
-                h->ready_next[tail] = item;
-            else
-                h->ready_head[job] = item;
-            h->ready_tail[job] = item;
+            ready_append(h, h->op_job[item], item);
         } else if (kind == N_RELEASED) {
             if (h->has_last && h->deadline_ms[item] < h->last_event && h->drops_allowed) {
                 h->drops[h->n_drops++] = item;
@@ -1087,7 +1069,7 @@ static void h_decide(Harness *h)
         if (job < 0)
             h->free_accs[h->n_free++] = acc;
         else if (h->ready_head[job] >= 0)
-            dispatch_op(h, ready_first(h, job), acc); /* back to back on its accelerator */
+            add_dispatch(h, ready_first(h, job), acc); /* back to back on its accelerator */
     }
     while (h->has_next && h_due(h, h->next_event))
         h_event(h, h->next_event);
@@ -1106,64 +1088,20 @@ static void h_decide(Harness *h)
     }
 }
 
-/* Engine.step and _apply: 1 if the replay decides again at once (drops changed the ready set,
- * nothing was dispatched, a job is active and an accelerator idle), 0 if it moves on,
- * ILLEGAL for what the stepped replay rejects, -3 on a memory error */
-static int h_apply(Harness *h)
-{
-    h->decisions++;
-    h->n_notices = 0;
-    if (h->broken)
-        return ILLEGAL;
-    if (h->n_dispatches || h->n_drops)
-        h->stagnant = 0;
-    else if (++h->stagnant > STAGNATION_LIMIT)
-        return ILLEGAL; /* Engine._stagnate raises */
-    int changed = 0;
-    for (Py_ssize_t i = 0; i < h->n_drops; i++) {
-        int64_t job = h->drops[i];
-        if (h->job_state[job] != ACTIVE || !h->drops_allowed)
-            return ILLEGAL;
-        if (h_drop(h, job, h->now) < 0)
-            return -3;
-        changed = 1;
-    }
-    for (Py_ssize_t i = 0; i < h->n_dispatches; i++) {
-        int64_t op = h->dispatch_op[i], acc = h->dispatch_acc[i];
-        int64_t duration = h->durations[op * h->n_acc + acc];
-        if (h->op_state[op] != READY || h->running[acc] >= 0 || duration < 0)
-            return ILLEGAL;
-        h->op_state[op] = RUNNING;
-        h->op_acc[op] = acc;
-        h->op_start[op] = h->now;
-        h->running[acc] = op;
-        h->dispatches++;
-        if (h_push(h, h->now + duration, COMPLETION, op) < 0)
-            return -3;
-    }
-    if (h->has_wake) {
-        int pending = 0;
-        for (Py_ssize_t i = 0; i < h->n_wakes; i++)
-            pending |= h->wakes[i] == h->wake_at;
-        if (!pending) {
-            if (grow((void **)&h->wakes, &h->wake_capacity, h->n_wakes, sizeof(int64_t)) < 0 ||
-                h_push(h, h->wake_at, WAKE, 0) < 0)
-                return -3;
-            h->wakes[h->n_wakes++] = h->wake_at;
-        }
-    }
-    return changed && h->n_dispatches == 0 && h->n_active && any_idle(h);
-}
-
-/* The whole replay: END, STALLED, ILLEGAL, or -3 on a memory error */
-static int run_harness(Harness *h)
+/* -- a whole replay -------------------------------------------------------------------------- */
+static int run_replay(Replay *h) /* END, STALLED, ILLEGAL or NO_MEMORY */
 {
     for (Py_ssize_t job = 0; job < h->n_jobs; job++)
         if (h->n_upstream[job] == 0 && h_push(h, h->release[job], RELEASE, job) < 0)
-            return -3;
+            return NO_MEMORY;
     int state = h_next_point(h);
     while (state == POINT) {
-        h_decide(h);
+        h->n_dispatches = h->n_drops = 0;
+        h->has_wake = 0;
+        if (h->policy == POLICY_DYSTA)
+            d_decide(h);
+        else
+            x_decide(h);
         int again = h_apply(h);
         if (again < 0)
             return again;
@@ -1172,45 +1110,98 @@ static int run_harness(Harness *h)
     return state;
 }
 
-/* Zeroed memory for one replay, freed together */
-typedef struct {
-    void *blocks[40];
-    int count;
-} Arena;
-
-static void *arena_alloc(Arena *arena, Py_ssize_t count, size_t size)
+/* The engine's inputs, set in h by the caller, checked; its state allocated and set */
+static int engine_setup(Replay *h, Arena *arena)
 {
-    void *block = PyMem_Calloc(count > 0 ? (size_t)count : 1, size);
-    if (block == NULL || arena->count == 40) {
-        PyMem_Free(block);
-        PyErr_NoMemory();
-        return NULL;
-    }
-    arena->blocks[arena->count++] = block;
-    return block;
-}
-
-static int check_offsets(const int64_t *offsets, Py_ssize_t n, Py_ssize_t limit, const char *name)
-{
-    if (offsets[0] != 0) {
-        PyErr_Format(PyExc_ValueError, "%s must start at 0", name);
+    Py_ssize_t n_jobs = h->n_jobs, n_ops = h->n_ops, n_acc = h->n_acc;
+    Py_ssize_t n_links = h->down_offsets[n_jobs];
+    if (check_offsets(h->offsets, n_jobs, n_ops, "offsets") < 0 ||
+        check_range(h->downs, n_links, n_jobs, "downs") < 0 ||
+        check_range(h->op_job, n_ops, n_jobs, "op_job") < 0 ||
+        check_range(h->succs, h->succ_offsets[n_ops], n_ops, "succs") < 0)
         return -1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (offsets[i + 1] < offsets[i] || offsets[i + 1] > limit) {
-            PyErr_Format(PyExc_ValueError, "%s is not a list of offsets", name);
+    for (Py_ssize_t job = 0; job < n_jobs; job++) {
+        if (h->offsets[job + 1] == h->offsets[job]) {
+            PyErr_Format(PyExc_ValueError, "job %zd has no ops", job);
             return -1;
         }
+        for (int64_t op = h->offsets[job]; op < h->offsets[job + 1]; op++)
+            if (h->op_job[op] != job) {
+                PyErr_Format(PyExc_ValueError, "op %lld is not listed with its job",
+                             (long long)op);
+                return -1;
+            }
+    }
+    for (Py_ssize_t op = 0; op < n_ops; op++)
+        for (int64_t s = h->succ_offsets[op]; s < h->succ_offsets[op + 1]; s++)
+            if (h->op_job[h->succs[s]] != h->op_job[op]) {
+                PyErr_Format(PyExc_ValueError, "op %zd has a successor in another job", op);
+                return -1;
+            }
+    int64_t **words[] = {&h->upstream_left, &h->todo, &h->drops, &h->ready_head,
+                         &h->ready_tail, &h->active, &h->last_progress};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (!(*words[i] = arena_alloc(arena, n_jobs, sizeof(int64_t))))
+            return -1;
+    int64_t **per_op[] = {&h->preds_left, &h->ready_next, &h->ready_prev};
+    for (size_t i = 0; i < sizeof per_op / sizeof *per_op; i++)
+        if (!(*per_op[i] = arena_alloc(arena, n_ops, sizeof(int64_t))))
+            return -1;
+    int64_t **per_acc[] = {&h->running, &h->dispatch_op, &h->dispatch_acc};
+    for (size_t i = 0; i < sizeof per_acc / sizeof *per_acc; i++)
+        if (!(*per_acc[i] = arena_alloc(arena, n_acc, sizeof(int64_t))))
+            return -1;
+    if (!(h->stack = arena_alloc(arena, n_jobs + n_links + 1, sizeof(int64_t))) ||
+        !(h->job_state = arena_alloc(arena, n_jobs, 1)) ||
+        !(h->op_state = arena_alloc(arena, n_ops, 1)) ||
+        (h->job_drop_time == NULL &&
+         !(h->job_drop_time = arena_alloc(arena, n_jobs, sizeof(int64_t)))))
+        return -1;
+    for (Py_ssize_t job = 0; job < n_jobs; job++) {
+        h->upstream_left[job] = h->n_upstream[job];
+        h->ready_head[job] = h->ready_tail[job] = -1;
+    }
+    for (Py_ssize_t op = 0; op < n_ops; op++)
+        h->preds_left[op] = h->n_preds[op];
+    for (Py_ssize_t acc = 0; acc < n_acc; acc++)
+        h->running[acc] = -1;
     return 0;
 }
 
-static int check_range(const int64_t *values, Py_ssize_t n, Py_ssize_t limit, const char *name)
+static void engine_free(Replay *h)
 {
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (values[i] < 0 || values[i] >= limit) {
-            PyErr_Format(PyExc_ValueError, "%s[%zd] is out of range", name, i);
+    PyMem_Free(h->heap);
+    PyMem_Free(h->wakes);
+    PyMem_Free(h->notices);
+}
+
+/* One buffer argument of a replay: its name and length in 8-byte items, or (from >= 0) the
+ * last entry of the offsets buffer at index from; offsets: it is a list of offsets */
+typedef struct {
+    const char *name;
+    Py_ssize_t length;
+    int from, offsets;
+} BufferSpec;
+
+/* Get objects[i] as views[i] by specs[i], writable from index writable_from on; 0 or -1 */
+static int parse_buffers(PyObject **objects, Py_buffer *views, int *held, int count,
+                         const BufferSpec *specs, int writable_from)
+{
+    for (int i = 0; i < count; i++) {
+        const BufferSpec *spec = &specs[i];
+        Py_ssize_t length = spec->length;
+        if (spec->from >= 0)
+            length = ((const int64_t *)views[spec->from].buf)[specs[spec->from].length - 1];
+        if (length < 0) {
+            PyErr_Format(PyExc_ValueError, "%s: negative length", spec->name);
             return -1;
         }
+        if (get_buffer(objects[i], &views[i], length, i >= writable_from, spec->name) < 0)
+            return -1;
+        *held = i + 1;
+        if (spec->offsets && check_offsets(views[i].buf, length - 1, PY_SSIZE_T_MAX, spec->name) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -1222,11 +1213,6 @@ static PyObject *event_job_picks(PyObject *self, PyObject *args)
     double alpha, seconds, beta;
     Py_ssize_t n_jobs, n_ops, n_acc;
     PyObject *objects[N];
-    static const char *names[N] = {
-        "release", "deadline", "priority", "offsets", "n_upstream", "down_offsets", "downs",
-        "op_job", "n_preds", "succ_offsets", "succs", "durations", "predicted", "per_op",
-        "sparsity", "sparsity_mean", "op_start", "op_end", "op_acc", "job_visible",
-        "job_completion"};
     if (!PyArg_ParseTuple(args, "idddpnnnOOOOOOOOOOOOOOOOOOOOO", &rule, &alpha, &seconds, &beta,
                           &gamma, &n_jobs, &n_ops, &n_acc, &objects[0], &objects[1],
                           &objects[2], &objects[3], &objects[4], &objects[5], &objects[6],
@@ -1238,144 +1224,79 @@ static PyObject *event_job_picks(PyObject *self, PyObject *args)
         return PyErr_Format(PyExc_ValueError, "the event loop takes rule %d only", RULE_DYSTA);
     if (n_jobs < 0 || n_ops < 0 || n_acc < 1)
         return PyErr_Format(PyExc_ValueError, "bad counts");
+    Py_ssize_t sparsities = gamma ? n_ops : 0; /* read only with gamma */
+    const BufferSpec specs[N] = {
+        {"release", n_jobs, -1, 0}, {"deadline", n_jobs, -1, 0}, {"priority", n_jobs, -1, 0},
+        {"offsets", n_jobs + 1, -1, 1}, {"n_upstream", n_jobs, -1, 0},
+        {"down_offsets", n_jobs + 1, -1, 1}, {"downs", 0, 5, 0}, {"op_job", n_ops, -1, 0},
+        {"n_preds", n_ops, -1, 0}, {"succ_offsets", n_ops + 1, -1, 1}, {"succs", 0, 9, 0},
+        {"durations", n_ops * n_acc, -1, 0}, {"predicted", n_ops * n_acc, -1, 0},
+        {"per_op", n_ops, -1, 0}, {"sparsity", sparsities, -1, 0},
+        {"sparsity_mean", sparsities, -1, 0}, {"op_start", n_ops, -1, 0},
+        {"op_end", n_ops, -1, 0}, {"op_acc", n_ops, -1, 0}, {"job_visible", n_jobs, -1, 0},
+        {"job_completion", n_jobs, -1, 0}};
     Py_buffer views[N];
     int held = 0;
     PyObject *result = NULL;
     Arena arena = {.count = 0};
-    Events e;
-    memset(&e, 0, sizeof e);
-    Loop *k = &e.key;
-    *k = (Loop){.rule = rule, .alpha = alpha, .seconds = seconds, .beta = beta,
-                .gamma = gamma, .n_jobs = n_jobs, .n_ops = n_ops};
-    e.n_acc = n_acc;
-    for (int i = 0; i < N; i++) {
-        Py_ssize_t length;
-        if (i == 3 || i == 5)
-            length = n_jobs + 1;
-        else if (i == 9)
-            length = n_ops + 1;
-        else if (i == 6)
-            length = ((const int64_t *)views[5].buf)[n_jobs];
-        else if (i == 10)
-            length = ((const int64_t *)views[9].buf)[n_ops];
-        else if (i == 11 || i == 12)
-            length = n_ops * n_acc;
-        else if (i == 14 || i == 15)
-            length = gamma ? n_ops : 0;
-        else if (i < 7 || i >= 19)
-            length = n_jobs;
-        else
-            length = n_ops;
-        if ((i == 6 || i == 10) && length < 0) {
-            PyErr_Format(PyExc_ValueError, "%s: negative length", names[i]);
-            goto done;
-        }
-        if (get_buffer(objects[i], &views[i], length, i >= 16, names[i]) < 0)
-            goto done;
-        held = i + 1;
-        if ((i == 5 && check_offsets(views[5].buf, n_jobs, PY_SSIZE_T_MAX, names[5]) < 0) ||
-            (i == 9 && check_offsets(views[9].buf, n_ops, PY_SSIZE_T_MAX, names[9]) < 0))
-            goto done;
-    }
-    k->release = views[0].buf;
-    k->deadline = views[1].buf;
-    k->priority = views[2].buf;
-    k->offsets = views[3].buf;
-    e.n_upstream = views[4].buf;
-    e.down_offsets = views[5].buf;
-    e.downs = views[6].buf;
-    e.op_job = views[7].buf;
-    e.n_preds = views[8].buf;
-    e.succ_offsets = views[9].buf;
-    e.succs = views[10].buf;
-    e.durations = views[11].buf;
-    e.predicted = views[12].buf;
-    k->per_op = views[13].buf;
-    k->sparsity = views[14].buf;
-    k->sparsity_mean = views[15].buf;
-    k->op_start = views[16].buf;
-    k->op_end = views[17].buf;
-    e.op_acc = views[18].buf;
-    e.job_visible = views[19].buf;
-    e.job_completion = views[20].buf;
-    if (check_offsets(k->offsets, n_jobs, n_ops, names[3]) < 0 ||
-        check_range(e.downs, e.down_offsets[n_jobs], n_jobs, names[6]) < 0 ||
-        check_range(e.op_job, n_ops, n_jobs, names[7]) < 0 ||
-        check_range(e.succs, e.succ_offsets[n_ops], n_ops, names[10]) < 0)
+    Replay h;
+    memset(&h, 0, sizeof h);
+    if (parse_buffers(objects, views, &held, N, specs, 16) < 0)
         goto done;
-    for (Py_ssize_t job = 0; job < n_jobs; job++)
-        for (int64_t op = k->offsets[job]; op < k->offsets[job + 1]; op++)
-            if (e.op_job[op] != job) {
-                PyErr_Format(PyExc_ValueError, "op %lld is not listed with its job",
-                             (long long)op);
-                goto done;
-            }
-    for (Py_ssize_t job = 0; job < n_jobs; job++)
-        if (k->offsets[job + 1] == k->offsets[job]) {
-            PyErr_Format(PyExc_ValueError, "job %zd has no ops", job);
-            goto done;
-        }
-    for (Py_ssize_t op = 0; op < n_ops; op++)
-        for (int64_t s = e.succ_offsets[op]; s < e.succ_offsets[op + 1]; s++)
-            if (e.op_job[e.succs[s]] != e.op_job[op]) {
-                PyErr_Format(PyExc_ValueError, "op %zd has a successor in another job", op);
-                goto done;
-            }
-    int64_t *words[12];
-    for (int i = 0; i < 12; i++) { /* per job */
-        words[i] = arena_alloc(&arena, n_jobs, sizeof(int64_t));
-        if (words[i] == NULL)
-            goto done;
-    }
-    k->next_op = words[0];
-    k->remaining = words[1];
-    k->total = words[2];
-    k->last_progress = words[3];
-    k->active = words[4];
-    k->ratio_count = words[5];
-    e.todo = words[6];
-    e.upstream_left = words[7];
-    e.ready_head = words[8];
-    e.ready_tail = words[9];
-    e.order = words[10];
-    double *reals[4];
-    for (int i = 0; i < 4; i++) {
-        reals[i] = arena_alloc(&arena, n_jobs, sizeof(double));
-        if (reals[i] == NULL)
-            goto done;
-    }
-    k->token = reals[0];
-    k->score = reals[1];
-    k->ratio_sum = reals[2];
-    e.keys = reals[3];
-    if (!(k->seen = arena_alloc(&arena, n_jobs, 1)) ||
-        !(k->fresh = arena_alloc(&arena, n_jobs, 1)) ||
-        !(e.job_state = arena_alloc(&arena, n_jobs, 1)) ||
-        !(e.op_state = arena_alloc(&arena, n_ops, 1)) ||
-        !(e.preds_left = arena_alloc(&arena, n_ops, sizeof(int64_t))) ||
-        !(e.ready_next = arena_alloc(&arena, n_ops, sizeof(int64_t))) ||
-        !(e.ready_prev = arena_alloc(&arena, n_ops, sizeof(int64_t))) ||
-        !(e.running = arena_alloc(&arena, n_acc, sizeof(int64_t))) ||
-        !(e.idle = arena_alloc(&arena, n_acc, sizeof(int64_t))) ||
-        !(e.heap = arena_alloc(&arena, n_jobs + n_acc + 1, sizeof(Event))))
+    h.policy = POLICY_DYSTA;
+    h.n_jobs = n_jobs;
+    h.n_ops = n_ops;
+    h.n_acc = n_acc;
+    h.release = views[0].buf;
+    h.offsets = views[3].buf;
+    h.n_upstream = views[4].buf;
+    h.down_offsets = views[5].buf;
+    h.downs = views[6].buf;
+    h.op_job = views[7].buf;
+    h.n_preds = views[8].buf;
+    h.succ_offsets = views[9].buf;
+    h.succs = views[10].buf;
+    h.durations = views[11].buf;
+    h.predicted = views[12].buf;
+    h.op_start = views[16].buf;
+    h.op_end = views[17].buf;
+    h.op_acc = views[18].buf;
+    h.job_visible = views[19].buf;
+    h.job_completion = views[20].buf;
+    if (engine_setup(&h, &arena) < 0)
+        goto done;
+    Loop *k = &h.key;
+    *k = (Loop){.rule = rule, .alpha = alpha, .seconds = seconds, .beta = beta, .gamma = gamma,
+                .n_jobs = n_jobs, .n_ops = n_ops, .release = h.release,
+                .deadline = views[1].buf, .priority = views[2].buf, .offsets = h.offsets,
+                .per_op = views[13].buf, .sparsity = views[14].buf,
+                .sparsity_mean = views[15].buf, .last_progress = h.last_progress};
+    if (!(k->remaining = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
+        !(k->total = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
+        !(k->ratio_count = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
+        !(k->ratio_sum = arena_alloc(&arena, n_jobs, sizeof(double))) ||
+        !(h.tracked = arena_alloc(&arena, n_jobs, 1)) ||
+        !(h.order = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
+        !(h.keys = arena_alloc(&arena, n_jobs, sizeof(double))) ||
+        !(h.idle = arena_alloc(&arena, n_acc, sizeof(int64_t))))
         goto done;
     for (Py_ssize_t job = 0; job < n_jobs; job++) {
         int64_t work = 0;
         for (int64_t op = k->offsets[job]; op < k->offsets[job + 1]; op++)
             work += k->per_op[op];
         k->total[job] = work;
-        e.upstream_left[job] = e.n_upstream[job];
     }
-    for (Py_ssize_t op = 0; op < n_ops; op++)
-        e.preds_left[op] = e.n_preds[op];
-    for (Py_ssize_t acc = 0; acc < n_acc; acc++)
-        e.running[acc] = -1;
     int status;
     Py_BEGIN_ALLOW_THREADS
-    status = run_events(&e);
+    status = run_replay(&h);
     Py_END_ALLOW_THREADS
-    result = Py_BuildValue("innL", status, e.decisions, e.dispatches, (long long)e.now);
+    if (status == NO_MEMORY) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    result = Py_BuildValue("innL", status, h.decisions, h.dispatches, (long long)h.now);
 done:
+    engine_free(&h);
     for (int i = 0; i < arena.count; i++)
         PyMem_Free(arena.blocks[i]);
     for (int i = 0; i < held; i++)
@@ -1392,11 +1313,6 @@ static PyObject *harness_replay(PyObject *self, PyObject *args)
     int drops_allowed, has_tick;
     long long tick_units;
     PyObject *objects[N];
-    static const char *names[N] = {
-        "release", "deadline", "offsets", "n_upstream", "down_offsets", "downs", "op_job",
-        "n_preds", "succ_offsets", "succs", "durations", "latency", "job_task", "job_frame",
-        "task_order", "up_offsets", "ups", "op_start", "op_end", "op_acc", "job_visible",
-        "job_completion", "job_drop_time", "job_status"};
     if (!PyArg_ParseTuple(args, "nnnndppLOOOOOOOOOOOOOOOOOOOOOOOO", &n_jobs, &n_ops, &n_acc,
                           &n_tasks, &unit_ns, &drops_allowed, &has_tick, &tick_units,
                           &objects[0], &objects[1], &objects[2], &objects[3], &objects[4],
@@ -1410,12 +1326,26 @@ static PyObject *harness_replay(PyObject *self, PyObject *args)
 #endif
     if (n_jobs < 0 || n_ops < 0 || n_acc < 1 || n_tasks < 1 || !(unit_ns > 0))
         return PyErr_Format(PyExc_ValueError, "bad counts");
+    const BufferSpec specs[N] = {
+        {"release", n_jobs, -1, 0}, {"deadline", n_jobs, -1, 0}, {"offsets", n_jobs + 1, -1, 1},
+        {"n_upstream", n_jobs, -1, 0}, {"down_offsets", n_jobs + 1, -1, 1}, {"downs", 0, 4, 0},
+        {"op_job", n_ops, -1, 0}, {"n_preds", n_ops, -1, 0},
+        {"succ_offsets", n_ops + 1, -1, 1}, {"succs", 0, 8, 0},
+        {"durations", n_ops * n_acc, -1, 0}, {"latency", n_jobs * n_acc, -1, 0},
+        {"job_task", n_jobs, -1, 0}, {"job_frame", n_jobs, -1, 0},
+        {"task_order", n_tasks, -1, 0}, {"up_offsets", n_tasks + 1, -1, 1}, {"ups", 0, 15, 0},
+        {"op_start", n_ops, -1, 0}, {"op_end", n_ops, -1, 0}, {"op_acc", n_ops, -1, 0},
+        {"job_visible", n_jobs, -1, 0}, {"job_completion", n_jobs, -1, 0},
+        {"job_drop_time", n_jobs, -1, 0}, {"job_status", n_jobs, -1, 0}};
     Py_buffer views[N];
     int held = 0;
     PyObject *result = NULL;
     Arena arena = {.count = 0};
-    Harness h;
+    Replay h;
     memset(&h, 0, sizeof h);
+    if (parse_buffers(objects, views, &held, N, specs, 17) < 0)
+        goto done;
+    h.policy = POLICY_HARNESS;
     h.n_jobs = n_jobs;
     h.n_ops = n_ops;
     h.n_acc = n_acc;
@@ -1423,42 +1353,6 @@ static PyObject *harness_replay(PyObject *self, PyObject *args)
     h.unit_ns = unit_ns;
     h.drops_allowed = drops_allowed;
     h.has_tick = has_tick;
-    for (int i = 0; i < N; i++) {
-        Py_ssize_t length;
-        if (i == 2 || i == 4)
-            length = n_jobs + 1;
-        else if (i == 8)
-            length = n_ops + 1;
-        else if (i == 15)
-            length = n_tasks + 1;
-        else if (i == 5)
-            length = ((const int64_t *)views[4].buf)[n_jobs];
-        else if (i == 9)
-            length = ((const int64_t *)views[8].buf)[n_ops];
-        else if (i == 16)
-            length = ((const int64_t *)views[15].buf)[n_tasks];
-        else if (i == 10)
-            length = n_ops * n_acc;
-        else if (i == 11)
-            length = n_jobs * n_acc;
-        else if (i == 14)
-            length = n_tasks;
-        else if (i == 6 || i == 7 || (i >= 17 && i <= 19))
-            length = n_ops;
-        else
-            length = n_jobs;
-        if (length < 0) {
-            PyErr_Format(PyExc_ValueError, "%s: negative length", names[i]);
-            goto done;
-        }
-        if (get_buffer(objects[i], &views[i], length, i >= 17, names[i]) < 0)
-            goto done;
-        held = i + 1;
-        if (((i == 4 || i == 2) && check_offsets(views[i].buf, n_jobs, PY_SSIZE_T_MAX, names[i]) < 0) ||
-            (i == 8 && check_offsets(views[8].buf, n_ops, PY_SSIZE_T_MAX, names[8]) < 0) ||
-            (i == 15 && check_offsets(views[15].buf, n_tasks, PY_SSIZE_T_MAX, names[15]) < 0))
-            goto done;
-    }
     h.release = views[0].buf;
     const int64_t *deadline = views[1].buf;
     h.offsets = views[2].buf;
@@ -1483,72 +1377,29 @@ static PyObject *harness_replay(PyObject *self, PyObject *args)
     h.job_completion = views[21].buf;
     h.job_drop_time = views[22].buf;
     int64_t *job_status = views[23].buf;
-    Py_ssize_t n_links = h.down_offsets[n_jobs];
-    if (check_offsets(h.offsets, n_jobs, n_ops, names[2]) < 0 ||
-        check_range(h.downs, n_links, n_jobs, names[5]) < 0 ||
-        check_range(h.op_job, n_ops, n_jobs, names[6]) < 0 ||
-        check_range(h.succs, h.succ_offsets[n_ops], n_ops, names[9]) < 0 ||
-        check_range(h.job_task, n_jobs, n_tasks, names[12]) < 0 ||
-        check_range(h.task_order, n_tasks, n_tasks, names[14]) < 0 ||
-        check_range(h.ups, h.up_offsets[n_tasks], n_tasks, names[16]) < 0)
+    if (engine_setup(&h, &arena) < 0 ||
+        check_range(h.job_task, n_jobs, n_tasks, "job_task") < 0 ||
+        check_range(h.task_order, n_tasks, n_tasks, "task_order") < 0 ||
+        check_range(h.ups, h.up_offsets[n_tasks], n_tasks, "ups") < 0)
         goto done;
-    for (Py_ssize_t job = 0; job < n_jobs; job++) {
-        if (h.offsets[job + 1] == h.offsets[job]) {
-            PyErr_Format(PyExc_ValueError, "job %zd has no ops", job);
-            goto done;
-        }
-        for (int64_t op = h.offsets[job]; op < h.offsets[job + 1]; op++)
-            if (h.op_job[op] != job) {
-                PyErr_Format(PyExc_ValueError, "op %lld is not listed with its job",
-                             (long long)op);
-                goto done;
-            }
-    }
-    int64_t *words[11];
-    Py_ssize_t lengths[11] = {n_jobs, n_jobs, n_jobs + n_links + 1, n_jobs, n_jobs, n_jobs,
-                              n_jobs, n_tasks, n_ops, n_ops, n_ops};
-    for (int i = 0; i < 11; i++) {
-        words[i] = arena_alloc(&arena, lengths[i], sizeof(int64_t));
-        if (words[i] == NULL)
-            goto done;
-    }
-    h.upstream_left = words[0];
-    h.todo = words[1];
-    h.stack = words[2];
-    h.drops = words[3];
-    h.ready_head = words[4];
-    h.ready_tail = words[5];
-    h.home = words[6];
-    h.completions = words[7];
-    h.preds_left = words[8];
-    h.ready_next = words[9];
-    h.ready_prev = words[10];
-    int64_t *per_acc[6];
-    for (int i = 0; i < 6; i++) {
-        per_acc[i] = arena_alloc(&arena, n_acc, sizeof(int64_t));
-        if (per_acc[i] == NULL)
-            goto done;
-    }
-    h.running = per_acc[0];
-    h.owner = per_acc[1];
-    h.free_accs = per_acc[2];
-    h.run_job = per_acc[3];
-    h.dispatch_op = per_acc[4];
-    h.dispatch_acc = per_acc[5];
     float *ms_values = arena_alloc(&arena, 2 * n_jobs, sizeof(float));
     Entry *entries = arena_alloc(&arena, 2 * n_jobs, sizeof(Entry));
     Sorted *lists = arena_alloc(&arena, 2 * n_tasks, sizeof(Sorted));
     if (!ms_values || !entries || !lists ||
+        !(h.home = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
+        !(h.completions = arena_alloc(&arena, n_tasks, sizeof(int64_t))) ||
+        !(h.owner = arena_alloc(&arena, n_acc, sizeof(int64_t))) ||
+        !(h.free_accs = arena_alloc(&arena, n_acc, sizeof(int64_t))) ||
+        !(h.run_job = arena_alloc(&arena, n_acc, sizeof(int64_t))) ||
         !(h.run_completion = arena_alloc(&arena, n_acc, sizeof(float))) ||
-        !(h.job_state = arena_alloc(&arena, n_jobs, 1)) ||
         !(h.gone = arena_alloc(&arena, n_jobs, 1)) ||
-        !(h.done = arena_alloc(&arena, n_jobs, 1)) ||
-        !(h.op_state = arena_alloc(&arena, n_ops, 1)))
+        !(h.done = arena_alloc(&arena, n_jobs, 1)))
         goto done;
     /* the harness's float32 milliseconds of every release and deadline */
     for (Py_ssize_t job = 0; job < n_jobs; job++) {
         ms_values[job] = ms(&h, h.release[job]);
         ms_values[n_jobs + job] = ms(&h, deadline[job]);
+        h.home[job] = -1;
     }
     h.release_ms = ms_values;
     h.deadline_ms = ms_values + n_jobs;
@@ -1563,17 +1414,14 @@ static PyObject *harness_replay(PyObject *self, PyObject *args)
         for (Py_ssize_t job = 0; job < n_jobs; job++)
             start += h.job_task[job] == task;
     }
-    for (Py_ssize_t job = 0; job < n_jobs; job++) {
-        h.upstream_left[job] = h.n_upstream[job];
-        h.ready_head[job] = h.ready_tail[job] = h.home[job] = -1;
-    }
-    for (Py_ssize_t op = 0; op < n_ops; op++)
-        h.preds_left[op] = h.n_preds[op];
     for (Py_ssize_t acc = 0; acc < n_acc; acc++)
-        h.running[acc] = h.owner[acc] = h.run_job[acc] = -1;
+        h.owner[acc] = h.run_job[acc] = -1;
     h.has_next = 1; /* the first event is at 0 ms */
-    int status = run_harness(&h);
-    if (status == -3) {
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = run_replay(&h);
+    Py_END_ALLOW_THREADS
+    if (status == NO_MEMORY) {
         PyErr_NoMemory();
         goto done;
     }
@@ -1581,9 +1429,7 @@ static PyObject *harness_replay(PyObject *self, PyObject *args)
         job_status[job] = h.job_state[job];
     result = Py_BuildValue("innL", status, h.decisions, h.dispatches, (long long)h.now);
 done:
-    PyMem_Free(h.heap);
-    PyMem_Free(h.wakes);
-    PyMem_Free(h.notices);
+    engine_free(&h);
     for (int i = 0; i < arena.count; i++)
         PyMem_Free(arena.blocks[i]);
     for (int i = 0; i < held; i++)
