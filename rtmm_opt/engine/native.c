@@ -479,13 +479,15 @@ typedef struct {
     float *run_completion;
 } Replay;
 
-/* Grow a PyMem block of *capacity items of size bytes to hold one more; -1 without memory */
+/* Grow a block of *capacity items of size bytes to hold one more; -1 without memory. The
+ * replay runs without the GIL, so the blocks come from the raw domain (PyMem_Raw*), which
+ * needs no GIL, and are freed by engine_free. */
 static int grow(void **block, Py_ssize_t *capacity, Py_ssize_t used, size_t size)
 {
     if (used < *capacity)
         return 0;
     Py_ssize_t larger = 2 * *capacity + 16;
-    void *grown = PyMem_Realloc(*block, (size_t)larger * size);
+    void *grown = PyMem_RawRealloc(*block, (size_t)larger * size);
     if (grown == NULL)
         return -1;
     *block = grown;
@@ -1170,9 +1172,9 @@ static int engine_setup(Replay *h, Arena *arena)
 
 static void engine_free(Replay *h)
 {
-    PyMem_Free(h->heap);
-    PyMem_Free(h->wakes);
-    PyMem_Free(h->notices);
+    PyMem_RawFree(h->heap);
+    PyMem_RawFree(h->wakes);
+    PyMem_RawFree(h->notices);
 }
 
 /* One buffer argument of a replay: its name and length in 8-byte items, or (from >= 0) the

@@ -16,6 +16,7 @@ import csv
 import math
 import os
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -352,6 +353,24 @@ def test_the_core_replays_the_harness_on_random_periodic_tasks_like_stepping(cor
         schedule = assert_harness_matches_stepping(harness_instance(seed), core_runs)
         dropped += int((schedule.job_status != 0).sum())
     assert dropped > 0  # the drop paths ran
+
+
+@needs_core
+def test_replays_in_threads_give_the_serial_schedules(core_runs):
+    """The core runs without the GIL (its growing blocks are raw allocations): replays of the
+    three loops in four threads at once give what they give one after another."""
+    cases = [
+        (harness_instance(7), "xrbench"),
+        (random_dags(11), "dysta"),
+        (prioritised_chains(13), "sdrm3"),
+        (harness_instance(21), "xrbench"),
+    ]
+    serial = [replay(instance, make_scheduler(name)) for instance, name in cases * 3]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda case: replay(case[0], make_scheduler(case[1])), cases * 3))
+    for one, other in zip(serial, threaded, strict=True):
+        assert_same_schedule(one, other)
+    assert all(core_runs) and len(core_runs) == 24
 
 
 @needs_core
