@@ -259,13 +259,10 @@ def _rule_arrays(
     return _RuleArrays(per_op, priority, deadline, gamma, sparsity, sparsity_mean)
 
 
-def replay_dysta(
-    instance: Instance, rule: JobPickRule, *, chains_only: bool
-) -> tuple[array[int], array[int], int, int] | None:
-    """The Dysta loop under ``rule`` in the core: per op its start and end, the number of
-    decision points and the final clock; None where the core is off or does not describe the
-    instance (the caller then steps the policy). ``chains_only``: every job is a chain of one
-    variant (the engine knows it)."""
+def replay_dysta(instance: Instance, rule: JobPickRule, *, chains_only: bool) -> CoreReplay | None:
+    """The Dysta loop under ``rule`` in the core; None where the core is off or does not
+    describe the instance (the caller then steps the policy). ``chains_only``: every job is a
+    chain of one variant (the engine knows it)."""
     core = compiled()
     if core is None or not chains_only or instance.settings.compat != "dysta":
         return None
@@ -283,18 +280,28 @@ def replay_dysta(
         arrays.priority, inputs.offsets, inputs.arrivals, inputs.duration, arrays.per_op,
         arrays.sparsity, arrays.sparsity_mean, op_start, op_end,
     )  # fmt: skip
-    return op_start, op_end, decisions, clock
+    n_jobs = instance.n_jobs
+    last_ops = inputs.offsets[1:] - 1
+    return CoreReplay(
+        op_start, op_end, [0] * n_ops, inputs.release.tolist(),
+        np.frombuffer(op_end, np.int64)[last_ops].tolist(), [0] * n_jobs, [False] * n_jobs,
+        decisions, decisions, clock,
+    )  # fmt: skip
 
 
-class EventReplay(NamedTuple):
-    """What the core's event loop leaves: per op its start, end and accelerator, per job its
-    effective release and completion, the decision and dispatch counts, the final clock."""
+class CoreReplay(NamedTuple):
+    """What a replay in the core leaves: per op its start, end and accelerator (-1 for what
+    never ran), per job its effective release, completion (-1 if dropped), drop time (0 if it
+    was not dropped) and whether it was dropped, the decision and dispatch counts, the final
+    clock."""
 
     op_start: array[int]
     op_end: array[int]
-    op_accelerator: array[int]
-    job_visible_at: array[int]
-    job_completion: array[int]
+    op_accelerator: list[int]
+    job_visible_at: list[int]
+    job_completion: list[int]
+    job_drop_time: list[int]
+    job_dropped: list[bool]
     decisions: int
     dispatches: int
     clock: int
@@ -303,7 +310,7 @@ class EventReplay(NamedTuple):
 EVENT_RULES = ("dysta",)  # the rules the core's event loop has
 
 
-def replay_events(instance: Instance, rule: JobPickRule) -> EventReplay | None:
+def replay_events(instance: Instance, rule: JobPickRule) -> CoreReplay | None:
     """The engine's event loop under ``rule`` in the core (no compat mode, contention or context
     switches; jobs of one variant without early exits); None where the core is off or does not
     describe the instance (the caller then steps the policy)."""
@@ -332,9 +339,9 @@ def replay_events(instance: Instance, rule: JobPickRule) -> EventReplay | None:
         return None  # jobs left with nothing to happen: the stepped replay reports it
     op_start, op_end, op_accelerator = per_op_out
     job_visible_at, job_completion = per_job_out
-    return EventReplay(
-        op_start, op_end, op_accelerator, job_visible_at, job_completion, decisions, dispatches,
-        clock,
+    return CoreReplay(
+        op_start, op_end, op_accelerator.tolist(), job_visible_at.tolist(),
+        job_completion.tolist(), [0] * n_jobs, [False] * n_jobs, decisions, dispatches, clock,
     )  # fmt: skip
 
 
@@ -355,23 +362,7 @@ class HarnessRule:
 CompiledRule = JobPickRule | HarnessRule
 
 
-class HarnessReplay(NamedTuple):
-    """What the core's harness replay leaves: :class:`EventReplay`'s fields (-1 for what never
-    ran), and per job its drop time and whether it was dropped."""
-
-    op_start: array[int]
-    op_end: array[int]
-    op_accelerator: array[int]
-    job_visible_at: array[int]
-    job_completion: array[int]
-    job_drop_time: array[int]
-    job_dropped: list[bool]
-    decisions: int
-    dispatches: int
-    clock: int
-
-
-def replay_harness(instance: Instance, rule: HarnessRule) -> HarnessReplay | None:
+def replay_harness(instance: Instance, rule: HarnessRule) -> CoreReplay | None:
     """The XRBench harness replay on the engine's event loop in the core (no compat
     ``dysta``, contention or context switches; jobs of one variant without early exits, each
     runnable whole on some accelerator); None where the core is off or does not describe the
@@ -406,7 +397,8 @@ def replay_harness(instance: Instance, rule: HarnessRule) -> HarnessReplay | Non
     op_start, op_end, op_accelerator = per_op_out
     job_visible_at, job_completion, job_drop_time = per_job_out
     dropped = [state == DROPPED_STATE for state in status]
-    return HarnessReplay(
-        op_start, op_end, op_accelerator, job_visible_at, job_completion, job_drop_time, dropped,
-        decisions, dispatches, clock,
+    drop_time = [time if gone else 0 for time, gone in zip(job_drop_time, dropped, strict=True)]
+    return CoreReplay(
+        op_start, op_end, op_accelerator.tolist(), job_visible_at.tolist(),
+        job_completion.tolist(), drop_time, dropped, decisions, dispatches, clock,
     )  # fmt: skip

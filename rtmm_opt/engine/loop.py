@@ -75,6 +75,7 @@ from rtmm_opt.engine.contract import (
 )
 from rtmm_opt.engine.core import (
     CompiledRule,
+    CoreReplay,
     HarnessRule,
     replay_dysta,
     replay_events,
@@ -495,64 +496,34 @@ class Engine:
         (:mod:`rtmm_opt.engine.core`), from a fresh engine, leaving the state the stepped replay
         would leave; False (nothing done) where the core is off or does not describe this
         replay."""
-        n_jobs, n_ops = self.instance.n_jobs, self.instance.n_ops
+        result: CoreReplay | None
         if isinstance(rule, HarnessRule):
-            return self._run_harness(rule) if self._dysta is None else False
-        if self._dysta is not None:
+            result = replay_harness(self.instance, rule) if self._dysta is None else None
+        elif self._dysta is not None:
             result = replay_dysta(self.instance, rule, chains_only=self._tables.chains_only)
-            if result is None:
-                return False
-            self.op_start, self.op_end, decisions, self.now = result
-            self.op_accelerator = [0] * n_ops
-            self.job_visible_at = list(self._job_release)
-            self.job_completion = [self.op_end[ops[-1]] for ops in self.job_ops]
-            self.decisions = self.dispatches = decisions
-            self._dysta.next_arrival = n_jobs
         else:
-            events = replay_events(self.instance, rule)
-            if events is None:
-                return False
-            self.op_start, self.op_end = events.op_start, events.op_end
-            self.op_accelerator = events.op_accelerator.tolist()
-            self.job_visible_at = events.job_visible_at.tolist()
-            self.job_completion = events.job_completion.tolist()
-            self.decisions, self.dispatches = events.decisions, events.dispatches
-            self.now = events.clock
-            self._heap.clear()
-        self.op_state = [FINISHED] * n_ops
-        self._preds_left = [0] * n_ops
-        self.job_state = [DONE] * n_jobs
-        self.job_last_progress = list(self.job_completion)
-        self.job_started = [True] * n_jobs
-        self._job_todo = [0] * n_jobs
-        self._upstream_left = [0] * n_jobs
-        self._sequence += self.dispatches
-        return True
-
-    def _run_harness(self, rule: HarnessRule) -> bool:
-        """:meth:`run_compiled` for the XRBench harness replay (drops and skipped ops too)."""
-        result = replay_harness(self.instance, rule)
+            result = replay_events(self.instance, rule)
         if result is None:
             return False
+        n_jobs, n_ops = self.instance.n_jobs, self.instance.n_ops
         self.op_start, self.op_end = result.op_start, result.op_end
-        self.op_accelerator = result.op_accelerator.tolist()
+        self.op_accelerator = result.op_accelerator
         self.op_state = [FINISHED if end >= 0 else SKIPPED for end in result.op_end]
-        self._preds_left = [0] * self.instance.n_ops
+        self._preds_left = [0] * n_ops
         self.job_state = [DROPPED if dropped else DONE for dropped in result.job_dropped]
-        self._job_drop_time = [
-            time if dropped else 0
-            for time, dropped in zip(result.job_drop_time, result.job_dropped, strict=True)
-        ]
-        self.job_visible_at = result.job_visible_at.tolist()
-        self.job_completion = result.job_completion.tolist()
-        self.job_last_progress = list(self.job_completion)
-        self.job_started = [completion >= 0 for completion in self.job_completion]
-        self._job_todo = [0] * self.instance.n_jobs
-        self._upstream_left = [0] * self.instance.n_jobs
+        self._job_drop_time = result.job_drop_time
+        self.job_visible_at = result.job_visible_at
+        self.job_completion = result.job_completion
+        self.job_last_progress = list(result.job_completion)
+        self.job_started = [completion >= 0 for completion in result.job_completion]
+        self._job_todo = [0] * n_jobs
+        self._upstream_left = [0] * n_jobs
         self.decisions, self.dispatches = result.decisions, result.dispatches
         self.now = result.clock
         self._heap.clear()
-        self._sequence += self.dispatches
+        self._sequence += result.dispatches
+        if self._dysta is not None:
+            self._dysta.next_arrival = n_jobs
         return True
 
     def _run_index_dysta(self, rule: IndexRule) -> None:
@@ -1150,9 +1121,9 @@ def replay(instance: Instance, policy: Policy, *, check: bool = True) -> Schedul
     """Run ``policy`` over ``instance`` to the end and return the (validated) Schedule.
 
     A policy that offers an index rule (``index_rule()``, :mod:`rtmm_opt.engine.index`) is
-    applied by :meth:`Engine.run_index`, and one that offers a job-picking rule
-    (``compiled_rule()``, :mod:`rtmm_opt.engine.core`) by the compiled core where it describes
-    the replay (:meth:`Engine.run_compiled`); both give the same schedule as stepping it."""
+    applied by :meth:`Engine.run_index`, and one that offers a rule for the compiled core
+    (``compiled_rule()``, :mod:`rtmm_opt.engine.core`) by the core where it describes the
+    replay (:meth:`Engine.run_compiled`); both give the same schedule as stepping it."""
     engine = Engine(instance, policy_name=policy.name or type(policy).__name__)
     policy.reset(engine.static)
     if type(policy).hold is not Policy.hold:
@@ -1160,13 +1131,13 @@ def replay(instance: Instance, policy: Policy, *, check: bool = True) -> Schedul
     index_rule = getattr(policy, "index_rule", None)
     rule = index_rule() if index_rule is not None and engine.takes_index_rules else None
     compiled_rule = getattr(policy, "compiled_rule", None)
-    picks = (
+    compiled = (
         compiled_rule() if compiled_rule is not None and rule is None and engine.takes_index_rules
         else None
     )  # fmt: skip
     if rule is not None:
         engine.run_index(rule)
-    elif picks is not None and engine.run_compiled(picks):
+    elif compiled is not None and engine.run_compiled(compiled):
         pass  # replayed by the compiled core
     else:
         view = engine.reset()
