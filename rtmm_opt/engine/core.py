@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -359,7 +359,38 @@ class HarnessRule:
     upstreams: Sequence[Sequence[int]]
 
 
-CompiledRule = JobPickRule | HarnessRule
+class WindowTuner(Protocol):
+    """What the core needs of DREAM's weight tuner (``schedulers.dream_tuning.WeightTuner``)."""
+
+    @property
+    def weights(self) -> tuple[float, float]: ...
+
+    def add(self, energy_nj: int, ended: int, missed: int) -> None: ...
+
+    def observe(self, now: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class DreamRule:
+    """DREAM (``rtmm_opt/schedulers/dream.py``) for the compiled core, tasks of one variant:
+    per op and accelerator ``op_latency`` and ``op_energy`` (``Dream._op_latency``,
+    ``_op_energy``), per job ``period`` (τ), ``epsilon`` (the smallest slack, in time units),
+    ``lam`` (0, 0.5, 1 or 2: the exponents numpy computes exactly), ``proactive_drop``, and the
+    weight tuner with its ``window`` in time units. The core keeps the tuner's open window and
+    hands it to ``tuner`` when it closes (``add``, then ``observe``), which gives the weights;
+    the tuner's read-outs are then those of the stepped replay."""
+
+    op_latency: np.ndarray
+    op_energy: np.ndarray
+    period: np.ndarray
+    epsilon: float
+    lam: float
+    proactive_drop: bool
+    window: int
+    tuner: WindowTuner
+
+
+CompiledRule = JobPickRule | HarnessRule | DreamRule
 
 
 def replay_harness(instance: Instance, rule: HarnessRule) -> CoreReplay | None:
@@ -394,6 +425,63 @@ def replay_harness(instance: Instance, rule: HarnessRule) -> CoreReplay | None:
     )  # fmt: skip
     if code != 0:
         return None  # stalled, or a step the engine rejects: the stepped replay reports it
+    op_start, op_end, op_accelerator = per_op_out
+    job_visible_at, job_completion, job_drop_time = per_job_out
+    dropped = [state == DROPPED_STATE for state in status]
+    drop_time = [time if gone else 0 for time, gone in zip(job_drop_time, dropped, strict=True)]
+    return CoreReplay(
+        op_start, op_end, op_accelerator.tolist(), job_visible_at.tolist(),
+        job_completion.tolist(), drop_time, dropped, decisions, dispatches, clock,
+    )  # fmt: skip
+
+
+def replay_dream(instance: Instance, rule: DreamRule) -> CoreReplay | None:
+    """DREAM on the engine's event loop in the core (no compat ``dysta``, contention or context
+    switches; jobs of one variant without early exits, tasks of one variant); None where the
+    core is off or does not describe the instance, or the replay fails (the caller then steps
+    the policy, after a ``reset``: the tuner may have seen windows)."""
+    core = compiled()
+    if core is None or rule.lam not in (0.0, 0.5, 1.0, 2.0):
+        return None
+    inputs = _event_inputs(instance)
+    if not inputs.supported or any(len(task.variants) > 1 for task in instance.tasks):
+        return None
+    deadline = instance.job_deadline.astype(np.int64)
+    op_energy_nj = np.ascontiguousarray(instance.op_energy, np.int64)
+    if (
+        int(np.abs(deadline).max()) + inputs.reach >= EXACT / 2
+        or float(np.abs(rule.op_latency).sum()) >= EXACT / 2  # the rests stay exact sums
+        or float(np.abs(rule.op_energy).sum()) >= EXACT / 2
+        or float(np.abs(op_energy_nj).sum(dtype=np.float64)) >= 2.0**62
+    ):
+        return None
+    tuner = rule.tuner
+
+    def on_window(now: int, energy_nj: int, ended: int, missed: int) -> tuple[float, float]:
+        tuner.add(energy_nj, ended, missed)
+        tuner.observe(now)
+        return tuner.weights
+
+    n_jobs, n_ops = instance.n_jobs, instance.n_ops
+    per_op_out = [array("q", [-1]) * n_ops for _ in range(3)]
+    per_job_out = [array("q", [-1]) * n_jobs for _ in range(3)]
+    status, window_left = array("q", bytes(8 * n_jobs)), array("q", bytes(24))
+    alpha, beta = tuner.weights
+    code, decisions, dispatches, clock = core.dream_replay(
+        n_jobs, n_ops, instance.n_accelerators, float(rule.epsilon), float(rule.lam),
+        float(alpha), float(beta), bool(rule.proactive_drop),
+        instance.settings.drops == "allowed", int(rule.window), on_window,
+        _inputs(instance).release, deadline, _inputs(instance).offsets, inputs.n_upstream,
+        inputs.down_offsets, inputs.downs, inputs.op_job, inputs.n_preds, inputs.succ_offsets,
+        inputs.succs, inputs.durations, inputs.predicted,
+        np.ascontiguousarray(rule.op_latency, np.float64),
+        np.ascontiguousarray(rule.op_energy, np.float64), op_energy_nj,
+        np.ascontiguousarray(rule.period, np.float64), *per_op_out, *per_job_out, status,
+        window_left,
+    )  # fmt: skip
+    if code != 0:
+        return None  # stalled, or a step the engine rejects: the stepped replay reports it
+    tuner.add(*window_left)  # the window still open at the end
     op_start, op_end, op_accelerator = per_op_out
     job_visible_at, job_completion, job_drop_time = per_job_out
     dropped = [state == DROPPED_STATE for state in status]

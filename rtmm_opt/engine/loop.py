@@ -76,7 +76,9 @@ from rtmm_opt.engine.contract import (
 from rtmm_opt.engine.core import (
     CompiledRule,
     CoreReplay,
+    DreamRule,
     HarnessRule,
+    replay_dream,
     replay_dysta,
     replay_events,
     replay_harness,
@@ -499,6 +501,8 @@ class Engine:
         result: CoreReplay | None
         if isinstance(rule, HarnessRule):
             result = replay_harness(self.instance, rule) if self._dysta is None else None
+        elif isinstance(rule, DreamRule):
+            result = replay_dream(self.instance, rule) if self._dysta is None else None
         elif self._dysta is not None:
             result = replay_dysta(self.instance, rule, chains_only=self._tables.chains_only)
         else:
@@ -1140,6 +1144,8 @@ def replay(instance: Instance, policy: Policy, *, check: bool = True) -> Schedul
     elif compiled is not None and engine.run_compiled(compiled):
         pass  # replayed by the compiled core
     else:
+        if compiled is not None:  # a declined core replay may have advanced the policy
+            policy.reset(engine.static)
         view = engine.reset()
         while view is not None:
             view = engine.step(policy.decide(view))

@@ -414,8 +414,8 @@ enum { COMPLETION = 0, RELEASE = 1, WAKE = 2 };                     /* EventClas
 enum { PENDING = 0, ACTIVE = 1, DONE = 2, DROPPED = 3 };            /* job states */
 enum { WAITING = 0, READY = 1, RUNNING = 2, FINISHED = 3, SKIPPED = 4 }; /* op states */
 enum { N_RELEASED, N_OP_DONE, N_JOB_DONE, N_JOB_DROPPED, N_OP_READY }; /* notice kinds */
-enum { POINT = 1, END = 0, STALLED = -1, ILLEGAL = -2, NO_MEMORY = -3 };
-enum { POLICY_DYSTA, POLICY_HARNESS };
+enum { POINT = 1, END = 0, STALLED = -1, ILLEGAL = -2, NO_MEMORY = -3, RAISED = -4 };
+enum { POLICY_DYSTA, POLICY_HARNESS, POLICY_DREAM };
 #define STAGNATION_LIMIT 100000 /* engine.contract.STAGNATION_LIMIT */
 
 typedef struct {
@@ -477,6 +477,19 @@ typedef struct {
     Sorted *pending, *queues;
     int64_t *completions, *run_job, base_frame;
     float *run_completion;
+    /* DREAM (dream.py, Dream): its per-op costs and per-job rests, the jobs' running ops */
+    const double *op_latency, *op_energy, *period; /* _op_latency, _op_energy; per job, tau */
+    const int64_t *op_energy_nj, *deadline;        /* static.op_energy; per job */
+    double epsilon, lam, alpha, beta;
+    int proactive_drop;
+    double *rest_latency, *rest_energy, *scores, *cell_latency; /* per job or row, per acc */
+    int64_t *flight_end, *flight_head, *flight_next, *flight_prev, *last_end, *candidates;
+    char *in_flight, *charged, *has_last_end, *is_idle;
+    /* the weight tuner's open window; on_window (Python) closes one and gives the weights */
+    int64_t window, window_start, energy_nj, ended, missed;
+    PyObject *on_window;
+    PyThreadState *thread; /* saved while the replay runs without the GIL */
+    int failed;            /* on_window raised: the exception is set */
 } Replay;
 
 /* Grow a block of *capacity items of size bytes to hold one more; -1 without memory. The
@@ -1090,6 +1103,258 @@ static void x_decide(Replay *h)
     }
 }
 
+/* -- DREAM on the event loop -------------------------------------------------------------- */
+static void flight_remove(Replay *h, int64_t job, int64_t op)
+{
+    int64_t prev = h->flight_prev[op], next = h->flight_next[op];
+    if (prev >= 0)
+        h->flight_next[prev] = next;
+    else
+        h->flight_head[job] = next;
+    if (next >= 0)
+        h->flight_prev[next] = prev;
+    h->in_flight[op] = 0;
+}
+
+/* Dream._forget */
+static void dream_forget(Replay *h, int64_t job)
+{
+    h->ready_head[job] = h->ready_tail[job] = -1;
+    for (int64_t op = h->flight_head[job]; op >= 0; op = h->flight_next[op])
+        h->in_flight[op] = 0;
+    h->flight_head[job] = -1;
+    h->has_last_end[job] = 0;
+}
+
+/* Dream._in_flight_latency: what is predicted to be left of the job's running ops */
+static double in_flight_latency(const Replay *h, int64_t job)
+{
+    int64_t total = 0;
+    for (int64_t op = h->flight_head[job]; op >= 0; op = h->flight_next[op])
+        if (h->flight_end[op] > h->now)
+            total += h->flight_end[op] - h->now;
+    return (double)total;
+}
+
+static double row_min(const double *row, Py_ssize_t n) /* numpy's min of a row (no NaN) */
+{
+    double best = row[0];
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (row[i] < best)
+            best = row[i];
+    return best;
+}
+
+/* The weight tuner's observe: once its window's time is up and a job ended in it, on_window
+ * closes it (in Python, with the GIL) and gives the next weights; 0, or -1 if it raised */
+static int tuner_observe(Replay *h)
+{
+    if (h->now < h->window_start + h->window || h->ended == 0)
+        return 0;
+    PyEval_RestoreThread(h->thread);
+    PyObject *weights = PyObject_CallFunction(h->on_window, "LLLL", (long long)h->now,
+                                              (long long)h->energy_nj, (long long)h->ended,
+                                              (long long)h->missed);
+    int ok = weights != NULL && PyArg_ParseTuple(weights, "dd", &h->alpha, &h->beta);
+    Py_XDECREF(weights);
+    h->thread = PyEval_SaveThread();
+    if (!ok) {
+        h->failed = 1;
+        return -1;
+    }
+    h->window_start = h->now;
+    h->energy_nj = h->ended = h->missed = 0;
+    return 0;
+}
+
+/* Dream._start: dispatch op to acc; its predicted cost moves from the rest to in flight */
+static void dream_start(Replay *h, int64_t job, int64_t op, int64_t acc)
+{
+    ready_remove(h, job, op);
+    add_dispatch(h, op, acc);
+    for (Py_ssize_t a = 0; a < h->n_acc; a++) {
+        h->rest_latency[job * h->n_acc + a] -= h->op_latency[op * h->n_acc + a];
+        h->rest_energy[job * h->n_acc + a] -= h->op_energy[op * h->n_acc + a];
+    }
+    h->flight_end[op] = h->now + h->predicted[op * h->n_acc + acc];
+    h->flight_prev[op] = -1; /* first in the list: the order does not matter to a sum */
+    h->flight_next[op] = h->flight_head[job];
+    if (h->flight_head[job] >= 0)
+        h->flight_prev[h->flight_head[job]] = op;
+    h->flight_head[job] = op;
+    h->in_flight[op] = 1;
+    h->charged[op] = 1;
+}
+
+/* Dream._eligible for one row: whether one of the job's ready ops runs on acc, now idle */
+static int dream_eligible(const Replay *h, int64_t job, Py_ssize_t acc)
+{
+    if (!h->is_idle[acc])
+        return 0;
+    for (int64_t op = h->ready_head[job]; op >= 0; op = h->ready_next[op])
+        if (h->predicted[op * h->n_acc + acc] >= 0)
+            return 1;
+    return 0;
+}
+
+static double power(double x, double lam) /* numpy's x ** lam for lam 0, 0.5, 1, 2 */
+{
+    if (lam == 0.0)
+        return 1.0;
+    if (lam == 0.5)
+        return sqrt(x);
+    if (lam == 1.0)
+        return x;
+    return x * x;
+}
+
+/* Dream._dispatch over the candidates (jobs with ready ops, by index) and idle accelerators */
+static void dream_dispatch(Replay *h, Py_ssize_t n_candidates, Py_ssize_t n_idle)
+{
+    Py_ssize_t n_acc = h->n_acc;
+    int64_t now = h->now;
+    if (n_candidates == 1 && n_idle == 1) { /* one pair: its score cannot change the outcome */
+        int64_t job = h->candidates[0], acc = -1;
+        for (Py_ssize_t a = 0; a < n_acc; a++)
+            if (h->is_idle[a])
+                acc = a;
+        for (int64_t op = h->ready_head[job]; op >= 0; op = h->ready_next[op])
+            if (h->predicted[op * n_acc + acc] >= 0) {
+                dream_start(h, job, op, acc);
+                break;
+            }
+        return;
+    }
+    for (Py_ssize_t row = 0; row < n_candidates; row++) { /* map_scores, masked */
+        int64_t job = h->candidates[row];
+        double flight = in_flight_latency(h, job);
+        double *latency = h->cell_latency + row * n_acc, *score = h->scores + row * n_acc;
+        const double *energy = h->rest_energy + job * n_acc;
+        for (Py_ssize_t a = 0; a < n_acc; a++)
+            latency[a] = h->rest_latency[job * n_acc + a] + flight;
+        double best_latency = row_min(latency, n_acc), best_energy = row_min(energy, n_acc);
+        double slack = (double)(h->deadline[job] - now);
+        double urgency = best_latency / (slack > h->epsilon ? slack : h->epsilon);
+        double starvation = (double)(now - h->last_progress[job]) / h->period[job];
+        double base = urgency + h->alpha * starvation;
+        for (Py_ssize_t a = 0; a < n_acc; a++) {
+            double latency_ratio = latency[a] > 0 ? best_latency / latency[a] : 1.0;
+            double energy_ratio = energy[a] > 0 ? best_energy / energy[a] : 1.0;
+            double preference = latency_ratio * power(energy_ratio, h->lam);
+            score[a] = dream_eligible(h, job, a) ? base + h->beta * preference : -INFINITY;
+        }
+    }
+    for (;;) {
+        double top = -INFINITY;
+        for (Py_ssize_t c = 0; c < n_candidates * n_acc; c++)
+            if (h->scores[c] > top)
+                top = h->scores[c];
+        if (top == -INFINITY)
+            break;
+        /* equal scores: the accelerator where the job's rest is fastest, then the lowest
+         * indices (the first of the smallest (latency, row, acc)) */
+        Py_ssize_t best = -1;
+        for (Py_ssize_t c = 0; c < n_candidates * n_acc; c++)
+            if (h->scores[c] == top && (best < 0 || h->cell_latency[c] < h->cell_latency[best]))
+                best = c;
+        Py_ssize_t row = best / n_acc, acc = best % n_acc;
+        int64_t job = h->candidates[row];
+        int64_t op = h->ready_head[job];
+        while (op >= 0 && h->predicted[op * n_acc + acc] < 0)
+            op = h->ready_next[op];
+        if (op < 0) { /* a masked score let through: Python would fail here too */
+            h->broken = 1;
+            return;
+        }
+        dream_start(h, job, op, acc);
+        h->is_idle[acc] = 0;
+        for (Py_ssize_t r = 0; r < n_candidates; r++)
+            h->scores[r * n_acc + acc] = -INFINITY;
+        for (Py_ssize_t a = 0; a < n_acc; a++) /* another ready op may take another acc */
+            if (h->ready_head[job] < 0 || !dream_eligible(h, job, a))
+                h->scores[row * n_acc + a] = -INFINITY;
+    }
+}
+
+/* Dream.decide (with _observe and the tuner's observe); variants are not in the core */
+static void dream_decide(Replay *h)
+{
+    for (Py_ssize_t i = 0; i < h->n_notices; i++) { /* _observe */
+        int64_t kind = h->notices[2 * i], item = h->notices[2 * i + 1];
+        if (kind == N_OP_READY) {
+            ready_append(h, h->op_job[item], item);
+        } else if (kind == N_RELEASED) { /* _on_release: the rests of the job's ops */
+            for (Py_ssize_t a = 0; a < h->n_acc; a++) {
+                double latency = 0.0, energy = 0.0;
+                for (int64_t op = h->offsets[item]; op < h->offsets[item + 1]; op++) {
+                    latency += h->op_latency[op * h->n_acc + a];
+                    energy += h->op_energy[op * h->n_acc + a];
+                }
+                h->rest_latency[item * h->n_acc + a] = latency;
+                h->rest_energy[item * h->n_acc + a] = energy;
+            }
+        } else if (kind == N_OP_DONE) {
+            int64_t job = h->op_job[item];
+            if (h->in_flight[item])
+                flight_remove(h, job, item);
+            if (h->charged[item]) { /* _op_accelerator.pop: the tuner's energy */
+                h->charged[item] = 0;
+                h->energy_nj += h->op_energy_nj[item * h->n_acc + h->op_acc[item]];
+            }
+            int64_t end = h->op_end[item];
+            if (!h->has_last_end[job] || end > h->last_end[job])
+                h->last_end[job] = end;
+            h->has_last_end[job] = 1;
+        } else if (kind == N_JOB_DONE) {
+            int64_t completion = h->has_last_end[item] ? h->last_end[item] : h->now;
+            h->ended++;
+            h->missed += completion > h->deadline[item];
+            dream_forget(h, item);
+        } else if (kind == N_JOB_DROPPED) {
+            h->ended++;
+            h->missed++;
+            dream_forget(h, item);
+        }
+    }
+    if (tuner_observe(h) < 0)
+        return;
+    Py_ssize_t n_candidates = 0; /* _candidates: jobs with a ready op, by index */
+    for (Py_ssize_t i = 0; i < h->n_active; i++) {
+        int64_t job = h->active[i];
+        if (h->ready_head[job] < 0)
+            continue;
+        Py_ssize_t at = n_candidates++;
+        while (at > 0 && h->candidates[at - 1] > job) {
+            h->candidates[at] = h->candidates[at - 1];
+            at--;
+        }
+        h->candidates[at] = job;
+    }
+    if (n_candidates == 0)
+        return;
+    if (h->proactive_drop && h->drops_allowed) {
+        Py_ssize_t kept = 0;
+        for (Py_ssize_t i = 0; i < n_candidates; i++) {
+            int64_t job = h->candidates[i];
+            double best = row_min(h->rest_latency + job * h->n_acc, h->n_acc);
+            if ((double)(h->deadline[job] - h->now) < best + in_flight_latency(h, job)) {
+                h->drops[h->n_drops++] = job;
+                dream_forget(h, job);
+            } else {
+                h->candidates[kept++] = job;
+            }
+        }
+        n_candidates = kept;
+    }
+    Py_ssize_t n_idle = 0;
+    for (Py_ssize_t a = 0; a < h->n_acc; a++) {
+        h->is_idle[a] = h->running[a] < 0;
+        n_idle += h->is_idle[a];
+    }
+    if (n_idle && n_candidates)
+        dream_dispatch(h, n_candidates, n_idle);
+}
+
 /* -- a whole replay -------------------------------------------------------------------------- */
 static int run_replay(Replay *h) /* END, STALLED, ILLEGAL or NO_MEMORY */
 {
@@ -1102,8 +1367,12 @@ static int run_replay(Replay *h) /* END, STALLED, ILLEGAL or NO_MEMORY */
         h->has_wake = 0;
         if (h->policy == POLICY_DYSTA)
             d_decide(h);
-        else
+        else if (h->policy == POLICY_HARNESS)
             x_decide(h);
+        else
+            dream_decide(h);
+        if (h->failed)
+            return RAISED; /* on_window raised: its exception is set */
         int again = h_apply(h);
         if (again < 0)
             return again;
@@ -1439,6 +1708,124 @@ done:
     return result;
 }
 
+static PyObject *dream_replay(PyObject *self, PyObject *args)
+{
+    (void)self;
+    enum { N = 24 };
+    Py_ssize_t n_jobs, n_ops, n_acc;
+    double epsilon, lam, alpha, beta;
+    int proactive_drop, drops_allowed;
+    long long window;
+    PyObject *on_window, *objects[N];
+    if (!PyArg_ParseTuple(args, "nnnddddppLO" "OOOOOOOOOOOOOOOOOOOOOOOO", &n_jobs, &n_ops, &n_acc,
+                          &epsilon, &lam, &alpha, &beta, &proactive_drop, &drops_allowed,
+                          &window, &on_window, &objects[0], &objects[1], &objects[2],
+                          &objects[3], &objects[4], &objects[5], &objects[6], &objects[7],
+                          &objects[8], &objects[9], &objects[10], &objects[11], &objects[12],
+                          &objects[13], &objects[14], &objects[15], &objects[16], &objects[17],
+                          &objects[18], &objects[19], &objects[20], &objects[21], &objects[22],
+                          &objects[23]))
+        return NULL;
+    if (n_jobs < 0 || n_ops < 0 || n_acc < 1 || !PyCallable_Check(on_window))
+        return PyErr_Format(PyExc_ValueError, "bad counts or on_window");
+    if (!(lam == 0.0 || lam == 0.5 || lam == 1.0 || lam == 2.0))
+        return PyErr_Format(PyExc_ValueError, "lam must be 0, 0.5, 1 or 2 in the core");
+    const Py_ssize_t cells = n_ops * n_acc;
+    const BufferSpec specs[N] = {
+        {"release", n_jobs, -1, 0}, {"deadline", n_jobs, -1, 0}, {"offsets", n_jobs + 1, -1, 1},
+        {"n_upstream", n_jobs, -1, 0}, {"down_offsets", n_jobs + 1, -1, 1}, {"downs", 0, 4, 0},
+        {"op_job", n_ops, -1, 0}, {"n_preds", n_ops, -1, 0},
+        {"succ_offsets", n_ops + 1, -1, 1}, {"succs", 0, 8, 0}, {"durations", cells, -1, 0},
+        {"predicted", cells, -1, 0}, {"op_latency", cells, -1, 0},
+        {"op_energy", cells, -1, 0}, {"op_energy_nj", cells, -1, 0},
+        {"period", n_jobs, -1, 0}, {"op_start", n_ops, -1, 0}, {"op_end", n_ops, -1, 0},
+        {"op_acc", n_ops, -1, 0}, {"job_visible", n_jobs, -1, 0},
+        {"job_completion", n_jobs, -1, 0}, {"job_drop_time", n_jobs, -1, 0},
+        {"job_status", n_jobs, -1, 0}, {"window_left", 3, -1, 0}};
+    Py_buffer views[N];
+    int held = 0;
+    PyObject *result = NULL;
+    Arena arena = {.count = 0};
+    Replay h;
+    memset(&h, 0, sizeof h);
+    if (parse_buffers(objects, views, &held, N, specs, 16) < 0)
+        goto done;
+    h.policy = POLICY_DREAM;
+    h.n_jobs = n_jobs;
+    h.n_ops = n_ops;
+    h.n_acc = n_acc;
+    h.drops_allowed = drops_allowed;
+    h.proactive_drop = proactive_drop;
+    h.epsilon = epsilon;
+    h.lam = lam;
+    h.alpha = alpha;
+    h.beta = beta;
+    h.window = window;
+    h.on_window = on_window;
+    h.release = views[0].buf;
+    h.deadline = views[1].buf;
+    h.offsets = views[2].buf;
+    h.n_upstream = views[3].buf;
+    h.down_offsets = views[4].buf;
+    h.downs = views[5].buf;
+    h.op_job = views[6].buf;
+    h.n_preds = views[7].buf;
+    h.succ_offsets = views[8].buf;
+    h.succs = views[9].buf;
+    h.durations = views[10].buf;
+    h.predicted = views[11].buf;
+    h.op_latency = views[12].buf;
+    h.op_energy = views[13].buf;
+    h.op_energy_nj = views[14].buf;
+    h.period = views[15].buf;
+    h.op_start = views[16].buf;
+    h.op_end = views[17].buf;
+    h.op_acc = views[18].buf;
+    h.job_visible = views[19].buf;
+    h.job_completion = views[20].buf;
+    h.job_drop_time = views[21].buf;
+    int64_t *job_status = views[22].buf, *window_left = views[23].buf;
+    if (engine_setup(&h, &arena) < 0)
+        goto done;
+    if (!(h.rest_latency = arena_alloc(&arena, n_jobs * n_acc, sizeof(double))) ||
+        !(h.rest_energy = arena_alloc(&arena, n_jobs * n_acc, sizeof(double))) ||
+        !(h.scores = arena_alloc(&arena, n_jobs * n_acc, sizeof(double))) ||
+        !(h.cell_latency = arena_alloc(&arena, n_jobs * n_acc, sizeof(double))) ||
+        !(h.flight_end = arena_alloc(&arena, n_ops, sizeof(int64_t))) ||
+        !(h.flight_next = arena_alloc(&arena, n_ops, sizeof(int64_t))) ||
+        !(h.flight_prev = arena_alloc(&arena, n_ops, sizeof(int64_t))) ||
+        !(h.flight_head = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
+        !(h.last_end = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
+        !(h.candidates = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
+        !(h.in_flight = arena_alloc(&arena, n_ops, 1)) ||
+        !(h.charged = arena_alloc(&arena, n_ops, 1)) ||
+        !(h.has_last_end = arena_alloc(&arena, n_jobs, 1)) ||
+        !(h.is_idle = arena_alloc(&arena, n_acc, 1)))
+        goto done;
+    for (Py_ssize_t job = 0; job < n_jobs; job++)
+        h.flight_head[job] = -1;
+    h.thread = PyEval_SaveThread();
+    int status = run_replay(&h);
+    PyEval_RestoreThread(h.thread);
+    if (status == NO_MEMORY)
+        PyErr_NoMemory();
+    if (status == NO_MEMORY || status == RAISED)
+        goto done;
+    for (Py_ssize_t job = 0; job < n_jobs; job++)
+        job_status[job] = h.job_state[job];
+    window_left[0] = h.energy_nj;
+    window_left[1] = h.ended;
+    window_left[2] = h.missed;
+    result = Py_BuildValue("innL", status, h.decisions, h.dispatches, (long long)h.now);
+done:
+    engine_free(&h);
+    for (int i = 0; i < arena.count; i++)
+        PyMem_Free(arena.blocks[i]);
+    for (int i = 0; i < held; i++)
+        PyBuffer_Release(&views[i]);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"dysta_job_picks", dysta_job_picks, METH_VARARGS,
      "dysta_job_picks(rule, alpha, seconds, beta, gamma, n_jobs, n_ops, release, deadline, "
@@ -1462,6 +1849,15 @@ static PyMethodDef methods[] = {
      "(status, decisions, dispatches, clock)\n\n"
      "Replay the XRBench harness policy on the event loop; fills the outputs. status 0: done, "
      "-1: unfinished jobs with nothing left to happen, -2: a step the stepped replay rejects."},
+    {"dream_replay", dream_replay, METH_VARARGS,
+     "dream_replay(n_jobs, n_ops, n_acc, epsilon, lam, alpha, beta, proactive_drop, "
+     "drops_allowed, window, on_window, release, deadline, offsets, n_upstream, down_offsets, "
+     "downs, op_job, n_preds, succ_offsets, succs, durations, predicted, op_latency, op_energy, "
+     "op_energy_nj, period, op_start, op_end, op_acc, job_visible, job_completion, "
+     "job_drop_time, job_status, window_left) -> (status, decisions, dispatches, clock)\n\n"
+     "Replay DREAM (one variant per task) on the event loop; on_window(now, energy_nj, ended, "
+     "missed) closes a tuner window and returns the weights (alpha, beta); window_left gets "
+     "the open window's energy, ended and missed jobs at the end."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rtmm_opt.engine.contract import Decision, Notice, Policy, StaticInfo, View
+from rtmm_opt.engine.core import DreamRule
 from rtmm_opt.errors import excerpt
 from rtmm_opt.io.units import NS_PER_MS
 from rtmm_opt.schedulers.dream_tuning import AdaptationWindow, WeightTuner
@@ -205,6 +206,17 @@ class Dream(Policy):
             max_weight=self.max_weight,
             adapt=self.adapt,
         )
+
+    def compiled_rule(self) -> DreamRule | None:
+        """This policy for the compiled core (:mod:`rtmm_opt.engine.core`), after ``reset``:
+        DREAM itself, with an energy exponent ``lam`` of 0, 0.5, 1 or 2; the core declines
+        tasks with several variants."""
+        if type(self) is not Dream or self.lam not in (0.0, 0.5, 1.0, 2.0):
+            return None
+        return DreamRule(
+            self._op_latency, self._op_energy, self._period, self._epsilon, self.lam,
+            self.proactive_drop, self._tuner.window, self._tuner,
+        )  # fmt: skip
 
     # -- the decision ----------------------------------------------------------------------------
     def decide(self, view: View) -> Decision | None:

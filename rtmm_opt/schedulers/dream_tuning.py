@@ -119,6 +119,13 @@ class WeightTuner:
         self._ended += 1
         self._missed += missed
 
+    def add(self, energy_nj: int, ended: int, missed: int) -> None:
+        """What a whole stretch of the open window spent and ended, at once (the compiled core
+        keeps the window and hands it over when it closes, :mod:`rtmm_opt.engine.core`)."""
+        self._energy_nj += energy_nj
+        self._ended += ended
+        self._missed += missed
+
     def observe(self, now: int) -> None:
         """Close the window once its time is up and a job ended in it; adapt (α, β)."""
         if now < self._window_start + self.window or self._ended == 0:

@@ -149,9 +149,9 @@ DYSTA_KEYS = [(name, params) for name, params in RULES if name.startswith("dysta
 def random_dags(seed: int) -> Instance:
     """Up to 10 jobs of three tasks on one to three accelerators, for the core's event loop:
     each job a DAG of up to 6 ops (several ready at once), some ops ineligible on some
-    accelerators, estimates off the durations, sparsities (with NaNs and means of 1), and a
-    task cascaded on another, its jobs released by one or two upstream jobs (possibly before
-    their own release)."""
+    accelerators, estimates off the durations (some far below), energies, sparsities (with
+    NaNs and means of 1), releases in or out of index order, and a task cascaded on another,
+    its jobs released by one or two upstream jobs (possibly before their own release)."""
     rng = random.Random(seed)
     n_acc = rng.choice([1, 2, 2, 3])
     tasks = [
@@ -163,7 +163,8 @@ def random_dags(seed: int) -> Instance:
     a_jobs: list[int] = []
     release = 0
     for _ in range(rng.randint(1, 10)):
-        release += rng.choice([0, 0, 1, 3, 8])
+        # releases out of index order half the time (the queue's order is the release order)
+        release = release + rng.choice([0, 0, 1, 3, 8]) if seed % 2 else rng.randint(0, 25)
         task = rng.choice([0, 2]) if not a_jobs else rng.choice([0, 1, 2])
         ops = []
         for k in range(rng.randint(1, 6)):
@@ -172,11 +173,15 @@ def random_dags(seed: int) -> Instance:
             ]
             if all(d < 0 for d in durations):
                 durations[rng.randrange(n_acc)] = rng.choice([2, 4])
-            predicted = [d if d < 0 else max(1, d + rng.choice([-1, 0, 0, 1])) for d in durations]
+            # estimates off the durations, some far below (ops that overrun their estimate)
+            predicted = [
+                d if d < 0 else max(1, d + rng.choice([-3, -1, 0, 0, 1])) for d in durations
+            ]
             preds = [p for p in range(k) if rng.random() < 0.5]
+            energies = [rng.randint(0, 50) if d >= 0 else -1 for d in durations]
             ops.append(
                 OpSpec(
-                    durations, predicted=predicted, preds=preds,
+                    durations, energies=energies, predicted=predicted, preds=preds,
                     sparsity=rng.choice([0.1, 0.4, 0.8, math.nan]),
                     sparsity_mean=rng.choice([0.3, 0.5, 1.0, math.nan]),
                 )
@@ -256,6 +261,92 @@ def test_cascaded_jobs_join_the_queue_in_the_order_of_their_upstreams_ends(core_
     assert schedule.op_accelerator.tolist() == [0, 1, 0, 1]
     assert schedule.op_start.tolist() == [0, 0, 4, 4]
     assert_same_schedule(schedule, replay_stepped(instance, make_scheduler("dysta")))
+
+
+# -- DREAM ------------------------------------------------------------------------------------------
+DREAM_PARAMS = [
+    {},
+    {"lam": 2.0, "window_ms": 1e-5, "step": 2.0},  # windows of 10 time units: many adaptations
+    {"lam": 0.0, "proactive_drop": False, "alpha": 0.0, "beta": 0.0},  # ties everywhere
+    {"lam": 1.0, "adapt": False, "epsilon_ms": 1e-3},
+]
+
+
+def assert_dream_matches_stepping(instance, taken, params):
+    """The schedules, and the weight tuner's read-outs (every window, the weights, whether it
+    converged), as stepping leaves them."""
+    before = len(taken)
+    fast_policy, slow_policy = make_scheduler("dream", params), make_scheduler("dream", params)
+    fast = replay(instance, fast_policy)
+    assert taken[before:] == [True], params
+    assert_same_schedule(fast, replay_stepped(instance, slow_policy))
+    assert fast_policy.history == slow_policy.history
+    assert fast_policy.weights == slow_policy.weights
+    assert fast_policy.converged == slow_policy.converged
+    return fast, fast_policy
+
+
+@needs_core
+@pytest.mark.parametrize("seed", range(100))
+def test_the_core_replays_dream_like_stepping(seed, core_runs):
+    instance = random_dags(seed)
+    for params in DREAM_PARAMS:
+        assert_dream_matches_stepping(instance, core_runs, params)
+
+
+@needs_core
+def test_the_random_dream_instances_drop_and_adapt(core_runs):
+    """The comparisons above reach DREAM's proactive drops and its tuner's adaptation."""
+    dropped = adapted = 0
+    for seed in range(100):
+        schedule, policy = assert_dream_matches_stepping(random_dags(seed), core_runs,
+                                                         DREAM_PARAMS[1])  # fmt: skip
+        dropped += int((schedule.job_status != 0).sum())
+        adapted += sum(window.phase != "fixed" for window in policy.history)
+    assert dropped > 0 and adapted > 0
+
+
+@needs_core
+@pytest.mark.parametrize(
+    ("workload", "system", "cost"),
+    [
+        ("VR_gaming", "xrb4k-J", "table:xrbench"),
+        ("VR_gaming", "xrb4k-M", "table:xrbench"),
+        ("instances/multitenant/heavy.yaml", "hetero-2s2e", None),
+    ],
+)
+def test_the_core_replays_dream_on_scenarios_like_stepping(workload, system, cost, core_runs):
+    instance = load_workload(
+        ROOT / workload if "/" in workload else workload, system=system, granularity="layer",
+        duration_ns=400_000_000, **({"cost": cost} if cost else {}),
+    )  # fmt: skip
+    for params in ({}, {"window_ms": 20.0, "lam": 2.0}):
+        assert_dream_matches_stepping(instance, core_runs, params)
+
+
+@needs_core
+def test_dream_steps_aside_for_variants_and_other_exponents(core_runs):
+    ar = load_workload(ROOT / "instances/examples/ar_headset.yaml", system="hetero-2s2e",
+                       granularity="layer", duration_ns=100_000_000)  # fmt: skip
+    assert_same_schedule(
+        replay(ar, make_scheduler("dream")), replay_stepped(ar, make_scheduler("dream"))
+    )
+    assert core_runs == [False]  # the AR example's gaze task has two variants
+    policy = make_scheduler("dream", {"lam": 0.3})  # numpy's power may not be C's pow
+    policy.reset(Engine(ar).static)
+    assert policy.compiled_rule() is None
+
+
+@needs_core
+def test_an_error_in_the_weight_tuner_reaches_the_caller(monkeypatch):
+    from rtmm_opt.schedulers.dream_tuning import WeightTuner
+
+    def broken(self, now):
+        raise RuntimeError("tuner failed")
+
+    monkeypatch.setattr(WeightTuner, "observe", broken)
+    with pytest.raises(RuntimeError, match="tuner failed"):
+        replay(random_dags(4), make_scheduler("dream", {"window_ms": 1e-5}))
 
 
 # -- the XRBench harness replay ------------------------------------------------------------------
