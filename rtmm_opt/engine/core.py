@@ -2,16 +2,16 @@
 
 A policy may describe itself to the core with ``compiled_rule()`` (called after ``reset``, like
 ``index_rule()`` of :mod:`rtmm_opt.engine.index`): a :class:`JobPickRule` for a job-picking
-formula (PREMA, Planaria, SDRM3, the Dysta key) or a :class:`HarnessRule` for the XRBench
-harness replay. :func:`~rtmm_opt.engine.loop.replay` then runs the whole replay in the
-extension module ``rtmm_opt.engine.native`` (``native.c``), which has three loops:
+formula (PREMA, Planaria, SDRM3, the Dysta key), a :class:`HarnessRule` for the XRBench
+harness replay or a :class:`DreamRule` for DREAM. :func:`~rtmm_opt.engine.loop.replay` then
+runs the whole replay in the extension module ``rtmm_opt.engine.native`` (``native.c``):
 
 * :func:`replay_dysta`: the Dysta loop (compat ``dysta``, :mod:`rtmm_opt.engine.dysta_compat`)
   with any of the four formulas;
-* :func:`replay_events`: the engine's event loop with the Dysta key, on any number of
-  accelerators;
-* :func:`replay_harness`: the event loop with wake-ups, drops and notices, with the harness
-  replay of ``xrbench`` (its float32 clock in C's ``float``).
+* on the engine's event loop (wake-ups, drops, notices, any number of accelerators):
+  :func:`replay_events` with the Dysta key, :func:`replay_harness` with the harness replay of
+  ``xrbench`` (its float32 clock in C's ``float``), :func:`replay_dream` with DREAM (its
+  weight tuner called back in Python when a window closes).
 
 Each computes what the engine and the policy's ``decide`` compute, operation for operation:
 the same schedule, bit for bit, and the same decision count. The policy's ``decide`` is not
@@ -182,24 +182,34 @@ class _EventInputs:
         self.succs = np.ascontiguousarray(edge_op[by_pred])
         self.succ_offsets = np.zeros(n_ops + 1, np.int64)
         np.cumsum(np.bincount(edge_pred, minlength=n_ops), out=self.succ_offsets[1:])
-        high = max(0, int(instance.job_release.max())) + int(
-            min(float(np.where(eligible, durations, 0).max(axis=1).sum(dtype=np.float64)), 2.0**62)
-        )
+        # every op is eligible somewhere (supported), so a row's max is its longest duration
+        longest = float(durations.max(axis=1).sum(dtype=np.float64)) if n_ops else 0.0
+        high = max(0, int(instance.job_release.max())) + int(min(longest, 2.0**62))
         self.span = high - min(0, int(instance.job_release.min()))
         self.reach = max(abs(high), abs(min(0, int(instance.job_release.min()))))
-        # per job and accelerator, the summed predicted latency of its ops, -1 where one is
-        # ineligible (xrbench.summed_latency); the harness replay needs every job to have one
-        starts = instance.job_op_offsets[:-1]
-        if n_ops and self.supported:
-            summed = np.add.reduceat(np.maximum(predicted, 0), starts, axis=0)
-            blocked = np.add.reduceat((predicted < 0).astype(np.int64), starts, axis=0) > 0
-            self.model_latency = np.ascontiguousarray(np.where(blocked, -1, summed), np.int64)
-        else:
-            self.model_latency = np.zeros((n_jobs, instance.n_accelerators), np.int64)
-        self.harness_supported = bool(
+        self._instance_ref = weakref.ref(instance)
+
+    @functools.cached_property
+    def model_latency(self) -> np.ndarray:
+        """Per job and accelerator, the summed predicted latency of its ops, -1 where one is
+        ineligible (``xrbench.summed_latency``); made when the harness replay first asks."""
+        instance = self._instance_ref()
+        assert instance is not None
+        predicted, starts = self.predicted, instance.job_op_offsets[:-1]
+        if not (len(predicted) and self.supported):
+            return np.zeros((instance.n_jobs, instance.n_accelerators), np.int64)
+        summed = np.add.reduceat(np.maximum(predicted, 0), starts, axis=0)
+        blocked = np.add.reduceat((predicted < 0).astype(np.int64), starts, axis=0) > 0
+        return np.ascontiguousarray(np.where(blocked, -1, summed), np.int64)
+
+    @functools.cached_property
+    def harness_supported(self) -> bool:
+        """The harness replay also needs every job runnable whole on some accelerator."""
+        latency = self.model_latency
+        return bool(
             self.supported
-            and (self.model_latency >= 0).any(axis=1).all()
-            and float(np.abs(self.model_latency).max(initial=0)) < EXACT / 2
+            and (latency >= 0).any(axis=1).all()
+            and float(np.abs(latency).max(initial=0)) < EXACT / 2
         )
 
 
@@ -259,7 +269,20 @@ def _rule_arrays(
     return _RuleArrays(per_op, priority, deadline, gamma, sparsity, sparsity_mean)
 
 
-def replay_dysta(instance: Instance, rule: JobPickRule, *, chains_only: bool) -> CoreReplay | None:
+OpTimes = tuple["array[int]", "array[int]"]  # per op its start and end, -1 where not run
+
+
+def _op_outputs(n_ops: int, op_times: OpTimes | None) -> tuple[array[int], array[int]]:
+    """The start and end buffers a replay fills: the caller's (``op_times``, every entry -1:
+    the engine's own, so that a replay does not hold two sets) or new ones."""
+    if op_times is not None:
+        return op_times
+    return array("q", [-1]) * n_ops, array("q", [-1]) * n_ops
+
+
+def replay_dysta(
+    instance: Instance, rule: JobPickRule, *, chains_only: bool, op_times: OpTimes | None = None
+) -> CoreReplay | None:
     """The Dysta loop under ``rule`` in the core; None where the core is off or does not
     describe the instance (the caller then steps the policy). ``chains_only``: every job is a
     chain of one variant (the engine knows it)."""
@@ -273,7 +296,7 @@ def replay_dysta(instance: Instance, rule: JobPickRule, *, chains_only: bool) ->
     if arrays is None:
         return None
     n_ops = instance.n_ops
-    op_start, op_end = array("q", bytes(8 * n_ops)), array("q", bytes(8 * n_ops))
+    op_start, op_end = _op_outputs(n_ops, op_times)
     decisions, clock = core.dysta_job_picks(
         RULES.index(rule.rule), float(rule.alpha), float(rule.seconds_per_unit),
         float(rule.beta), arrays.gamma, instance.n_jobs, n_ops, inputs.release, arrays.deadline,
@@ -283,7 +306,7 @@ def replay_dysta(instance: Instance, rule: JobPickRule, *, chains_only: bool) ->
     n_jobs = instance.n_jobs
     last_ops = inputs.offsets[1:] - 1
     return CoreReplay(
-        op_start, op_end, [0] * n_ops, inputs.release.tolist(),
+        op_start, op_end, array("q", bytes(8 * n_ops)), inputs.release.tolist(),
         np.frombuffer(op_end, np.int64)[last_ops].tolist(), [0] * n_jobs, [False] * n_jobs,
         decisions, decisions, clock,
     )  # fmt: skip
@@ -297,7 +320,7 @@ class CoreReplay(NamedTuple):
 
     op_start: array[int]
     op_end: array[int]
-    op_accelerator: list[int]
+    op_accelerator: Sequence[int]
     job_visible_at: list[int]
     job_completion: list[int]
     job_drop_time: list[int]
@@ -310,7 +333,9 @@ class CoreReplay(NamedTuple):
 EVENT_RULES = ("dysta",)  # the rules the core's event loop has
 
 
-def replay_events(instance: Instance, rule: JobPickRule) -> CoreReplay | None:
+def replay_events(
+    instance: Instance, rule: JobPickRule, *, op_times: OpTimes | None = None
+) -> CoreReplay | None:
     """The engine's event loop under ``rule`` in the core (no compat mode, contention or context
     switches; jobs of one variant without early exits); None where the core is off or does not
     describe the instance (the caller then steps the policy)."""
@@ -325,7 +350,7 @@ def replay_events(instance: Instance, rule: JobPickRule) -> CoreReplay | None:
     if arrays is None:
         return None
     n_jobs, n_ops = instance.n_jobs, instance.n_ops
-    per_op_out = [array("q", bytes(8 * n_ops)) for _ in range(3)]
+    per_op_out = [*_op_outputs(n_ops, op_times), array("q", [-1]) * n_ops]
     per_job_out = [array("q", bytes(8 * n_jobs)) for _ in range(2)]
     status, decisions, dispatches, clock = core.event_job_picks(
         RULES.index(rule.rule), float(rule.alpha), float(rule.seconds_per_unit),
@@ -340,7 +365,7 @@ def replay_events(instance: Instance, rule: JobPickRule) -> CoreReplay | None:
     op_start, op_end, op_accelerator = per_op_out
     job_visible_at, job_completion = per_job_out
     return CoreReplay(
-        op_start, op_end, op_accelerator.tolist(), job_visible_at.tolist(),
+        op_start, op_end, op_accelerator, job_visible_at.tolist(),
         job_completion.tolist(), [0] * n_jobs, [False] * n_jobs, decisions, dispatches, clock,
     )  # fmt: skip
 
@@ -393,7 +418,9 @@ class DreamRule:
 CompiledRule = JobPickRule | HarnessRule | DreamRule
 
 
-def replay_harness(instance: Instance, rule: HarnessRule) -> CoreReplay | None:
+def replay_harness(
+    instance: Instance, rule: HarnessRule, *, op_times: OpTimes | None = None
+) -> CoreReplay | None:
     """The XRBench harness replay on the engine's event loop in the core (no compat
     ``dysta``, contention or context switches; jobs of one variant without early exits, each
     runnable whole on some accelerator); None where the core is off or does not describe the
@@ -411,7 +438,7 @@ def replay_harness(instance: Instance, rule: HarnessRule) -> CoreReplay | None:
     up_offsets = np.zeros(n_tasks + 1, np.int64)
     np.cumsum([len(ups) for ups in rule.upstreams], out=up_offsets[1:])
     ups = np.fromiter((up for task in rule.upstreams for up in task), np.int64)
-    per_op_out = [array("q", [-1]) * n_ops for _ in range(3)]
+    per_op_out = [*_op_outputs(n_ops, op_times), array("q", [-1]) * n_ops]
     per_job_out = [array("q", [-1]) * n_jobs for _ in range(3)]
     status = array("q", bytes(8 * n_jobs))
     code, decisions, dispatches, clock = core.harness_replay(
@@ -430,12 +457,14 @@ def replay_harness(instance: Instance, rule: HarnessRule) -> CoreReplay | None:
     dropped = [state == DROPPED_STATE for state in status]
     drop_time = [time if gone else 0 for time, gone in zip(job_drop_time, dropped, strict=True)]
     return CoreReplay(
-        op_start, op_end, op_accelerator.tolist(), job_visible_at.tolist(),
+        op_start, op_end, op_accelerator, job_visible_at.tolist(),
         job_completion.tolist(), drop_time, dropped, decisions, dispatches, clock,
     )  # fmt: skip
 
 
-def replay_dream(instance: Instance, rule: DreamRule) -> CoreReplay | None:
+def replay_dream(
+    instance: Instance, rule: DreamRule, *, op_times: OpTimes | None = None
+) -> CoreReplay | None:
     """DREAM on the engine's event loop in the core (no compat ``dysta``, contention or context
     switches; jobs of one variant without early exits, tasks of one variant); None where the
     core is off or does not describe the instance, or the replay fails (the caller then steps
@@ -463,7 +492,7 @@ def replay_dream(instance: Instance, rule: DreamRule) -> CoreReplay | None:
         return tuner.weights
 
     n_jobs, n_ops = instance.n_jobs, instance.n_ops
-    per_op_out = [array("q", [-1]) * n_ops for _ in range(3)]
+    per_op_out = [*_op_outputs(n_ops, op_times), array("q", [-1]) * n_ops]
     per_job_out = [array("q", [-1]) * n_jobs for _ in range(3)]
     status, window_left = array("q", bytes(8 * n_jobs)), array("q", bytes(24))
     alpha, beta = tuner.weights
@@ -487,6 +516,6 @@ def replay_dream(instance: Instance, rule: DreamRule) -> CoreReplay | None:
     dropped = [state == DROPPED_STATE for state in status]
     drop_time = [time if gone else 0 for time, gone in zip(job_drop_time, dropped, strict=True)]
     return CoreReplay(
-        op_start, op_end, op_accelerator.tolist(), job_visible_at.tolist(),
+        op_start, op_end, op_accelerator, job_visible_at.tolist(),
         job_completion.tolist(), drop_time, dropped, decisions, dispatches, clock,
     )  # fmt: skip

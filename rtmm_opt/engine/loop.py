@@ -498,22 +498,30 @@ class Engine:
         (:mod:`rtmm_opt.engine.core`), from a fresh engine, leaving the state the stepped replay
         would leave; False (nothing done) where the core is off or does not describe this
         replay."""
+        # the core fills the engine's own start and end arrays (all -1 on a fresh engine)
+        times = (self.op_start, self.op_end)
         result: CoreReplay | None
+        if isinstance(rule, HarnessRule | DreamRule) and self._dysta is not None:
+            return False  # the event loop's policies, not the Dysta loop's
         if isinstance(rule, HarnessRule):
-            result = replay_harness(self.instance, rule) if self._dysta is None else None
+            result = replay_harness(self.instance, rule, op_times=times)
         elif isinstance(rule, DreamRule):
-            result = replay_dream(self.instance, rule) if self._dysta is None else None
+            result = replay_dream(self.instance, rule, op_times=times)
         elif self._dysta is not None:
-            result = replay_dysta(self.instance, rule, chains_only=self._tables.chains_only)
+            chains_only = self._tables.chains_only
+            result = replay_dysta(self.instance, rule, chains_only=chains_only, op_times=times)
         else:
-            result = replay_events(self.instance, rule)
+            result = replay_events(self.instance, rule, op_times=times)
         if result is None:
             return False
-        n_jobs, n_ops = self.instance.n_jobs, self.instance.n_ops
-        self.op_start, self.op_end = result.op_start, result.op_end
-        self.op_accelerator = result.op_accelerator
-        self.op_state = [FINISHED if end >= 0 else SKIPPED for end in result.op_end]
-        self._preds_left = [0] * n_ops
+        n_jobs = self.instance.n_jobs
+        # per-op lists refilled in place, not copied: a replay holds one set of them
+        self.op_accelerator *= 0
+        self.op_accelerator.extend(result.op_accelerator)
+        self.op_state *= 0
+        self.op_state.extend(FINISHED if end >= 0 else SKIPPED for end in result.op_end)
+        self._preds_left *= 0
+        self._preds_left.extend(repeat(0, self.instance.n_ops))
         self.job_state = [DROPPED if dropped else DONE for dropped in result.job_dropped]
         self._job_drop_time = result.job_drop_time
         self.job_visible_at = result.job_visible_at
