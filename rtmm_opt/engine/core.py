@@ -11,7 +11,8 @@ runs the whole replay in the extension module ``rtmm_opt.engine.native`` (``nati
 * on the engine's event loop (wake-ups, drops, notices, any number of accelerators):
   :func:`replay_events` with the Dysta key, :func:`replay_harness` with the harness replay of
   ``xrbench`` (its float32 clock in C's ``float``), :func:`replay_dream` with DREAM (its
-  weight tuner called back in Python when a window closes).
+  weight tuner called back in Python when a window closes), :func:`replay_heap` with FCFS and
+  EDF (a :class:`HeapRule`; elsewhere their index rules run in Python).
 
 Each computes what the engine and the policy's ``decide`` compute, operation for operation:
 the same schedule, bit for bit, and the same decision count. The policy's ``decide`` is not
@@ -415,7 +416,16 @@ class DreamRule:
     tuner: WindowTuner
 
 
-CompiledRule = JobPickRule | HarnessRule | DreamRule
+@dataclass(frozen=True)
+class HeapRule:
+    """FCFS (``edf`` false: keys (release, job)) or EDF (keys (deadline, release, job)) as
+    ``base.ReadyHeapPolicy`` applies them, with the ``earliest_finish`` accelerator rule, for
+    the compiled core's event loop (``rtmm_opt/schedulers/classic.py``)."""
+
+    edf: bool
+
+
+CompiledRule = JobPickRule | HarnessRule | DreamRule | HeapRule
 
 
 def replay_harness(
@@ -518,4 +528,35 @@ def replay_dream(
     return CoreReplay(
         op_start, op_end, op_accelerator, job_visible_at.tolist(),
         job_completion.tolist(), drop_time, dropped, decisions, dispatches, clock,
+    )  # fmt: skip
+
+
+def replay_heap(
+    instance: Instance, rule: HeapRule, *, op_times: OpTimes | None = None
+) -> CoreReplay | None:
+    """FCFS or EDF on the engine's event loop in the core (the conditions of
+    :func:`replay_events`); None where the core is off or does not describe the instance, or
+    the replay fails (the caller then replays the policy in Python, which reports it)."""
+    core = compiled()
+    if core is None:
+        return None
+    inputs = _event_inputs(instance)
+    if not inputs.supported:
+        return None
+    n_jobs, n_ops = instance.n_jobs, instance.n_ops
+    per_op_out = [*_op_outputs(n_ops, op_times), array("q", [-1]) * n_ops]
+    per_job_out = [array("q", [-1]) * n_jobs for _ in range(2)]
+    code, decisions, dispatches, clock = core.heap_replay(
+        n_jobs, n_ops, instance.n_accelerators, rule.edf, _inputs(instance).release,
+        instance.job_deadline.astype(np.int64), _inputs(instance).offsets, inputs.n_upstream,
+        inputs.down_offsets, inputs.downs, inputs.op_job, inputs.n_preds, inputs.succ_offsets,
+        inputs.succs, inputs.durations, inputs.predicted, *per_op_out, *per_job_out,
+    )  # fmt: skip
+    if code != 0:
+        return None
+    op_start, op_end, op_accelerator = per_op_out
+    job_visible_at, job_completion = per_job_out
+    return CoreReplay(
+        op_start, op_end, op_accelerator, job_visible_at.tolist(), job_completion.tolist(),
+        [0] * n_jobs, [False] * n_jobs, decisions, dispatches, clock,
     )  # fmt: skip

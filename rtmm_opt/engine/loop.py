@@ -78,10 +78,12 @@ from rtmm_opt.engine.core import (
     CoreReplay,
     DreamRule,
     HarnessRule,
+    HeapRule,
     replay_dream,
     replay_dysta,
     replay_events,
     replay_harness,
+    replay_heap,
 )
 from rtmm_opt.engine.dysta_compat import DystaLoop
 from rtmm_opt.engine.index import IndexRule
@@ -501,9 +503,11 @@ class Engine:
         # the core fills the engine's own start and end arrays (all -1 on a fresh engine)
         times = (self.op_start, self.op_end)
         result: CoreReplay | None
-        if isinstance(rule, HarnessRule | DreamRule) and self._dysta is not None:
+        if isinstance(rule, HarnessRule | DreamRule | HeapRule) and self._dysta is not None:
             return False  # the event loop's policies, not the Dysta loop's
-        if isinstance(rule, HarnessRule):
+        if isinstance(rule, HeapRule):
+            result = replay_heap(self.instance, rule, op_times=times)
+        elif isinstance(rule, HarnessRule):
             result = replay_harness(self.instance, rule, op_times=times)
         elif isinstance(rule, DreamRule):
             result = replay_dream(self.instance, rule, op_times=times)
@@ -1132,31 +1136,30 @@ class Engine:
 def replay(instance: Instance, policy: Policy, *, check: bool = True) -> Schedule:
     """Run ``policy`` over ``instance`` to the end and return the (validated) Schedule.
 
-    A policy that offers an index rule (``index_rule()``, :mod:`rtmm_opt.engine.index`) is
-    applied by :meth:`Engine.run_index`, and one that offers a rule for the compiled core
-    (``compiled_rule()``, :mod:`rtmm_opt.engine.core`) by the core where it describes the
-    replay (:meth:`Engine.run_compiled`); both give the same schedule as stepping it."""
+    A policy that offers a rule for the compiled core (``compiled_rule()``,
+    :mod:`rtmm_opt.engine.core`) is replayed by the core where it describes the replay
+    (:meth:`Engine.run_compiled`); otherwise one that offers an index rule (``index_rule()``,
+    :mod:`rtmm_opt.engine.index`) by :meth:`Engine.run_index`. Both give the same schedule as
+    stepping it."""
     engine = Engine(instance, policy_name=policy.name or type(policy).__name__)
     policy.reset(engine.static)
     if type(policy).hold is not Policy.hold:
         engine.offer_runs(policy.hold)
-    index_rule = getattr(policy, "index_rule", None)
-    rule = index_rule() if index_rule is not None and engine.takes_index_rules else None
     compiled_rule = getattr(policy, "compiled_rule", None)
-    compiled = (
-        compiled_rule() if compiled_rule is not None and rule is None and engine.takes_index_rules
-        else None
-    )  # fmt: skip
-    if rule is not None:
-        engine.run_index(rule)
-    elif compiled is not None and engine.run_compiled(compiled):
+    compiled = compiled_rule() if compiled_rule is not None and engine.takes_index_rules else None
+    if compiled is not None and engine.run_compiled(compiled):
         pass  # replayed by the compiled core
     else:
-        if compiled is not None:  # a declined core replay may have advanced the policy
-            policy.reset(engine.static)
-        view = engine.reset()
-        while view is not None:
-            view = engine.step(policy.decide(view))
+        if isinstance(compiled, DreamRule):  # its tuner may have closed windows before the
+            policy.reset(engine.static)  # core declined: start the policy afresh
+        index_rule = getattr(policy, "index_rule", None)
+        rule = index_rule() if index_rule is not None and engine.takes_index_rules else None
+        if rule is not None:
+            engine.run_index(rule)
+        else:
+            view = engine.reset()
+            while view is not None:
+                view = engine.step(policy.decide(view))
     schedule = engine.schedule()
     if check:
         validate(instance, schedule).raise_if_invalid()

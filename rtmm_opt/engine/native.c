@@ -415,7 +415,7 @@ enum { PENDING = 0, ACTIVE = 1, DONE = 2, DROPPED = 3 };            /* job state
 enum { WAITING = 0, READY = 1, RUNNING = 2, FINISHED = 3, SKIPPED = 4 }; /* op states */
 enum { N_RELEASED, N_OP_DONE, N_JOB_DONE, N_JOB_DROPPED, N_OP_READY }; /* notice kinds */
 enum { POINT = 1, END = 0, STALLED = -1, ILLEGAL = -2, NO_MEMORY = -3, RAISED = -4 };
-enum { POLICY_DYSTA, POLICY_HARNESS, POLICY_DREAM };
+enum { POLICY_DYSTA, POLICY_HARNESS, POLICY_DREAM, POLICY_FCFS, POLICY_EDF };
 #define STAGNATION_LIMIT 100000 /* engine.contract.STAGNATION_LIMIT */
 
 typedef struct {
@@ -425,6 +425,10 @@ typedef struct {
 typedef struct {
     int64_t frame, job;
 } Entry;
+
+typedef struct { /* a ready-queue entry of FCFS and EDF: (key, key2, job, op) */
+    int64_t key, key2, job, op;
+} Entry4;
 
 typedef struct { /* a sorted list in a region of its own: items [head, end) */
     Entry *items;
@@ -490,6 +494,10 @@ typedef struct {
     PyObject *on_window;
     PyThreadState *thread; /* saved while the replay runs without the GIL */
     int failed;            /* on_window raised: the exception is set */
+    /* FCFS and EDF (base.ReadyHeapPolicy): ready ops by (key, key2, job, op), per job its key */
+    Entry4 *queue, *skipped;
+    Py_ssize_t queue_size, queue_capacity, skipped_capacity;
+    int64_t *job_key, *job_key2;
 } Replay;
 
 /* Grow a block of *capacity items of size bytes to hold one more; -1 without memory. The
@@ -1355,6 +1363,101 @@ static void dream_decide(Replay *h)
         dream_dispatch(h, n_candidates, n_idle);
 }
 
+/* -- FCFS and EDF on the event loop (ReadyHeapPolicy.absorb and fill) ------------------------ */
+static int entry_before(const Entry4 *a, const Entry4 *b)
+{
+    if (a->key != b->key)
+        return a->key < b->key;
+    if (a->key2 != b->key2)
+        return a->key2 < b->key2;
+    if (a->job != b->job)
+        return a->job < b->job;
+    return a->op < b->op;
+}
+
+static int queue_push(Replay *h, Entry4 entry) /* heapq.heappush */
+{
+    if (grow((void **)&h->queue, &h->queue_capacity, h->queue_size, sizeof(Entry4)) < 0)
+        return -1;
+    Py_ssize_t i = h->queue_size++;
+    while (i > 0) {
+        Py_ssize_t parent = (i - 1) / 2;
+        if (!entry_before(&entry, &h->queue[parent]))
+            break;
+        h->queue[i] = h->queue[parent];
+        i = parent;
+    }
+    h->queue[i] = entry;
+    return 0;
+}
+
+static Entry4 queue_pop(Replay *h) /* heapq.heappop */
+{
+    Entry4 top = h->queue[0], last = h->queue[--h->queue_size];
+    Py_ssize_t i = 0, n = h->queue_size;
+    for (;;) {
+        Py_ssize_t child = 2 * i + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && entry_before(&h->queue[child + 1], &h->queue[child]))
+            child++;
+        if (!entry_before(&h->queue[child], &last))
+            break;
+        h->queue[i] = h->queue[child];
+        i = child;
+    }
+    if (n > 0)
+        h->queue[i] = last;
+    return top;
+}
+
+/* The job's key from its release on: FCFS (release, job), EDF (deadline, release, job); the
+ * release is the effective one (View.job_release), the op follows */
+static void heap_decide(Replay *h)
+{
+    for (Py_ssize_t i = 0; i < h->n_notices; i++) { /* absorb */
+        int64_t kind = h->notices[2 * i], item = h->notices[2 * i + 1];
+        if (kind == N_RELEASED) {
+            int edf = h->policy == POLICY_EDF;
+            h->job_key[item] = edf ? h->deadline[item] : h->job_visible[item];
+            h->job_key2[item] = edf ? h->job_visible[item] : 0;
+        } else if (kind == N_OP_READY) {
+            int64_t job = h->op_job[item];
+            Entry4 entry = {h->job_key[job], h->job_key2[job], job, item};
+            if (queue_push(h, entry) < 0) {
+                h->broken = 2; /* no memory */
+                return;
+            }
+        }
+    }
+    Py_ssize_t n_idle = 0, n_skipped = 0; /* fill */
+    for (Py_ssize_t acc = 0; acc < h->n_acc; acc++)
+        if (h->running[acc] < 0)
+            h->idle[n_idle++] = acc;
+    while (h->queue_size > 0 && n_idle > 0) {
+        Entry4 entry = queue_pop(h);
+        if (h->op_state[entry.op] != READY)
+            continue; /* stale */
+        Py_ssize_t slot = choose(h, entry.op, n_idle);
+        if (slot < 0) {
+            if (grow((void **)&h->skipped, &h->skipped_capacity, n_skipped, sizeof(Entry4)) < 0) {
+                h->broken = 2;
+                return;
+            }
+            h->skipped[n_skipped++] = entry;
+            continue;
+        }
+        add_dispatch(h, entry.op, h->idle[slot]);
+        memmove(h->idle + slot, h->idle + slot + 1, (size_t)(n_idle - slot - 1) * sizeof(int64_t));
+        n_idle--;
+    }
+    for (Py_ssize_t i = 0; i < n_skipped; i++)
+        if (queue_push(h, h->skipped[i]) < 0) {
+            h->broken = 2;
+            return;
+        }
+}
+
 /* -- a whole replay -------------------------------------------------------------------------- */
 static int run_replay(Replay *h) /* END, STALLED, ILLEGAL or NO_MEMORY */
 {
@@ -1369,10 +1472,14 @@ static int run_replay(Replay *h) /* END, STALLED, ILLEGAL or NO_MEMORY */
             d_decide(h);
         else if (h->policy == POLICY_HARNESS)
             x_decide(h);
-        else
+        else if (h->policy == POLICY_DREAM)
             dream_decide(h);
+        else
+            heap_decide(h);
         if (h->failed)
             return RAISED; /* on_window raised: its exception is set */
+        if (h->broken == 2)
+            return NO_MEMORY;
         int again = h_apply(h);
         if (again < 0)
             return again;
@@ -1444,6 +1551,8 @@ static void engine_free(Replay *h)
     PyMem_RawFree(h->heap);
     PyMem_RawFree(h->wakes);
     PyMem_RawFree(h->notices);
+    PyMem_RawFree(h->queue);
+    PyMem_RawFree(h->skipped);
 }
 
 /* One buffer argument of a replay: its name and length in 8-byte items, or (from >= 0) the
@@ -1826,6 +1935,82 @@ done:
     return result;
 }
 
+static PyObject *heap_replay(PyObject *self, PyObject *args)
+{
+    (void)self;
+    enum { N = 17 };
+    Py_ssize_t n_jobs, n_ops, n_acc;
+    int edf;
+    PyObject *objects[N];
+    if (!PyArg_ParseTuple(args, "nnnp" "OOOOOOOOOOOOOOOOO", &n_jobs, &n_ops, &n_acc, &edf,
+                          &objects[0], &objects[1], &objects[2], &objects[3], &objects[4],
+                          &objects[5], &objects[6], &objects[7], &objects[8], &objects[9],
+                          &objects[10], &objects[11], &objects[12], &objects[13], &objects[14],
+                          &objects[15], &objects[16]))
+        return NULL;
+    if (n_jobs < 0 || n_ops < 0 || n_acc < 1)
+        return PyErr_Format(PyExc_ValueError, "bad counts");
+    const Py_ssize_t cells = n_ops * n_acc;
+    const BufferSpec specs[N] = {
+        {"release", n_jobs, -1, 0}, {"deadline", n_jobs, -1, 0}, {"offsets", n_jobs + 1, -1, 1},
+        {"n_upstream", n_jobs, -1, 0}, {"down_offsets", n_jobs + 1, -1, 1}, {"downs", 0, 4, 0},
+        {"op_job", n_ops, -1, 0}, {"n_preds", n_ops, -1, 0},
+        {"succ_offsets", n_ops + 1, -1, 1}, {"succs", 0, 8, 0}, {"durations", cells, -1, 0},
+        {"predicted", cells, -1, 0}, {"op_start", n_ops, -1, 0}, {"op_end", n_ops, -1, 0},
+        {"op_acc", n_ops, -1, 0}, {"job_visible", n_jobs, -1, 0},
+        {"job_completion", n_jobs, -1, 0}};
+    Py_buffer views[N];
+    int held = 0;
+    PyObject *result = NULL;
+    Arena arena = {.count = 0};
+    Replay h;
+    memset(&h, 0, sizeof h);
+    if (parse_buffers(objects, views, &held, N, specs, 12) < 0)
+        goto done;
+    h.policy = edf ? POLICY_EDF : POLICY_FCFS;
+    h.n_jobs = n_jobs;
+    h.n_ops = n_ops;
+    h.n_acc = n_acc;
+    h.release = views[0].buf;
+    h.deadline = views[1].buf;
+    h.offsets = views[2].buf;
+    h.n_upstream = views[3].buf;
+    h.down_offsets = views[4].buf;
+    h.downs = views[5].buf;
+    h.op_job = views[6].buf;
+    h.n_preds = views[7].buf;
+    h.succ_offsets = views[8].buf;
+    h.succs = views[9].buf;
+    h.durations = views[10].buf;
+    h.predicted = views[11].buf;
+    h.op_start = views[12].buf;
+    h.op_end = views[13].buf;
+    h.op_acc = views[14].buf;
+    h.job_visible = views[15].buf;
+    h.job_completion = views[16].buf;
+    if (engine_setup(&h, &arena) < 0 ||
+        !(h.job_key = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
+        !(h.job_key2 = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
+        !(h.idle = arena_alloc(&arena, n_acc, sizeof(int64_t))))
+        goto done;
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = run_replay(&h);
+    Py_END_ALLOW_THREADS
+    if (status == NO_MEMORY) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    result = Py_BuildValue("innL", status, h.decisions, h.dispatches, (long long)h.now);
+done:
+    engine_free(&h);
+    for (int i = 0; i < arena.count; i++)
+        PyMem_Free(arena.blocks[i]);
+    for (int i = 0; i < held; i++)
+        PyBuffer_Release(&views[i]);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"dysta_job_picks", dysta_job_picks, METH_VARARGS,
      "dysta_job_picks(rule, alpha, seconds, beta, gamma, n_jobs, n_ops, release, deadline, "
@@ -1858,6 +2043,12 @@ static PyMethodDef methods[] = {
      "Replay DREAM (one variant per task) on the event loop; on_window(now, energy_nj, ended, "
      "missed) closes a tuner window and returns the weights (alpha, beta); window_left gets "
      "the open window's energy, ended and missed jobs at the end."},
+    {"heap_replay", heap_replay, METH_VARARGS,
+     "heap_replay(n_jobs, n_ops, n_acc, edf, release, deadline, offsets, n_upstream, "
+     "down_offsets, downs, op_job, n_preds, succ_offsets, succs, durations, predicted, "
+     "op_start, op_end, op_acc, job_visible, job_completion) -> (status, decisions, "
+     "dispatches, clock)\n\n"
+     "Replay FCFS or EDF (edf true) on the event loop; fills the outputs."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from rtmm_opt.engine.contract import Decision, StaticInfo, View
+from rtmm_opt.engine.core import HeapRule
 from rtmm_opt.engine.index import IndexRule
 from rtmm_opt.schedulers.base import (
     JOB_GONE,
@@ -38,6 +39,11 @@ class FCFS(ReadyHeapPolicy):
     def job_key(self, job: int, release: int) -> tuple[int, ...]:
         return (release, job)
 
+    def compiled_rule(self) -> HeapRule | None:
+        """This policy for the compiled core's event loop (:mod:`rtmm_opt.engine.core`)."""
+        plain = type(self) is FCFS and self.accelerator == "earliest_finish"
+        return HeapRule(edf=False) if plain else None
+
 
 @register("edf")
 @dataclass
@@ -61,6 +67,12 @@ class EDF(ReadyHeapPolicy):
         if self.drop_expired and self.static.drops_allowed:
             return None  # drops at decisions: not an index rule
         return super().index_rule()
+
+    def compiled_rule(self) -> HeapRule | None:
+        """This policy for the compiled core's event loop (:mod:`rtmm_opt.engine.core`), when
+        it is an index rule."""
+        plain = type(self) is EDF and self.accelerator == "earliest_finish"
+        return HeapRule(edf=True) if plain and self.index_rule() is not None else None
 
     def decide(self, view: View) -> Decision | None:
         self.absorb(view)

@@ -263,6 +263,42 @@ def test_cascaded_jobs_join_the_queue_in_the_order_of_their_upstreams_ends(core_
     assert_same_schedule(schedule, replay_stepped(instance, make_scheduler("dysta")))
 
 
+# -- FCFS and EDF -----------------------------------------------------------------------------------
+HEAP_POLICIES = [("fcfs", {}), ("edf", {})]
+
+
+@needs_core
+@pytest.mark.parametrize("seed", range(100))
+def test_the_core_replays_fcfs_and_edf_like_stepping(seed, core_runs):
+    """Against the policies' decide at every decision point, and against their index rules in
+    Python (the engine's own ready queue)."""
+    instance = random_dags(seed)
+    assert_core_matches_stepping(instance, core_runs, HEAP_POLICIES)
+    for name, params in HEAP_POLICIES:
+        policy = make_scheduler(name, params)
+        engine = Engine(instance, policy_name=policy.name)
+        policy.reset(engine.static)
+        engine.run_index(policy.index_rule())
+        assert_same_schedule(replay(instance, make_scheduler(name, params)), engine.schedule())
+
+
+@needs_core
+def test_fcfs_and_edf_in_the_core_on_scenarios(core_runs):
+    for system in ("xrb4k-J", "hetero-2s2e"):
+        instance = load_workload("VR_gaming", system=system, granularity="layer",
+                                 duration_ns=300_000_000)  # fmt: skip
+        assert_core_matches_stepping(instance, core_runs, HEAP_POLICIES)
+
+
+def test_other_heap_policies_keep_their_index_rules():
+    instance = random_dags(3)
+    for name, params in [("edf", {"drop_expired": True}), ("fcfs", {"accelerator": "first_idle"}),
+                         ("edf", {"accelerator": "lowest_energy"})]:  # fmt: skip
+        policy = make_scheduler(name, params)
+        policy.reset(Engine(instance).static)
+        assert policy.compiled_rule() is None
+
+
 # -- DREAM ------------------------------------------------------------------------------------------
 DREAM_PARAMS = [
     {},

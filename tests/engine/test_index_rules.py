@@ -4,7 +4,8 @@ of calling the policy at every decision point.
 Every policy that offers an index rule is replayed both ways, on random instances (DAG jobs,
 cascades, variants, early exits, ineligible accelerators, one to three accelerators) and on
 bundled scenarios at layer granularity, and the two schedules must agree in every array and
-counter.
+counter. The compiled core, which would replay FCFS and EDF on the event loop instead
+(tests/engine/test_core.py), is off here.
 """
 
 import random
@@ -21,11 +22,18 @@ from support import (
 from support.valid_schedules import random_instance
 
 from rtmm_opt.engine import Engine, replay
+from rtmm_opt.engine.core import PURE_PYTHON_VARIABLE
 from rtmm_opt.engine.index import IndexRule
 from rtmm_opt.instance import Settings
 from rtmm_opt.instance.dysta import build_dysta_instance, read_requests, read_tables
 from rtmm_opt.instance.workload import load_workload
 from rtmm_opt.schedulers import make_scheduler, scheduler_names
+
+
+@pytest.fixture(autouse=True)
+def pure_python(monkeypatch):
+    monkeypatch.setenv(PURE_PYTHON_VARIABLE, "1")
+
 
 INDEX_POLICIES = [
     ("fcfs", {}),
