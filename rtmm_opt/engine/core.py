@@ -331,7 +331,45 @@ class CoreReplay(NamedTuple):
     clock: int
 
 
-EVENT_RULES = ("dysta",)  # the rules the core's event loop has
+def _engine_outputs(n_jobs: int, n_ops: int, op_times: OpTimes | None) -> list[array[int]]:
+    """The engine's outputs a replay on the core's event loop fills: per op its start, end and
+    accelerator, per job its effective release, completion, drop time and final state."""
+    return [
+        *_op_outputs(n_ops, op_times), array("q", [-1]) * n_ops,
+        *(array("q", [-1]) * n_jobs for _ in range(3)), array("q", bytes(8 * n_jobs)),
+    ]  # fmt: skip
+
+
+def _event_call(
+    instance: Instance, inputs: _EventInputs, deadline: np.ndarray, outputs: list[array[int]]
+) -> tuple[object, ...]:
+    """The buffers every replay on the core's event loop takes first (native.c,
+    ``ENGINE_SPECS``): the engine's inputs, then its outputs."""
+    loop_inputs = _inputs(instance)
+    return (
+        loop_inputs.release, deadline, loop_inputs.offsets, inputs.n_upstream,
+        inputs.down_offsets, inputs.downs, inputs.op_job, inputs.n_preds, inputs.succ_offsets,
+        inputs.succs, inputs.durations, *outputs,
+    )  # fmt: skip
+
+
+def _collect(
+    outputs: list[array[int]], code: int, decisions: int, dispatches: int, clock: int
+) -> CoreReplay | None:
+    """The replay the core's event loop left in ``outputs``; None unless it ended (code 0: a
+    stall or a step the engine rejects is left to the stepped replay, which reports it)."""
+    if code != 0:
+        return None
+    op_start, op_end, op_accelerator, visible_at, completion, drop_time, states = outputs
+    dropped = [state == DROPPED_STATE for state in states]
+    return CoreReplay(
+        op_start, op_end, op_accelerator, visible_at.tolist(), completion.tolist(),
+        [time if gone else 0 for time, gone in zip(drop_time, dropped, strict=True)], dropped,
+        decisions, dispatches, clock,
+    )  # fmt: skip
+
+
+EVENT_RULES = ("dysta",)  # the job-picking rules the core's event loop has
 
 
 def replay_events(
@@ -350,25 +388,16 @@ def replay_events(
     arrays = _rule_arrays(instance, rule, realised, inputs.span, inputs.reach)
     if arrays is None:
         return None
-    n_jobs, n_ops = instance.n_jobs, instance.n_ops
-    per_op_out = [*_op_outputs(n_ops, op_times), array("q", [-1]) * n_ops]
-    per_job_out = [array("q", bytes(8 * n_jobs)) for _ in range(2)]
-    status, decisions, dispatches, clock = core.event_job_picks(
-        RULES.index(rule.rule), float(rule.alpha), float(rule.seconds_per_unit),
-        float(rule.beta), arrays.gamma, n_jobs, n_ops, instance.n_accelerators,
-        _inputs(instance).release, arrays.deadline, arrays.priority, _inputs(instance).offsets,
-        inputs.n_upstream, inputs.down_offsets, inputs.downs, inputs.op_job, inputs.n_preds,
-        inputs.succ_offsets, inputs.succs, inputs.durations, inputs.predicted, arrays.per_op,
-        arrays.sparsity, arrays.sparsity_mean, *per_op_out, *per_job_out,
+    outputs = _engine_outputs(instance.n_jobs, instance.n_ops, op_times)
+    buffers = (
+        *_event_call(instance, inputs, arrays.deadline, outputs), inputs.predicted,
+        arrays.per_op, arrays.sparsity, arrays.sparsity_mean,
     )  # fmt: skip
-    if status != 0:
-        return None  # jobs left with nothing to happen: the stepped replay reports it
-    op_start, op_end, op_accelerator = per_op_out
-    job_visible_at, job_completion = per_job_out
-    return CoreReplay(
-        op_start, op_end, op_accelerator, job_visible_at.tolist(),
-        job_completion.tolist(), [0] * n_jobs, [False] * n_jobs, decisions, dispatches, clock,
+    result = core.event_job_picks(
+        RULES.index(rule.rule), float(rule.seconds_per_unit), float(rule.beta), arrays.gamma,
+        instance.n_jobs, instance.n_ops, instance.n_accelerators, buffers,
     )  # fmt: skip
+    return _collect(outputs, *result)
 
 
 @dataclass(frozen=True)
@@ -444,32 +473,22 @@ def replay_harness(
     deadline = instance.job_deadline.astype(np.int64)
     if int(np.abs(deadline).max()) + inputs.reach >= EXACT / 2 or abs(rule.tick) >= EXACT / 2:
         return None
-    n_jobs, n_ops, n_tasks = instance.n_jobs, instance.n_ops, len(instance.tasks)
+    n_tasks = len(instance.tasks)
     up_offsets = np.zeros(n_tasks + 1, np.int64)
     np.cumsum([len(ups) for ups in rule.upstreams], out=up_offsets[1:])
     ups = np.fromiter((up for task in rule.upstreams for up in task), np.int64)
-    per_op_out = [*_op_outputs(n_ops, op_times), array("q", [-1]) * n_ops]
-    per_job_out = [array("q", [-1]) * n_jobs for _ in range(3)]
-    status = array("q", bytes(8 * n_jobs))
-    code, decisions, dispatches, clock = core.harness_replay(
-        n_jobs, n_ops, instance.n_accelerators, n_tasks, float(instance.time_unit_ns),
-        instance.settings.drops == "allowed", rule.tick > 0, rule.tick,
-        _inputs(instance).release, deadline, _inputs(instance).offsets, inputs.n_upstream,
-        inputs.down_offsets, inputs.downs, inputs.op_job, inputs.n_preds, inputs.succ_offsets,
-        inputs.succs, inputs.durations, inputs.model_latency, instance.job_task.astype(np.int64),
-        instance.job_frame.astype(np.int64), np.asarray(rule.task_order, np.int64), up_offsets,
-        ups, *per_op_out, *per_job_out, status,
+    outputs = _engine_outputs(instance.n_jobs, instance.n_ops, op_times)
+    buffers = (
+        *_event_call(instance, inputs, deadline, outputs), inputs.model_latency,
+        instance.job_task.astype(np.int64), instance.job_frame.astype(np.int64),
+        np.asarray(rule.task_order, np.int64), up_offsets, ups,
     )  # fmt: skip
-    if code != 0:
-        return None  # stalled, or a step the engine rejects: the stepped replay reports it
-    op_start, op_end, op_accelerator = per_op_out
-    job_visible_at, job_completion, job_drop_time = per_job_out
-    dropped = [state == DROPPED_STATE for state in status]
-    drop_time = [time if gone else 0 for time, gone in zip(job_drop_time, dropped, strict=True)]
-    return CoreReplay(
-        op_start, op_end, op_accelerator, job_visible_at.tolist(),
-        job_completion.tolist(), drop_time, dropped, decisions, dispatches, clock,
+    result = core.harness_replay(
+        instance.n_jobs, instance.n_ops, instance.n_accelerators, n_tasks,
+        float(instance.time_unit_ns), instance.settings.drops == "allowed", rule.tick > 0,
+        rule.tick, buffers,
     )  # fmt: skip
+    return _collect(outputs, *result)
 
 
 def replay_dream(
@@ -501,34 +520,24 @@ def replay_dream(
         tuner.observe(now)
         return tuner.weights
 
-    n_jobs, n_ops = instance.n_jobs, instance.n_ops
-    per_op_out = [*_op_outputs(n_ops, op_times), array("q", [-1]) * n_ops]
-    per_job_out = [array("q", [-1]) * n_jobs for _ in range(3)]
-    status, window_left = array("q", bytes(8 * n_jobs)), array("q", bytes(24))
-    alpha, beta = tuner.weights
-    code, decisions, dispatches, clock = core.dream_replay(
-        n_jobs, n_ops, instance.n_accelerators, float(rule.epsilon), float(rule.lam),
-        float(alpha), float(beta), bool(rule.proactive_drop),
-        instance.settings.drops == "allowed", int(rule.window), on_window,
-        _inputs(instance).release, deadline, _inputs(instance).offsets, inputs.n_upstream,
-        inputs.down_offsets, inputs.downs, inputs.op_job, inputs.n_preds, inputs.succ_offsets,
-        inputs.succs, inputs.durations, inputs.predicted,
+    outputs = _engine_outputs(instance.n_jobs, instance.n_ops, op_times)
+    window_left = array("q", bytes(24))  # the window still open at the end
+    buffers = (
+        *_event_call(instance, inputs, deadline, outputs), inputs.predicted,
         np.ascontiguousarray(rule.op_latency, np.float64),
         np.ascontiguousarray(rule.op_energy, np.float64), op_energy_nj,
-        np.ascontiguousarray(rule.period, np.float64), *per_op_out, *per_job_out, status,
-        window_left,
+        np.ascontiguousarray(rule.period, np.float64), window_left,
     )  # fmt: skip
-    if code != 0:
-        return None  # stalled, or a step the engine rejects: the stepped replay reports it
-    tuner.add(*window_left)  # the window still open at the end
-    op_start, op_end, op_accelerator = per_op_out
-    job_visible_at, job_completion, job_drop_time = per_job_out
-    dropped = [state == DROPPED_STATE for state in status]
-    drop_time = [time if gone else 0 for time, gone in zip(job_drop_time, dropped, strict=True)]
-    return CoreReplay(
-        op_start, op_end, op_accelerator, job_visible_at.tolist(),
-        job_completion.tolist(), drop_time, dropped, decisions, dispatches, clock,
+    alpha, beta = tuner.weights
+    result = core.dream_replay(
+        instance.n_jobs, instance.n_ops, instance.n_accelerators, float(rule.epsilon),
+        float(rule.lam), float(alpha), float(beta), bool(rule.proactive_drop),
+        instance.settings.drops == "allowed", int(rule.window), on_window, buffers,
     )  # fmt: skip
+    replayed = _collect(outputs, *result)
+    if replayed is not None:
+        tuner.add(*window_left)
+    return replayed
 
 
 def replay_heap(
@@ -543,20 +552,10 @@ def replay_heap(
     inputs = _event_inputs(instance)
     if not inputs.supported:
         return None
-    n_jobs, n_ops = instance.n_jobs, instance.n_ops
-    per_op_out = [*_op_outputs(n_ops, op_times), array("q", [-1]) * n_ops]
-    per_job_out = [array("q", [-1]) * n_jobs for _ in range(2)]
-    code, decisions, dispatches, clock = core.heap_replay(
-        n_jobs, n_ops, instance.n_accelerators, rule.edf, _inputs(instance).release,
-        instance.job_deadline.astype(np.int64), _inputs(instance).offsets, inputs.n_upstream,
-        inputs.down_offsets, inputs.downs, inputs.op_job, inputs.n_preds, inputs.succ_offsets,
-        inputs.succs, inputs.durations, inputs.predicted, *per_op_out, *per_job_out,
-    )  # fmt: skip
-    if code != 0:
-        return None
-    op_start, op_end, op_accelerator = per_op_out
-    job_visible_at, job_completion = per_job_out
-    return CoreReplay(
-        op_start, op_end, op_accelerator, job_visible_at.tolist(), job_completion.tolist(),
-        [0] * n_jobs, [False] * n_jobs, decisions, dispatches, clock,
-    )  # fmt: skip
+    outputs = _engine_outputs(instance.n_jobs, instance.n_ops, op_times)
+    deadline = instance.job_deadline.astype(np.int64)
+    buffers = (*_event_call(instance, inputs, deadline, outputs), inputs.predicted)
+    result = core.heap_replay(
+        instance.n_jobs, instance.n_ops, instance.n_accelerators, rule.edf, buffers
+    )
+    return _collect(outputs, *result)

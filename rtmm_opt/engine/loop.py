@@ -523,7 +523,10 @@ class Engine:
         self.op_accelerator *= 0
         self.op_accelerator.extend(result.op_accelerator)
         self.op_state *= 0
-        self.op_state.extend(FINISHED if end >= 0 else SKIPPED for end in result.op_end)
+        if -1 in result.op_end:  # ops of dropped jobs never ran
+            self.op_state.extend(FINISHED if end >= 0 else SKIPPED for end in result.op_end)
+        else:
+            self.op_state.extend(repeat(FINISHED, len(result.op_end)))
         self._preds_left *= 0
         self._preds_left.extend(repeat(0, self.instance.n_ops))
         self.job_state = [DROPPED if dropped else DONE for dropped in result.job_dropped]

@@ -449,7 +449,7 @@ typedef struct {
     int broken;          /* the policy took a step the stepped replay would fail on */
     char *job_state, *op_state;
     int64_t *upstream_left, *todo, *preds_left, *running, *op_acc, *op_start, *op_end;
-    int64_t *job_visible, *job_completion, *job_drop_time, *last_progress, *stack;
+    int64_t *job_visible, *job_completion, *job_drop_time, *job_status, *last_progress, *stack;
     int64_t *active; /* released, unfinished jobs in the order they were released */
     Py_ssize_t n_active;
     int64_t *wakes; /* pending wake-up times */
@@ -525,42 +525,54 @@ static int event_before(const Event *a, const Event *b)
     return a->sequence < b->sequence;
 }
 
+/* A binary min-heap of TYPE, ordered by BEFORE, in a block grown by grow(): NAME_push adds an
+ * item (-1 without memory), NAME_pop takes the smallest off (heapq's heappush and heappop) */
+#define DEFINE_HEAP(NAME, TYPE, BEFORE)                                                        \
+    static int NAME##_push(TYPE **items, Py_ssize_t *size, Py_ssize_t *capacity, TYPE item)    \
+    {                                                                                          \
+        if (grow((void **)items, capacity, *size, sizeof(TYPE)) < 0)                           \
+            return -1;                                                                         \
+        TYPE *heap = *items;                                                                   \
+        Py_ssize_t i = (*size)++;                                                              \
+        while (i > 0) {                                                                        \
+            Py_ssize_t parent = (i - 1) / 2;                                                   \
+            if (!BEFORE(&item, &heap[parent]))                                                 \
+                break;                                                                         \
+            heap[i] = heap[parent];                                                            \
+            i = parent;                                                                        \
+        }                                                                                      \
+        heap[i] = item;                                                                        \
+        return 0;                                                                              \
+    }                                                                                          \
+    static TYPE NAME##_pop(TYPE *heap, Py_ssize_t *size)                                       \
+    {                                                                                          \
+        TYPE top = heap[0], last = heap[--*size];                                              \
+        Py_ssize_t i = 0, n = *size;                                                           \
+        for (;;) {                                                                             \
+            Py_ssize_t child = 2 * i + 1;                                                      \
+            if (child >= n)                                                                    \
+                break;                                                                         \
+            if (child + 1 < n && BEFORE(&heap[child + 1], &heap[child]))                       \
+                child++;                                                                       \
+            if (!BEFORE(&heap[child], &last))                                                  \
+                break;                                                                         \
+            heap[i] = heap[child];                                                             \
+            i = child;                                                                         \
+        }                                                                                      \
+        if (n > 0)                                                                             \
+            heap[i] = last;                                                                    \
+        return top;                                                                            \
+    }
+
+DEFINE_HEAP(events, Event, event_before)
+
 static int h_push(Replay *h, int64_t time, int64_t event_class, int64_t item)
 {
-    if (grow((void **)&h->heap, &h->heap_capacity, h->heap_size, sizeof(Event)) < 0)
-        return -1;
     Event event = {time, event_class, ++h->sequence, item};
-    Py_ssize_t i = h->heap_size++;
-    while (i > 0) {
-        Py_ssize_t parent = (i - 1) / 2;
-        if (!event_before(&event, &h->heap[parent]))
-            break;
-        h->heap[i] = h->heap[parent];
-        i = parent;
-    }
-    h->heap[i] = event;
-    return 0;
+    return events_push(&h->heap, &h->heap_size, &h->heap_capacity, event);
 }
 
-static Event h_pop(Replay *h)
-{
-    Event top = h->heap[0], last = h->heap[--h->heap_size];
-    Py_ssize_t i = 0, n = h->heap_size;
-    for (;;) {
-        Py_ssize_t child = 2 * i + 1;
-        if (child >= n)
-            break;
-        if (child + 1 < n && event_before(&h->heap[child + 1], &h->heap[child]))
-            child++;
-        if (!event_before(&h->heap[child], &last))
-            break;
-        h->heap[i] = h->heap[child];
-        i = child;
-    }
-    if (n > 0)
-        h->heap[i] = last;
-    return top;
-}
+static Event h_pop(Replay *h) { return events_pop(h->heap, &h->heap_size); }
 
 static int notice(Replay *h, int64_t kind, int64_t item)
 {
@@ -1375,40 +1387,11 @@ static int entry_before(const Entry4 *a, const Entry4 *b)
     return a->op < b->op;
 }
 
-static int queue_push(Replay *h, Entry4 entry) /* heapq.heappush */
-{
-    if (grow((void **)&h->queue, &h->queue_capacity, h->queue_size, sizeof(Entry4)) < 0)
-        return -1;
-    Py_ssize_t i = h->queue_size++;
-    while (i > 0) {
-        Py_ssize_t parent = (i - 1) / 2;
-        if (!entry_before(&entry, &h->queue[parent]))
-            break;
-        h->queue[i] = h->queue[parent];
-        i = parent;
-    }
-    h->queue[i] = entry;
-    return 0;
-}
+DEFINE_HEAP(entries, Entry4, entry_before)
 
-static Entry4 queue_pop(Replay *h) /* heapq.heappop */
+static int queue_push(Replay *h, Entry4 entry)
 {
-    Entry4 top = h->queue[0], last = h->queue[--h->queue_size];
-    Py_ssize_t i = 0, n = h->queue_size;
-    for (;;) {
-        Py_ssize_t child = 2 * i + 1;
-        if (child >= n)
-            break;
-        if (child + 1 < n && entry_before(&h->queue[child + 1], &h->queue[child]))
-            child++;
-        if (!entry_before(&h->queue[child], &last))
-            break;
-        h->queue[i] = h->queue[child];
-        i = child;
-    }
-    if (n > 0)
-        h->queue[i] = last;
-    return top;
+    return entries_push(&h->queue, &h->queue_size, &h->queue_capacity, entry);
 }
 
 /* The job's key from its release on: FCFS (release, job), EDF (deadline, release, job); the
@@ -1435,7 +1418,7 @@ static void heap_decide(Replay *h)
         if (h->running[acc] < 0)
             h->idle[n_idle++] = acc;
     while (h->queue_size > 0 && n_idle > 0) {
-        Entry4 entry = queue_pop(h);
+        Entry4 entry = entries_pop(h->queue, &h->queue_size);
         if (h->op_state[entry.op] != READY)
             continue; /* stale */
         Py_ssize_t slot = choose(h, entry.op, n_idle);
@@ -1531,9 +1514,7 @@ static int engine_setup(Replay *h, Arena *arena)
             return -1;
     if (!(h->stack = arena_alloc(arena, n_jobs + n_links + 1, sizeof(int64_t))) ||
         !(h->job_state = arena_alloc(arena, n_jobs, 1)) ||
-        !(h->op_state = arena_alloc(arena, n_ops, 1)) ||
-        (h->job_drop_time == NULL &&
-         !(h->job_drop_time = arena_alloc(arena, n_jobs, sizeof(int64_t)))))
+        !(h->op_state = arena_alloc(arena, n_ops, 1)))
         return -1;
     for (Py_ssize_t job = 0; job < n_jobs; job++) {
         h->upstream_left[job] = h->n_upstream[job];
@@ -1555,18 +1536,23 @@ static void engine_free(Replay *h)
     PyMem_RawFree(h->skipped);
 }
 
-/* One buffer argument of a replay: its name and length in 8-byte items, or (from >= 0) the
- * last entry of the offsets buffer at index from; offsets: it is a list of offsets */
+/* One buffer of a replay: its name and length in 8-byte items, or (from >= 0) the last entry
+ * of the offsets buffer at index from; offsets: it is a list of offsets; writable: an output */
 typedef struct {
     const char *name;
     Py_ssize_t length;
-    int from, offsets;
+    int from, offsets, writable;
 } BufferSpec;
 
-/* Get objects[i] as views[i] by specs[i], writable from index writable_from on; 0 or -1 */
-static int parse_buffers(PyObject **objects, Py_buffer *views, int *held, int count,
-                         const BufferSpec *specs, int writable_from)
+/* Get the items of the tuple buffers as views, by specs; 0, or -1 with an exception */
+static int parse_buffers(PyObject *buffers, Py_buffer *views, int *held, int count,
+                         const BufferSpec *specs)
 {
+    if (PyTuple_GET_SIZE(buffers) != count) {
+        PyErr_Format(PyExc_ValueError, "expected %d buffers, got %zd", count,
+                     PyTuple_GET_SIZE(buffers));
+        return -1;
+    }
     for (int i = 0; i < count; i++) {
         const BufferSpec *spec = &specs[i];
         Py_ssize_t length = spec->length;
@@ -1576,29 +1562,89 @@ static int parse_buffers(PyObject **objects, Py_buffer *views, int *held, int co
             PyErr_Format(PyExc_ValueError, "%s: negative length", spec->name);
             return -1;
         }
-        if (get_buffer(objects[i], &views[i], length, i >= writable_from, spec->name) < 0)
+        if (get_buffer(PyTuple_GET_ITEM(buffers, i), &views[i], length, spec->writable,
+                       spec->name) < 0)
             return -1;
         *held = i + 1;
-        if (spec->offsets && check_offsets(views[i].buf, length - 1, PY_SSIZE_T_MAX, spec->name) < 0)
+        if (spec->offsets &&
+            check_offsets(views[i].buf, length - 1, PY_SSIZE_T_MAX, spec->name) < 0)
             return -1;
     }
     return 0;
 }
 
+/* The buffers every replay on the event loop takes first, in this order: the engine's inputs,
+ * then its outputs (op_acc and the per-job ones filled by the core; op_start and op_end -1
+ * where an op did not run) */
+enum { ENGINE_BUFFERS = 18 };
+#define ENGINE_SPECS(n_jobs, n_ops, n_acc)                                                      \
+    {"release", n_jobs, -1, 0, 0}, {"deadline", n_jobs, -1, 0, 0},                             \
+        {"offsets", n_jobs + 1, -1, 1, 0}, {"n_upstream", n_jobs, -1, 0, 0},                   \
+        {"down_offsets", n_jobs + 1, -1, 1, 0}, {"downs", 0, 4, 0, 0},                        \
+        {"op_job", n_ops, -1, 0, 0}, {"n_preds", n_ops, -1, 0, 0},                             \
+        {"succ_offsets", n_ops + 1, -1, 1, 0}, {"succs", 0, 8, 0, 0},                          \
+        {"durations", (n_ops) * (n_acc), -1, 0, 0}, {"op_start", n_ops, -1, 0, 1},             \
+        {"op_end", n_ops, -1, 0, 1}, {"op_acc", n_ops, -1, 0, 1},                              \
+        {"job_visible", n_jobs, -1, 0, 1}, {"job_completion", n_jobs, -1, 0, 1},               \
+        {"job_drop_time", n_jobs, -1, 0, 1}, {"job_status", n_jobs, -1, 0, 1}
+
+static void engine_views(Replay *h, Py_buffer *views)
+{
+    h->release = views[0].buf;
+    h->deadline = views[1].buf;
+    h->offsets = views[2].buf;
+    h->n_upstream = views[3].buf;
+    h->down_offsets = views[4].buf;
+    h->downs = views[5].buf;
+    h->op_job = views[6].buf;
+    h->n_preds = views[7].buf;
+    h->succ_offsets = views[8].buf;
+    h->succs = views[9].buf;
+    h->durations = views[10].buf;
+    h->op_start = views[11].buf;
+    h->op_end = views[12].buf;
+    h->op_acc = views[13].buf;
+    h->job_visible = views[14].buf;
+    h->job_completion = views[15].buf;
+    h->job_drop_time = views[16].buf;
+    h->job_status = views[17].buf;
+}
+
+/* Run the replay without the GIL (a DREAM tuner window takes it back), then report:
+ * (status, decisions, dispatches, clock), or NULL with an exception */
+static PyObject *run_and_report(Replay *h)
+{
+    h->thread = PyEval_SaveThread();
+    int status = run_replay(h);
+    PyEval_RestoreThread(h->thread);
+    if (status == NO_MEMORY)
+        return PyErr_NoMemory();
+    if (status == RAISED)
+        return NULL;
+    for (Py_ssize_t job = 0; job < h->n_jobs; job++)
+        h->job_status[job] = h->job_state[job];
+    return Py_BuildValue("innL", status, h->decisions, h->dispatches, (long long)h->now);
+}
+
+static void release_all(Replay *h, Arena *arena, Py_buffer *views, int held)
+{
+    engine_free(h);
+    for (int i = 0; i < arena->count; i++)
+        PyMem_Free(arena->blocks[i]);
+    for (int i = 0; i < held; i++)
+        PyBuffer_Release(&views[i]);
+}
+
 static PyObject *event_job_picks(PyObject *self, PyObject *args)
 {
     (void)self;
-    enum { N = 21 };
+    enum { N = ENGINE_BUFFERS + 4 };
     int rule, gamma;
-    double alpha, seconds, beta;
+    double seconds, beta;
     Py_ssize_t n_jobs, n_ops, n_acc;
-    PyObject *objects[N];
-    if (!PyArg_ParseTuple(args, "idddpnnnOOOOOOOOOOOOOOOOOOOOO", &rule, &alpha, &seconds, &beta,
-                          &gamma, &n_jobs, &n_ops, &n_acc, &objects[0], &objects[1],
-                          &objects[2], &objects[3], &objects[4], &objects[5], &objects[6],
-                          &objects[7], &objects[8], &objects[9], &objects[10], &objects[11],
-                          &objects[12], &objects[13], &objects[14], &objects[15], &objects[16],
-                          &objects[17], &objects[18], &objects[19], &objects[20]))
+    PyObject *buffers;
+    if (!PyArg_ParseTuple(args, "iddpnnnO!", &rule, &seconds, &beta, &gamma, &n_jobs, &n_ops,
+                          &n_acc, &PyTuple_Type, &buffers))
         return NULL;
     if (rule != RULE_DYSTA)
         return PyErr_Format(PyExc_ValueError, "the event loop takes rule %d only", RULE_DYSTA);
@@ -1606,51 +1652,27 @@ static PyObject *event_job_picks(PyObject *self, PyObject *args)
         return PyErr_Format(PyExc_ValueError, "bad counts");
     Py_ssize_t sparsities = gamma ? n_ops : 0; /* read only with gamma */
     const BufferSpec specs[N] = {
-        {"release", n_jobs, -1, 0}, {"deadline", n_jobs, -1, 0}, {"priority", n_jobs, -1, 0},
-        {"offsets", n_jobs + 1, -1, 1}, {"n_upstream", n_jobs, -1, 0},
-        {"down_offsets", n_jobs + 1, -1, 1}, {"downs", 0, 5, 0}, {"op_job", n_ops, -1, 0},
-        {"n_preds", n_ops, -1, 0}, {"succ_offsets", n_ops + 1, -1, 1}, {"succs", 0, 9, 0},
-        {"durations", n_ops * n_acc, -1, 0}, {"predicted", n_ops * n_acc, -1, 0},
-        {"per_op", n_ops, -1, 0}, {"sparsity", sparsities, -1, 0},
-        {"sparsity_mean", sparsities, -1, 0}, {"op_start", n_ops, -1, 0},
-        {"op_end", n_ops, -1, 0}, {"op_acc", n_ops, -1, 0}, {"job_visible", n_jobs, -1, 0},
-        {"job_completion", n_jobs, -1, 0}};
+        ENGINE_SPECS(n_jobs, n_ops, n_acc), {"predicted", n_ops * n_acc, -1, 0, 0},
+        {"per_op", n_ops, -1, 0, 0}, {"sparsity", sparsities, -1, 0, 0},
+        {"sparsity_mean", sparsities, -1, 0, 0}};
     Py_buffer views[N];
     int held = 0;
     PyObject *result = NULL;
     Arena arena = {.count = 0};
-    Replay h;
-    memset(&h, 0, sizeof h);
-    if (parse_buffers(objects, views, &held, N, specs, 16) < 0)
+    Replay h = {.policy = POLICY_DYSTA, .n_jobs = n_jobs, .n_ops = n_ops, .n_acc = n_acc};
+    if (parse_buffers(buffers, views, &held, N, specs) < 0)
         goto done;
-    h.policy = POLICY_DYSTA;
-    h.n_jobs = n_jobs;
-    h.n_ops = n_ops;
-    h.n_acc = n_acc;
-    h.release = views[0].buf;
-    h.offsets = views[3].buf;
-    h.n_upstream = views[4].buf;
-    h.down_offsets = views[5].buf;
-    h.downs = views[6].buf;
-    h.op_job = views[7].buf;
-    h.n_preds = views[8].buf;
-    h.succ_offsets = views[9].buf;
-    h.succs = views[10].buf;
-    h.durations = views[11].buf;
-    h.predicted = views[12].buf;
-    h.op_start = views[16].buf;
-    h.op_end = views[17].buf;
-    h.op_acc = views[18].buf;
-    h.job_visible = views[19].buf;
-    h.job_completion = views[20].buf;
+    engine_views(&h, views);
+    h.predicted = views[ENGINE_BUFFERS].buf;
     if (engine_setup(&h, &arena) < 0)
         goto done;
     Loop *k = &h.key;
-    *k = (Loop){.rule = rule, .alpha = alpha, .seconds = seconds, .beta = beta, .gamma = gamma,
-                .n_jobs = n_jobs, .n_ops = n_ops, .release = h.release,
-                .deadline = views[1].buf, .priority = views[2].buf, .offsets = h.offsets,
-                .per_op = views[13].buf, .sparsity = views[14].buf,
-                .sparsity_mean = views[15].buf, .last_progress = h.last_progress};
+    *k = (Loop){.rule = rule, .seconds = seconds, .beta = beta, .gamma = gamma,
+                .n_jobs = n_jobs, .n_ops = n_ops, .release = h.release, .deadline = h.deadline,
+                .offsets = h.offsets, .per_op = views[ENGINE_BUFFERS + 1].buf,
+                .sparsity = views[ENGINE_BUFFERS + 2].buf,
+                .sparsity_mean = views[ENGINE_BUFFERS + 3].buf,
+                .last_progress = h.last_progress};
     if (!(k->remaining = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
         !(k->total = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
         !(k->ratio_count = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
@@ -1666,40 +1688,23 @@ static PyObject *event_job_picks(PyObject *self, PyObject *args)
             work += k->per_op[op];
         k->total[job] = work;
     }
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = run_replay(&h);
-    Py_END_ALLOW_THREADS
-    if (status == NO_MEMORY) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    result = Py_BuildValue("innL", status, h.decisions, h.dispatches, (long long)h.now);
+    result = run_and_report(&h);
 done:
-    engine_free(&h);
-    for (int i = 0; i < arena.count; i++)
-        PyMem_Free(arena.blocks[i]);
-    for (int i = 0; i < held; i++)
-        PyBuffer_Release(&views[i]);
+    release_all(&h, &arena, views, held);
     return result;
 }
 
 static PyObject *harness_replay(PyObject *self, PyObject *args)
 {
     (void)self;
-    enum { N = 24 };
+    enum { N = ENGINE_BUFFERS + 6 };
     Py_ssize_t n_jobs, n_ops, n_acc, n_tasks;
     double unit_ns;
     int drops_allowed, has_tick;
     long long tick_units;
-    PyObject *objects[N];
-    if (!PyArg_ParseTuple(args, "nnnndppLOOOOOOOOOOOOOOOOOOOOOOOO", &n_jobs, &n_ops, &n_acc,
-                          &n_tasks, &unit_ns, &drops_allowed, &has_tick, &tick_units,
-                          &objects[0], &objects[1], &objects[2], &objects[3], &objects[4],
-                          &objects[5], &objects[6], &objects[7], &objects[8], &objects[9],
-                          &objects[10], &objects[11], &objects[12], &objects[13], &objects[14],
-                          &objects[15], &objects[16], &objects[17], &objects[18], &objects[19],
-                          &objects[20], &objects[21], &objects[22], &objects[23]))
+    PyObject *buffers;
+    if (!PyArg_ParseTuple(args, "nnnndppLO!", &n_jobs, &n_ops, &n_acc, &n_tasks, &unit_ns,
+                          &drops_allowed, &has_tick, &tick_units, &PyTuple_Type, &buffers))
         return NULL;
 #if FLT_EVAL_METHOD != 0
     return PyErr_Format(PyExc_ValueError, "float expressions are not evaluated in float here");
@@ -1707,56 +1712,26 @@ static PyObject *harness_replay(PyObject *self, PyObject *args)
     if (n_jobs < 0 || n_ops < 0 || n_acc < 1 || n_tasks < 1 || !(unit_ns > 0))
         return PyErr_Format(PyExc_ValueError, "bad counts");
     const BufferSpec specs[N] = {
-        {"release", n_jobs, -1, 0}, {"deadline", n_jobs, -1, 0}, {"offsets", n_jobs + 1, -1, 1},
-        {"n_upstream", n_jobs, -1, 0}, {"down_offsets", n_jobs + 1, -1, 1}, {"downs", 0, 4, 0},
-        {"op_job", n_ops, -1, 0}, {"n_preds", n_ops, -1, 0},
-        {"succ_offsets", n_ops + 1, -1, 1}, {"succs", 0, 8, 0},
-        {"durations", n_ops * n_acc, -1, 0}, {"latency", n_jobs * n_acc, -1, 0},
-        {"job_task", n_jobs, -1, 0}, {"job_frame", n_jobs, -1, 0},
-        {"task_order", n_tasks, -1, 0}, {"up_offsets", n_tasks + 1, -1, 1}, {"ups", 0, 15, 0},
-        {"op_start", n_ops, -1, 0}, {"op_end", n_ops, -1, 0}, {"op_acc", n_ops, -1, 0},
-        {"job_visible", n_jobs, -1, 0}, {"job_completion", n_jobs, -1, 0},
-        {"job_drop_time", n_jobs, -1, 0}, {"job_status", n_jobs, -1, 0}};
+        ENGINE_SPECS(n_jobs, n_ops, n_acc), {"latency", n_jobs * n_acc, -1, 0, 0},
+        {"job_task", n_jobs, -1, 0, 0}, {"job_frame", n_jobs, -1, 0, 0},
+        {"task_order", n_tasks, -1, 0, 0}, {"up_offsets", n_tasks + 1, -1, 1, 0},
+        {"ups", 0, ENGINE_BUFFERS + 4, 0, 0}};
     Py_buffer views[N];
     int held = 0;
     PyObject *result = NULL;
     Arena arena = {.count = 0};
-    Replay h;
-    memset(&h, 0, sizeof h);
-    if (parse_buffers(objects, views, &held, N, specs, 17) < 0)
+    Replay h = {.policy = POLICY_HARNESS, .n_jobs = n_jobs, .n_ops = n_ops, .n_acc = n_acc,
+                .n_tasks = n_tasks, .unit_ns = unit_ns, .drops_allowed = drops_allowed,
+                .has_tick = has_tick};
+    if (parse_buffers(buffers, views, &held, N, specs) < 0)
         goto done;
-    h.policy = POLICY_HARNESS;
-    h.n_jobs = n_jobs;
-    h.n_ops = n_ops;
-    h.n_acc = n_acc;
-    h.n_tasks = n_tasks;
-    h.unit_ns = unit_ns;
-    h.drops_allowed = drops_allowed;
-    h.has_tick = has_tick;
-    h.release = views[0].buf;
-    const int64_t *deadline = views[1].buf;
-    h.offsets = views[2].buf;
-    h.n_upstream = views[3].buf;
-    h.down_offsets = views[4].buf;
-    h.downs = views[5].buf;
-    h.op_job = views[6].buf;
-    h.n_preds = views[7].buf;
-    h.succ_offsets = views[8].buf;
-    h.succs = views[9].buf;
-    h.durations = views[10].buf;
-    h.latency = views[11].buf;
-    h.job_task = views[12].buf;
-    h.job_frame = views[13].buf;
-    h.task_order = views[14].buf;
-    h.up_offsets = views[15].buf;
-    h.ups = views[16].buf;
-    h.op_start = views[17].buf;
-    h.op_end = views[18].buf;
-    h.op_acc = views[19].buf;
-    h.job_visible = views[20].buf;
-    h.job_completion = views[21].buf;
-    h.job_drop_time = views[22].buf;
-    int64_t *job_status = views[23].buf;
+    engine_views(&h, views);
+    h.latency = views[ENGINE_BUFFERS].buf;
+    h.job_task = views[ENGINE_BUFFERS + 1].buf;
+    h.job_frame = views[ENGINE_BUFFERS + 2].buf;
+    h.task_order = views[ENGINE_BUFFERS + 3].buf;
+    h.up_offsets = views[ENGINE_BUFFERS + 4].buf;
+    h.ups = views[ENGINE_BUFFERS + 5].buf;
     if (engine_setup(&h, &arena) < 0 ||
         check_range(h.job_task, n_jobs, n_tasks, "job_task") < 0 ||
         check_range(h.task_order, n_tasks, n_tasks, "task_order") < 0 ||
@@ -1778,7 +1753,7 @@ static PyObject *harness_replay(PyObject *self, PyObject *args)
     /* the harness's float32 milliseconds of every release and deadline */
     for (Py_ssize_t job = 0; job < n_jobs; job++) {
         ms_values[job] = ms(&h, h.release[job]);
-        ms_values[n_jobs + job] = ms(&h, deadline[job]);
+        ms_values[n_jobs + job] = ms(&h, h.deadline[job]);
         h.home[job] = -1;
     }
     h.release_ms = ms_values;
@@ -1797,43 +1772,24 @@ static PyObject *harness_replay(PyObject *self, PyObject *args)
     for (Py_ssize_t acc = 0; acc < n_acc; acc++)
         h.owner[acc] = h.run_job[acc] = -1;
     h.has_next = 1; /* the first event is at 0 ms */
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = run_replay(&h);
-    Py_END_ALLOW_THREADS
-    if (status == NO_MEMORY) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    for (Py_ssize_t job = 0; job < n_jobs; job++)
-        job_status[job] = h.job_state[job];
-    result = Py_BuildValue("innL", status, h.decisions, h.dispatches, (long long)h.now);
+    result = run_and_report(&h);
 done:
-    engine_free(&h);
-    for (int i = 0; i < arena.count; i++)
-        PyMem_Free(arena.blocks[i]);
-    for (int i = 0; i < held; i++)
-        PyBuffer_Release(&views[i]);
+    release_all(&h, &arena, views, held);
     return result;
 }
 
 static PyObject *dream_replay(PyObject *self, PyObject *args)
 {
     (void)self;
-    enum { N = 24 };
+    enum { N = ENGINE_BUFFERS + 6 };
     Py_ssize_t n_jobs, n_ops, n_acc;
     double epsilon, lam, alpha, beta;
     int proactive_drop, drops_allowed;
     long long window;
-    PyObject *on_window, *objects[N];
-    if (!PyArg_ParseTuple(args, "nnnddddppLO" "OOOOOOOOOOOOOOOOOOOOOOOO", &n_jobs, &n_ops, &n_acc,
-                          &epsilon, &lam, &alpha, &beta, &proactive_drop, &drops_allowed,
-                          &window, &on_window, &objects[0], &objects[1], &objects[2],
-                          &objects[3], &objects[4], &objects[5], &objects[6], &objects[7],
-                          &objects[8], &objects[9], &objects[10], &objects[11], &objects[12],
-                          &objects[13], &objects[14], &objects[15], &objects[16], &objects[17],
-                          &objects[18], &objects[19], &objects[20], &objects[21], &objects[22],
-                          &objects[23]))
+    PyObject *on_window, *buffers;
+    if (!PyArg_ParseTuple(args, "nnnddddppLOO!", &n_jobs, &n_ops, &n_acc, &epsilon, &lam,
+                          &alpha, &beta, &proactive_drop, &drops_allowed, &window, &on_window,
+                          &PyTuple_Type, &buffers))
         return NULL;
     if (n_jobs < 0 || n_ops < 0 || n_acc < 1 || !PyCallable_Check(on_window))
         return PyErr_Format(PyExc_ValueError, "bad counts or on_window");
@@ -1841,59 +1797,27 @@ static PyObject *dream_replay(PyObject *self, PyObject *args)
         return PyErr_Format(PyExc_ValueError, "lam must be 0, 0.5, 1 or 2 in the core");
     const Py_ssize_t cells = n_ops * n_acc;
     const BufferSpec specs[N] = {
-        {"release", n_jobs, -1, 0}, {"deadline", n_jobs, -1, 0}, {"offsets", n_jobs + 1, -1, 1},
-        {"n_upstream", n_jobs, -1, 0}, {"down_offsets", n_jobs + 1, -1, 1}, {"downs", 0, 4, 0},
-        {"op_job", n_ops, -1, 0}, {"n_preds", n_ops, -1, 0},
-        {"succ_offsets", n_ops + 1, -1, 1}, {"succs", 0, 8, 0}, {"durations", cells, -1, 0},
-        {"predicted", cells, -1, 0}, {"op_latency", cells, -1, 0},
-        {"op_energy", cells, -1, 0}, {"op_energy_nj", cells, -1, 0},
-        {"period", n_jobs, -1, 0}, {"op_start", n_ops, -1, 0}, {"op_end", n_ops, -1, 0},
-        {"op_acc", n_ops, -1, 0}, {"job_visible", n_jobs, -1, 0},
-        {"job_completion", n_jobs, -1, 0}, {"job_drop_time", n_jobs, -1, 0},
-        {"job_status", n_jobs, -1, 0}, {"window_left", 3, -1, 0}};
+        ENGINE_SPECS(n_jobs, n_ops, n_acc), {"predicted", cells, -1, 0, 0},
+        {"op_latency", cells, -1, 0, 0}, {"op_energy", cells, -1, 0, 0},
+        {"op_energy_nj", cells, -1, 0, 0}, {"period", n_jobs, -1, 0, 0},
+        {"window_left", 3, -1, 0, 1}};
     Py_buffer views[N];
     int held = 0;
     PyObject *result = NULL;
     Arena arena = {.count = 0};
-    Replay h;
-    memset(&h, 0, sizeof h);
-    if (parse_buffers(objects, views, &held, N, specs, 16) < 0)
+    Replay h = {.policy = POLICY_DREAM, .n_jobs = n_jobs, .n_ops = n_ops, .n_acc = n_acc,
+                .drops_allowed = drops_allowed, .proactive_drop = proactive_drop,
+                .epsilon = epsilon, .lam = lam, .alpha = alpha, .beta = beta,
+                .window = window, .on_window = on_window};
+    if (parse_buffers(buffers, views, &held, N, specs) < 0)
         goto done;
-    h.policy = POLICY_DREAM;
-    h.n_jobs = n_jobs;
-    h.n_ops = n_ops;
-    h.n_acc = n_acc;
-    h.drops_allowed = drops_allowed;
-    h.proactive_drop = proactive_drop;
-    h.epsilon = epsilon;
-    h.lam = lam;
-    h.alpha = alpha;
-    h.beta = beta;
-    h.window = window;
-    h.on_window = on_window;
-    h.release = views[0].buf;
-    h.deadline = views[1].buf;
-    h.offsets = views[2].buf;
-    h.n_upstream = views[3].buf;
-    h.down_offsets = views[4].buf;
-    h.downs = views[5].buf;
-    h.op_job = views[6].buf;
-    h.n_preds = views[7].buf;
-    h.succ_offsets = views[8].buf;
-    h.succs = views[9].buf;
-    h.durations = views[10].buf;
-    h.predicted = views[11].buf;
-    h.op_latency = views[12].buf;
-    h.op_energy = views[13].buf;
-    h.op_energy_nj = views[14].buf;
-    h.period = views[15].buf;
-    h.op_start = views[16].buf;
-    h.op_end = views[17].buf;
-    h.op_acc = views[18].buf;
-    h.job_visible = views[19].buf;
-    h.job_completion = views[20].buf;
-    h.job_drop_time = views[21].buf;
-    int64_t *job_status = views[22].buf, *window_left = views[23].buf;
+    engine_views(&h, views);
+    h.predicted = views[ENGINE_BUFFERS].buf;
+    h.op_latency = views[ENGINE_BUFFERS + 1].buf;
+    h.op_energy = views[ENGINE_BUFFERS + 2].buf;
+    h.op_energy_nj = views[ENGINE_BUFFERS + 3].buf;
+    h.period = views[ENGINE_BUFFERS + 4].buf;
+    int64_t *window_left = views[ENGINE_BUFFERS + 5].buf;
     if (engine_setup(&h, &arena) < 0)
         goto done;
     if (!(h.rest_latency = arena_alloc(&arena, n_jobs * n_acc, sizeof(double))) ||
@@ -1913,101 +1837,47 @@ static PyObject *dream_replay(PyObject *self, PyObject *args)
         goto done;
     for (Py_ssize_t job = 0; job < n_jobs; job++)
         h.flight_head[job] = -1;
-    h.thread = PyEval_SaveThread();
-    int status = run_replay(&h);
-    PyEval_RestoreThread(h.thread);
-    if (status == NO_MEMORY)
-        PyErr_NoMemory();
-    if (status == NO_MEMORY || status == RAISED)
-        goto done;
-    for (Py_ssize_t job = 0; job < n_jobs; job++)
-        job_status[job] = h.job_state[job];
+    result = run_and_report(&h);
     window_left[0] = h.energy_nj;
     window_left[1] = h.ended;
     window_left[2] = h.missed;
-    result = Py_BuildValue("innL", status, h.decisions, h.dispatches, (long long)h.now);
 done:
-    engine_free(&h);
-    for (int i = 0; i < arena.count; i++)
-        PyMem_Free(arena.blocks[i]);
-    for (int i = 0; i < held; i++)
-        PyBuffer_Release(&views[i]);
+    release_all(&h, &arena, views, held);
     return result;
 }
 
 static PyObject *heap_replay(PyObject *self, PyObject *args)
 {
     (void)self;
-    enum { N = 17 };
+    enum { N = ENGINE_BUFFERS + 1 };
     Py_ssize_t n_jobs, n_ops, n_acc;
     int edf;
-    PyObject *objects[N];
-    if (!PyArg_ParseTuple(args, "nnnp" "OOOOOOOOOOOOOOOOO", &n_jobs, &n_ops, &n_acc, &edf,
-                          &objects[0], &objects[1], &objects[2], &objects[3], &objects[4],
-                          &objects[5], &objects[6], &objects[7], &objects[8], &objects[9],
-                          &objects[10], &objects[11], &objects[12], &objects[13], &objects[14],
-                          &objects[15], &objects[16]))
+    PyObject *buffers;
+    if (!PyArg_ParseTuple(args, "nnnpO!", &n_jobs, &n_ops, &n_acc, &edf, &PyTuple_Type,
+                          &buffers))
         return NULL;
     if (n_jobs < 0 || n_ops < 0 || n_acc < 1)
         return PyErr_Format(PyExc_ValueError, "bad counts");
-    const Py_ssize_t cells = n_ops * n_acc;
-    const BufferSpec specs[N] = {
-        {"release", n_jobs, -1, 0}, {"deadline", n_jobs, -1, 0}, {"offsets", n_jobs + 1, -1, 1},
-        {"n_upstream", n_jobs, -1, 0}, {"down_offsets", n_jobs + 1, -1, 1}, {"downs", 0, 4, 0},
-        {"op_job", n_ops, -1, 0}, {"n_preds", n_ops, -1, 0},
-        {"succ_offsets", n_ops + 1, -1, 1}, {"succs", 0, 8, 0}, {"durations", cells, -1, 0},
-        {"predicted", cells, -1, 0}, {"op_start", n_ops, -1, 0}, {"op_end", n_ops, -1, 0},
-        {"op_acc", n_ops, -1, 0}, {"job_visible", n_jobs, -1, 0},
-        {"job_completion", n_jobs, -1, 0}};
+    const BufferSpec specs[N] = {ENGINE_SPECS(n_jobs, n_ops, n_acc),
+                                 {"predicted", n_ops * n_acc, -1, 0, 0}};
     Py_buffer views[N];
     int held = 0;
     PyObject *result = NULL;
     Arena arena = {.count = 0};
-    Replay h;
-    memset(&h, 0, sizeof h);
-    if (parse_buffers(objects, views, &held, N, specs, 12) < 0)
+    Replay h = {.policy = edf ? POLICY_EDF : POLICY_FCFS, .n_jobs = n_jobs, .n_ops = n_ops,
+                .n_acc = n_acc};
+    if (parse_buffers(buffers, views, &held, N, specs) < 0)
         goto done;
-    h.policy = edf ? POLICY_EDF : POLICY_FCFS;
-    h.n_jobs = n_jobs;
-    h.n_ops = n_ops;
-    h.n_acc = n_acc;
-    h.release = views[0].buf;
-    h.deadline = views[1].buf;
-    h.offsets = views[2].buf;
-    h.n_upstream = views[3].buf;
-    h.down_offsets = views[4].buf;
-    h.downs = views[5].buf;
-    h.op_job = views[6].buf;
-    h.n_preds = views[7].buf;
-    h.succ_offsets = views[8].buf;
-    h.succs = views[9].buf;
-    h.durations = views[10].buf;
-    h.predicted = views[11].buf;
-    h.op_start = views[12].buf;
-    h.op_end = views[13].buf;
-    h.op_acc = views[14].buf;
-    h.job_visible = views[15].buf;
-    h.job_completion = views[16].buf;
+    engine_views(&h, views);
+    h.predicted = views[ENGINE_BUFFERS].buf;
     if (engine_setup(&h, &arena) < 0 ||
         !(h.job_key = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
         !(h.job_key2 = arena_alloc(&arena, n_jobs, sizeof(int64_t))) ||
         !(h.idle = arena_alloc(&arena, n_acc, sizeof(int64_t))))
         goto done;
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = run_replay(&h);
-    Py_END_ALLOW_THREADS
-    if (status == NO_MEMORY) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    result = Py_BuildValue("innL", status, h.decisions, h.dispatches, (long long)h.now);
+    result = run_and_report(&h);
 done:
-    engine_free(&h);
-    for (int i = 0; i < arena.count; i++)
-        PyMem_Free(arena.blocks[i]);
-    for (int i = 0; i < held; i++)
-        PyBuffer_Release(&views[i]);
+    release_all(&h, &arena, views, held);
     return result;
 }
 
@@ -2020,35 +1890,30 @@ static PyMethodDef methods[] = {
      "key); fills op_start and op_end. Every buffer holds 8-byte integers but the sparsities "
      "(doubles, empty unless gamma is on)."},
     {"event_job_picks", event_job_picks, METH_VARARGS,
-     "event_job_picks(rule, alpha, seconds, beta, gamma, n_jobs, n_ops, n_acc, release, "
-     "deadline, priority, offsets, n_upstream, down_offsets, downs, op_job, n_preds, "
-     "succ_offsets, succs, durations, predicted, per_op, sparsity, sparsity_mean, op_start, "
-     "op_end, op_acc, job_visible, job_completion) -> (status, decisions, dispatches, clock)\n\n"
-     "Replay the event loop with the Dysta key (rule 3) on n_acc accelerators; fills the "
-     "outputs. status -1: unfinished jobs with nothing left to happen."},
+     "event_job_picks(rule, seconds, beta, gamma, n_jobs, n_ops, n_acc, buffers) -> (status, "
+     "decisions, dispatches, clock)\n\n"
+     "Replay the event loop with the Dysta key (rule 3). buffers: the engine's (release, "
+     "deadline, offsets, n_upstream, down_offsets, downs, op_job, n_preds, succ_offsets, succs, "
+     "durations; op_start, op_end, op_acc, job_visible, job_completion, job_drop_time, "
+     "job_status), then predicted, per_op, sparsity, sparsity_mean. status 0: done; -1: "
+     "unfinished jobs with nothing left to happen; -2: a step the stepped replay rejects."},
     {"harness_replay", harness_replay, METH_VARARGS,
      "harness_replay(n_jobs, n_ops, n_acc, n_tasks, unit_ns, drops_allowed, has_tick, "
-     "tick_units, release, deadline, offsets, n_upstream, down_offsets, downs, op_job, n_preds, "
-     "succ_offsets, succs, durations, latency, job_task, job_frame, task_order, up_offsets, ups, "
-     "op_start, op_end, op_acc, job_visible, job_completion, job_drop_time, job_status) -> "
-     "(status, decisions, dispatches, clock)\n\n"
-     "Replay the XRBench harness policy on the event loop; fills the outputs. status 0: done, "
-     "-1: unfinished jobs with nothing left to happen, -2: a step the stepped replay rejects."},
+     "tick_units, buffers) -> (status, decisions, dispatches, clock)\n\n"
+     "Replay the XRBench harness policy on the event loop. buffers: the engine's (as for "
+     "event_job_picks), then latency, job_task, job_frame, task_order, up_offsets, ups."},
     {"dream_replay", dream_replay, METH_VARARGS,
      "dream_replay(n_jobs, n_ops, n_acc, epsilon, lam, alpha, beta, proactive_drop, "
-     "drops_allowed, window, on_window, release, deadline, offsets, n_upstream, down_offsets, "
-     "downs, op_job, n_preds, succ_offsets, succs, durations, predicted, op_latency, op_energy, "
-     "op_energy_nj, period, op_start, op_end, op_acc, job_visible, job_completion, "
-     "job_drop_time, job_status, window_left) -> (status, decisions, dispatches, clock)\n\n"
+     "drops_allowed, window, on_window, buffers) -> (status, decisions, dispatches, clock)\n\n"
      "Replay DREAM (one variant per task) on the event loop; on_window(now, energy_nj, ended, "
-     "missed) closes a tuner window and returns the weights (alpha, beta); window_left gets "
-     "the open window's energy, ended and missed jobs at the end."},
+     "missed) closes a tuner window and returns the weights (alpha, beta). buffers: the "
+     "engine's (as for event_job_picks), then predicted, op_latency, op_energy, op_energy_nj, "
+     "period, window_left (the open window's energy, ended and missed jobs at the end)."},
     {"heap_replay", heap_replay, METH_VARARGS,
-     "heap_replay(n_jobs, n_ops, n_acc, edf, release, deadline, offsets, n_upstream, "
-     "down_offsets, downs, op_job, n_preds, succ_offsets, succs, durations, predicted, "
-     "op_start, op_end, op_acc, job_visible, job_completion) -> (status, decisions, "
-     "dispatches, clock)\n\n"
-     "Replay FCFS or EDF (edf true) on the event loop; fills the outputs."},
+     "heap_replay(n_jobs, n_ops, n_acc, edf, buffers) -> (status, decisions, dispatches, "
+     "clock)\n\n"
+     "Replay FCFS or EDF (edf true) on the event loop. buffers: the engine's (as for "
+     "event_job_picks), then predicted."},
     {NULL, NULL, 0, NULL},
 };
 
