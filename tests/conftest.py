@@ -87,3 +87,12 @@ def pytest_make_collect_report(
 def rtmm(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     """The command line run in-process: ``rtmm(*argv)`` returns (exit status, stdout, stderr)."""
     return functools.partial(run_cli, capsys)
+
+
+@pytest.fixture
+def pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's compiled core off (rtmm_opt/engine/core.py), for tests of the Python paths
+    it would replace."""
+    from rtmm_opt.engine.core import PURE_PYTHON_VARIABLE
+
+    monkeypatch.setenv(PURE_PYTHON_VARIABLE, "1")

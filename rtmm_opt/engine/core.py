@@ -115,6 +115,17 @@ def load(source: Path = SOURCE) -> ModuleType | None:
     return native
 
 
+def _clock_bounds(release: np.ndarray, work: float) -> tuple[int, int]:
+    """Bounds of a replay's clock, which starts at 0 or a release and moves forward by at
+    most ``work`` (in floats: no int64 wrap-around): the longest waited time, and the largest
+    reading."""
+    if not release.size:
+        return 0, 0
+    low = min(0, int(release.min()))
+    high = max(0, int(release.max())) + int(min(work, 2.0**62))
+    return high - low, max(abs(low), abs(high))
+
+
 class _Inputs:
     """What the core reads of an instance, made once per instance (None fields: the core does
     not describe it)."""
@@ -136,13 +147,7 @@ class _Inputs:
             and (duration >= 0).all()
             and (instance.op_predicted[:, 0] >= 0).all()  # each pick can be placed
         )
-        # the clock stays within [low, high]: it starts at 0 or a release and only op
-        # durations move it forward
-        low = min(0, int(release.min())) if release.size else 0
-        total = float(duration.sum(dtype=np.float64))  # in floats: no int64 wrap-around
-        high = max(0, int(release.max())) + int(min(total, 2.0**62)) if release.size else 0
-        self.span = high - low  # bounds every waited time
-        self.reach = max(abs(low), abs(high))  # bounds every clock reading
+        self.span, self.reach = _clock_bounds(release, float(duration.sum(dtype=np.float64)))
 
 
 class _EventInputs:
@@ -185,9 +190,7 @@ class _EventInputs:
         np.cumsum(np.bincount(edge_pred, minlength=n_ops), out=self.succ_offsets[1:])
         # every op is eligible somewhere (supported), so a row's max is its longest duration
         longest = float(durations.max(axis=1).sum(dtype=np.float64)) if n_ops else 0.0
-        high = max(0, int(instance.job_release.max())) + int(min(longest, 2.0**62))
-        self.span = high - min(0, int(instance.job_release.min()))
-        self.reach = max(abs(high), abs(min(0, int(instance.job_release.min()))))
+        self.span, self.reach = _clock_bounds(instance.job_release, longest)
         self._instance_ref = weakref.ref(instance)
 
     @functools.cached_property
@@ -298,11 +301,13 @@ def replay_dysta(
         return None
     n_ops = instance.n_ops
     op_start, op_end = _op_outputs(n_ops, op_times)
+    buffers = (
+        inputs.release, arrays.deadline, arrays.priority, inputs.offsets, inputs.arrivals,
+        inputs.duration, arrays.per_op, arrays.sparsity, arrays.sparsity_mean, op_start, op_end,
+    )  # fmt: skip
     decisions, clock = core.dysta_job_picks(
         RULES.index(rule.rule), float(rule.alpha), float(rule.seconds_per_unit),
-        float(rule.beta), arrays.gamma, instance.n_jobs, n_ops, inputs.release, arrays.deadline,
-        arrays.priority, inputs.offsets, inputs.arrivals, inputs.duration, arrays.per_op,
-        arrays.sparsity, arrays.sparsity_mean, op_start, op_end,
+        float(rule.beta), arrays.gamma, instance.n_jobs, n_ops, buffers,
     )  # fmt: skip
     n_jobs = instance.n_jobs
     last_ops = inputs.offsets[1:] - 1

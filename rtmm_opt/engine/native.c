@@ -188,6 +188,17 @@ static void admit(Loop *loop, int64_t job)
     loop->ratio_count[job] = 0;
 }
 
+/* Per job, its total estimated work (RemainingWork.total, _DystaKey's T_est) */
+static void job_totals(Loop *loop)
+{
+    for (Py_ssize_t job = 0; job < loop->n_jobs; job++) {
+        int64_t work = 0;
+        for (int64_t op = loop->offsets[job]; op < loop->offsets[job + 1]; op++)
+            work += loop->per_op[op];
+        loop->total[job] = work;
+    }
+}
+
 /* The whole replay; returns the number of decision points. */
 static Py_ssize_t run(Loop *loop, int64_t *clock)
 {
@@ -261,101 +272,6 @@ static int get_buffer(PyObject *object, Py_buffer *view, Py_ssize_t length, int 
         return -1;
     }
     return 0;
-}
-
-static PyObject *dysta_job_picks(PyObject *self, PyObject *args)
-{
-    (void)self;
-    int rule, gamma;
-    double alpha, seconds, beta;
-    Py_ssize_t n_jobs, n_ops;
-    PyObject *objects[11];
-    static const char *names[11] = {"release", "deadline", "priority", "offsets",
-                                    "arrivals", "duration", "per_op", "sparsity",
-                                    "sparsity_mean", "op_start", "op_end"};
-    if (!PyArg_ParseTuple(args, "idddpnnOOOOOOOOOOO", &rule, &alpha, &seconds, &beta, &gamma,
-                          &n_jobs, &n_ops, &objects[0], &objects[1], &objects[2], &objects[3],
-                          &objects[4], &objects[5], &objects[6], &objects[7], &objects[8],
-                          &objects[9], &objects[10]))
-        return NULL;
-    if (rule < RULE_PREMA || rule > RULE_DYSTA)
-        return PyErr_Format(PyExc_ValueError, "unknown rule %d", rule);
-    if (n_jobs < 0 || n_ops < 0)
-        return PyErr_Format(PyExc_ValueError, "negative counts");
-    Py_buffer views[11];
-    int held = 0;
-    PyObject *result = NULL;
-    Loop loop = {.rule = rule, .alpha = alpha, .seconds = seconds, .beta = beta,
-                 .gamma = rule == RULE_DYSTA && gamma, .n_jobs = n_jobs, .n_ops = n_ops};
-    void *memory = NULL;
-    /* release, deadline, priority, arrivals: per job; offsets: per job + 1; the rest per op,
-     * but the sparsities are read (and needed) only with gamma */
-    for (int i = 0; i < 11; i++) {
-        Py_ssize_t length = i == 3 ? n_jobs + 1 : (i < 5 ? n_jobs : n_ops);
-        if ((i == 7 || i == 8) && !loop.gamma)
-            length = 0;
-        if (get_buffer(objects[i], &views[i], length, i >= 9, names[i]) < 0)
-            goto done;
-        held = i + 1;
-    }
-    loop.release = views[0].buf;
-    loop.deadline = views[1].buf;
-    loop.priority = views[2].buf;
-    loop.offsets = views[3].buf;
-    loop.arrivals = views[4].buf;
-    loop.duration = views[5].buf;
-    loop.per_op = views[6].buf;
-    loop.sparsity = views[7].buf;
-    loop.sparsity_mean = views[8].buf;
-    loop.op_start = views[9].buf;
-    loop.op_end = views[10].buf;
-    for (Py_ssize_t job = 0; job < n_jobs; job++) {
-        int64_t first = loop.offsets[job], end = loop.offsets[job + 1];
-        if (first < 0 || end <= first || end > n_ops) {
-            PyErr_Format(PyExc_ValueError, "job %zd has no ops or ops out of range", job);
-            goto done;
-        }
-        if (loop.arrivals[job] < 0 || loop.arrivals[job] >= n_jobs) {
-            PyErr_Format(PyExc_ValueError, "arrival %zd is not a job", job);
-            goto done;
-        }
-    }
-    /* per job: 5 int64 arrays and the queue, 3 double arrays, 2 flags */
-    size_t n = (size_t)loop.n_jobs;
-    memory = PyMem_Calloc(n ? n : 1, 6 * sizeof(int64_t) + 3 * sizeof(double) + 2);
-    if (memory == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    int64_t *words = memory;
-    loop.next_op = words;
-    loop.remaining = words + n;
-    loop.total = words + 2 * n;
-    loop.last_progress = words + 3 * n;
-    loop.active = words + 4 * n;
-    loop.ratio_count = words + 5 * n;
-    loop.token = (double *)(words + 6 * n);
-    loop.score = loop.token + n;
-    loop.ratio_sum = loop.score + n;
-    loop.seen = (char *)(loop.ratio_sum + n);
-    loop.fresh = loop.seen + n;
-    for (Py_ssize_t job = 0; job < loop.n_jobs; job++) {
-        int64_t work = 0;
-        for (int64_t op = loop.offsets[job]; op < loop.offsets[job + 1]; op++)
-            work += loop.per_op[op];
-        loop.total[job] = work;
-    }
-    int64_t clock = 0;
-    Py_ssize_t decisions;
-    Py_BEGIN_ALLOW_THREADS
-    decisions = run(&loop, &clock);
-    Py_END_ALLOW_THREADS
-    result = Py_BuildValue("nL", decisions, (long long)clock);
-done:
-    PyMem_Free(memory);
-    for (int i = 0; i < held; i++)
-        PyBuffer_Release(&views[i]);
-    return result;
 }
 
 /* Zeroed memory for one replay, freed together */
@@ -1628,11 +1544,87 @@ static PyObject *run_and_report(Replay *h)
 
 static void release_all(Replay *h, Arena *arena, Py_buffer *views, int held)
 {
-    engine_free(h);
+    if (h != NULL)
+        engine_free(h);
     for (int i = 0; i < arena->count; i++)
         PyMem_Free(arena->blocks[i]);
     for (int i = 0; i < held; i++)
         PyBuffer_Release(&views[i]);
+}
+
+static PyObject *dysta_job_picks(PyObject *self, PyObject *args)
+{
+    (void)self;
+    enum { N = 11 };
+    int rule, gamma;
+    double alpha, seconds, beta;
+    Py_ssize_t n_jobs, n_ops;
+    PyObject *buffers;
+    if (!PyArg_ParseTuple(args, "idddpnnO!", &rule, &alpha, &seconds, &beta, &gamma, &n_jobs,
+                          &n_ops, &PyTuple_Type, &buffers))
+        return NULL;
+    if (rule < RULE_PREMA || rule > RULE_DYSTA)
+        return PyErr_Format(PyExc_ValueError, "unknown rule %d", rule);
+    if (n_jobs < 0 || n_ops < 0)
+        return PyErr_Format(PyExc_ValueError, "negative counts");
+    gamma = rule == RULE_DYSTA && gamma;
+    Py_ssize_t sparsities = gamma ? n_ops : 0; /* read only with gamma */
+    const BufferSpec specs[N] = {
+        {"release", n_jobs, -1, 0, 0}, {"deadline", n_jobs, -1, 0, 0},
+        {"priority", n_jobs, -1, 0, 0}, {"offsets", n_jobs + 1, -1, 1, 0},
+        {"arrivals", n_jobs, -1, 0, 0}, {"duration", n_ops, -1, 0, 0},
+        {"per_op", n_ops, -1, 0, 0}, {"sparsity", sparsities, -1, 0, 0},
+        {"sparsity_mean", sparsities, -1, 0, 0}, {"op_start", n_ops, -1, 0, 1},
+        {"op_end", n_ops, -1, 0, 1}};
+    Py_buffer views[N];
+    int held = 0;
+    PyObject *result = NULL;
+    Arena arena = {.count = 0};
+    Loop loop = {.rule = rule, .alpha = alpha, .seconds = seconds, .beta = beta,
+                 .gamma = gamma, .n_jobs = n_jobs, .n_ops = n_ops};
+    if (parse_buffers(buffers, views, &held, N, specs) < 0)
+        goto done;
+    loop.release = views[0].buf;
+    loop.deadline = views[1].buf;
+    loop.priority = views[2].buf;
+    loop.offsets = views[3].buf;
+    loop.arrivals = views[4].buf;
+    loop.duration = views[5].buf;
+    loop.per_op = views[6].buf;
+    loop.sparsity = views[7].buf;
+    loop.sparsity_mean = views[8].buf;
+    loop.op_start = views[9].buf;
+    loop.op_end = views[10].buf;
+    if (check_offsets(loop.offsets, n_jobs, n_ops, "offsets") < 0 ||
+        check_range(loop.arrivals, n_jobs, n_jobs, "arrivals") < 0)
+        goto done;
+    for (Py_ssize_t job = 0; job < n_jobs; job++)
+        if (loop.offsets[job + 1] == loop.offsets[job]) {
+            PyErr_Format(PyExc_ValueError, "job %zd has no ops", job);
+            goto done;
+        }
+    int64_t **words[] = {&loop.next_op, &loop.remaining, &loop.total, &loop.last_progress,
+                         &loop.active, &loop.ratio_count};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (!(*words[i] = arena_alloc(&arena, n_jobs, sizeof(int64_t))))
+            goto done;
+    double **reals[] = {&loop.token, &loop.score, &loop.ratio_sum};
+    for (size_t i = 0; i < sizeof reals / sizeof *reals; i++)
+        if (!(*reals[i] = arena_alloc(&arena, n_jobs, sizeof(double))))
+            goto done;
+    if (!(loop.seen = arena_alloc(&arena, n_jobs, 1)) ||
+        !(loop.fresh = arena_alloc(&arena, n_jobs, 1)))
+        goto done;
+    job_totals(&loop);
+    int64_t clock = 0;
+    Py_ssize_t decisions;
+    Py_BEGIN_ALLOW_THREADS
+    decisions = run(&loop, &clock);
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("nL", decisions, (long long)clock);
+done:
+    release_all(NULL, &arena, views, held);
+    return result;
 }
 
 static PyObject *event_job_picks(PyObject *self, PyObject *args)
@@ -1682,12 +1674,7 @@ static PyObject *event_job_picks(PyObject *self, PyObject *args)
         !(h.keys = arena_alloc(&arena, n_jobs, sizeof(double))) ||
         !(h.idle = arena_alloc(&arena, n_acc, sizeof(int64_t))))
         goto done;
-    for (Py_ssize_t job = 0; job < n_jobs; job++) {
-        int64_t work = 0;
-        for (int64_t op = k->offsets[job]; op < k->offsets[job + 1]; op++)
-            work += k->per_op[op];
-        k->total[job] = work;
-    }
+    job_totals(k);
     result = run_and_report(&h);
 done:
     release_all(&h, &arena, views, held);
@@ -1883,9 +1870,10 @@ done:
 
 static PyMethodDef methods[] = {
     {"dysta_job_picks", dysta_job_picks, METH_VARARGS,
-     "dysta_job_picks(rule, alpha, seconds, beta, gamma, n_jobs, n_ops, release, deadline, "
-     "priority, offsets, arrivals, duration, per_op, sparsity, sparsity_mean, op_start, op_end)"
-     " -> (decisions, clock)\n\n"
+     "dysta_job_picks(rule, alpha, seconds, beta, gamma, n_jobs, n_ops, buffers) -> "
+     "(decisions, clock)\n\n"
+     "buffers: release, deadline, priority, offsets, arrivals, duration, per_op, sparsity, "
+     "sparsity_mean, op_start, op_end. "
      "Replay the Dysta loop with a job-picking rule (0 PREMA, 1 Planaria, 2 SDRM3, 3 the Dysta "
      "key); fills op_start and op_end. Every buffer holds 8-byte integers but the sparsities "
      "(doubles, empty unless gamma is on)."},

@@ -1,6 +1,6 @@
 # The compiled core (native.c); rtmm_opt.engine.core is its only caller. The buffers are
-# C-contiguous arrays of 8-byte items, in the order each function's docstring lists them (on
-# the event loop, a tuple: the engine's buffers first, then the policy's).
+# C-contiguous arrays of 8-byte items in one tuple, in the order each function's docstring
+# lists them (on the event loop, the engine's buffers first, then the policy's).
 from typing import Any
 
 SOURCE: str  # the digest of the native.c it was built from
@@ -13,7 +13,7 @@ def dysta_job_picks(
     gamma: bool,
     n_jobs: int,
     n_ops: int,
-    *buffers: Any,
+    buffers: tuple[Any, ...],
 ) -> tuple[int, int]: ...
 def event_job_picks(
     rule: int,

@@ -614,10 +614,9 @@ def test_the_core_checks_its_buffers():
 
     def call(per_op=ones, offsets=offsets, op_start=None, gamma=False, sparsity=none):
         op_start = np.zeros(2, np.int64) if op_start is None else op_start
-        return core.dysta_job_picks(
-            3, 1.0, 1.0, 0.01, gamma, 2, 2, ones, ones, ones, offsets, np.arange(2), ones,
-            per_op, sparsity, sparsity, op_start, np.zeros(2, np.int64),
-        )  # fmt: skip
+        buffers = (ones, ones, ones, offsets, np.arange(2), ones, per_op, sparsity, sparsity,
+                   op_start, np.zeros(2, np.int64))  # fmt: skip
+        return core.dysta_job_picks(3, 1.0, 1.0, 0.01, gamma, 2, 2, buffers)
 
     assert call() == (2, 2)  # two one-op jobs released at 1, each 1 long
     with pytest.raises(ValueError, match="per_op: expected 2"):

@@ -22,17 +22,13 @@ from support import (
 from support.valid_schedules import random_instance
 
 from rtmm_opt.engine import Engine, replay
-from rtmm_opt.engine.core import PURE_PYTHON_VARIABLE
 from rtmm_opt.engine.index import IndexRule
 from rtmm_opt.instance import Settings
 from rtmm_opt.instance.dysta import build_dysta_instance, read_requests, read_tables
 from rtmm_opt.instance.workload import load_workload
 from rtmm_opt.schedulers import make_scheduler, scheduler_names
 
-
-@pytest.fixture(autouse=True)
-def pure_python(monkeypatch):
-    monkeypatch.setenv(PURE_PYTHON_VARIABLE, "1")
+pytestmark = pytest.mark.usefixtures("pure_python")  # tests/conftest.py
 
 
 INDEX_POLICIES = [

@@ -14,15 +14,11 @@ import pytest
 from support import DYSTA, assert_same_schedule, needs_dysta, random_chains, replay_stepped
 
 from rtmm_opt.engine import Policy, SchedulingError, replay
-from rtmm_opt.engine.core import PURE_PYTHON_VARIABLE
 from rtmm_opt.instance import Settings
 from rtmm_opt.instance.dysta import build_dysta_instance, generate_requests, read_tables
 from rtmm_opt.schedulers import make_scheduler, scheduler_names
 
-
-@pytest.fixture(autouse=True)
-def pure_python(monkeypatch):
-    monkeypatch.setenv(PURE_PYTHON_VARIABLE, "1")
+pytestmark = pytest.mark.usefixtures("pure_python")  # tests/conftest.py
 
 
 HOLDING = [
